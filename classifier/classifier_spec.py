@@ -1,0 +1,87 @@
+"""What a trained classifier is, beyond its weights: labels, head, text settings, base model.
+
+Written as classifier_config.json next to the weights, it is all that evaluation, prediction
+and export need to rebuild the model and its preprocessing exactly (no side pickles).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from classifier.config import ModelConfig
+from classifier.files import read_json, write_json
+from classifier.heads import MULTILABEL, check_head_kind
+
+FORMAT_VERSION = 1
+
+
+class SpecError(ValueError):
+    """A classifier_config.json that cannot be used."""
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    model: ModelConfig
+    labels: tuple[str, ...]
+    head_kind: str
+    is_pair: bool = False
+    max_seq_length: int = 128
+    do_lower_case: bool = True
+    max_chars_per_word: int = 200
+    head_dropout: float = 0.1
+    task_name: str = "tsv"
+    thresholds: tuple[float, ...] | None = None
+    adapter: dict[str, Any] | None = None
+    base_model: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_head_kind(self.head_kind)
+        if not self.labels:
+            raise SpecError("a classifier needs at least one label")
+        if len(set(self.labels)) != len(self.labels):
+            raise SpecError("labels must be unique")
+        if self.head_kind != MULTILABEL and len(self.labels) < 2:
+            raise SpecError("a multiclass classifier needs at least two labels")
+        if not 2 < self.max_seq_length <= self.model.max_position_embeddings:
+            raise SpecError(
+                f"max_seq_length must be in [3, {self.model.max_position_embeddings}] "
+                f"(the model's max_position_embeddings), got {self.max_seq_length}"
+            )
+        if self.thresholds is not None and len(self.thresholds) != len(self.labels):
+            raise SpecError("one threshold per label is required")
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labels)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["model"] = self.model.to_dict()
+        data["labels"] = list(self.labels)
+        data["thresholds"] = None if self.thresholds is None else list(self.thresholds)
+        return {"format_version": FORMAT_VERSION, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassifierSpec:
+        data = dict(data)
+        version = data.pop("format_version", None)
+        if version != FORMAT_VERSION:
+            raise SpecError(f"unsupported classifier_config format_version {version}")
+        data["model"] = ModelConfig.from_dict(data["model"])
+        data["labels"] = tuple(data["labels"])
+        if data.get("thresholds") is not None:
+            data["thresholds"] = tuple(float(t) for t in data["thresholds"])
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | Path) -> ClassifierSpec:
+        try:
+            return cls.from_dict(read_json(path))
+        except (KeyError, TypeError) as err:
+            raise SpecError(f"{path}: malformed classifier config ({err})") from err

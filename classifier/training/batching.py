@@ -1,0 +1,133 @@
+"""Dynamic padding with length bucketing: each batch is padded only to its own longest row.
+
+Texts in a classification set vary from a few characters to max_seq_length tokens. Padding
+every batch to max_seq_length spends most of the compute on padding; sorting examples by length
+inside large shuffled windows keeps batches random across an epoch while rows within a batch
+have similar lengths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass
+class EncodedExamples:
+    """Token ids of a data split, ready to batch. Rows keep the order of the examples."""
+
+    token_ids: list[np.ndarray]
+    segment_ids: list[np.ndarray]
+    labels: np.ndarray | None = None  # int32 [N] (multiclass) or float32 [N, L] (multilabel)
+    sample_weights: np.ndarray | None = None  # float32 [N]
+
+    def __len__(self) -> int:
+        return len(self.token_ids)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(t) for t in self.token_ids), dtype=np.int64, count=len(self))
+
+
+def bucketed_batches(
+    lengths: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    window_batches: int = 50,
+) -> list[np.ndarray]:
+    """Shuffled index batches whose rows have similar lengths.
+
+    Indices are shuffled, cut into windows of ``window_batches`` batches, sorted by length
+    inside each window and cut into batches; the batch order is shuffled again.
+    """
+    order = rng.permutation(len(lengths))
+    window = batch_size * window_batches
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Deterministic batches of length-sorted indices (evaluation and prediction)."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def pad_batch(data: EncodedExamples, indices: np.ndarray) -> dict[str, np.ndarray]:
+    """Pads the rows at ``indices`` to their longest length."""
+    length = max(len(data.token_ids[i]) for i in indices)
+    token_ids = np.zeros((len(indices), length), np.int32)
+    segment_ids = np.zeros_like(token_ids)
+    padding_mask = np.zeros_like(token_ids)
+    for row, i in enumerate(indices):
+        n = len(data.token_ids[i])
+        token_ids[row, :n] = data.token_ids[i]
+        segment_ids[row, :n] = data.segment_ids[i]
+        padding_mask[row, :n] = 1
+    return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+
+
+def _signature(data: EncodedExamples):
+    ids = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
+    features = {"token_ids": ids, "segment_ids": ids, "padding_mask": ids}
+    if data.labels is None:
+        return (features,)
+    label_shape = (None,) if data.labels.ndim == 1 else (None, data.labels.shape[1])
+    spec = (features, tf.TensorSpec(shape=label_shape, dtype=tf.as_dtype(data.labels.dtype)))
+    if data.sample_weights is not None:
+        spec += (tf.TensorSpec(shape=(None,), dtype=tf.float32),)
+    return spec
+
+
+def _rows(data: EncodedExamples, indices: np.ndarray) -> tuple:
+    features = pad_batch(data, indices)
+    if data.labels is None:
+        return (features,)
+    row = (features, data.labels[indices])
+    if data.sample_weights is not None:
+        row += (data.sample_weights[indices],)
+    return row
+
+
+def training_dataset(data: EncodedExamples, batch_size: int, seed: int) -> tf.data.Dataset:
+    """An endlessly repeating dataset; every pass draws a new bucketed shuffle."""
+    rng = np.random.default_rng(seed)
+    lengths = data.lengths
+
+    def generate() -> Iterator[tuple]:
+        while True:
+            for indices in bucketed_batches(lengths, batch_size, rng):
+                yield _rows(data, indices)
+
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(data))
+    return dataset.prefetch(4)
+
+
+def inference_batches(data: EncodedExamples, batch_size: int) -> tuple[tf.data.Dataset, np.ndarray]:
+    """A length-sorted dataset of features only, and the order that undoes the sorting.
+
+    ``outputs[restore]`` puts per-example outputs back into the order of ``data``.
+    """
+    batches = sorted_batches(data.lengths, batch_size)
+    order = np.concatenate(batches) if batches else np.zeros(0, np.int64)
+    restore = np.empty_like(order)
+    restore[order] = np.arange(len(order))
+
+    def generate() -> Iterator[dict]:
+        for indices in batches:
+            yield pad_batch(data, indices)
+
+    signature = _signature(EncodedExamples(data.token_ids, data.segment_ids))[0]
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return dataset.prefetch(4), restore
+
+
+def steps_per_epoch(num_examples: int, batch_size: int) -> int:
+    return max(1, -(-num_examples // batch_size))

@@ -1,0 +1,98 @@
+"""Per-epoch dev evaluation: logs the metrics, keeps the best weights, stops early."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+logger = logging.getLogger(__name__)
+
+LOWER_IS_BETTER = {"loss"}
+
+
+class DevEvaluator(keras.callbacks.Callback):
+    """Runs ``evaluate()`` at the end of every epoch and acts on ``metric``.
+
+    The dev figures are added to Keras' logs as dev_<name> (so the progress bar, CSV and
+    TensorBoard logs show them). The trainable weights of the best epoch are kept in memory
+    and restored when training ends; with ``patience``, training stops after that many epochs
+    without improvement. Only trainable weights are copied: frozen ones cannot change.
+    """
+
+    def __init__(
+        self,
+        evaluate: Callable[[], dict[str, Any]],
+        metric: str,
+        patience: int | None = None,
+    ):
+        super().__init__()
+        self.evaluate = evaluate
+        self.metric = metric
+        self.patience = patience
+        self.best_value: float | None = None
+        self.best_epoch: int | None = None
+        self.best_results: dict[str, Any] | None = None
+        self.history: list[dict[str, Any]] = []
+        self._best_weights: list | None = None
+        self._epochs_without_improvement = 0
+
+    def _improved(self, value: float) -> bool:
+        if self.best_value is None:
+            return True
+        if self.metric in LOWER_IS_BETTER:
+            return value < self.best_value
+        return value > self.best_value
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        results = self.evaluate()
+        value = float(results[self.metric])
+        self.history.append({"epoch": epoch + 1, **_scalars(results)})
+        if logs is not None:
+            logs.update({f"dev_{k}": v for k, v in _scalars(results).items()})
+        if self._improved(value) and not math.isnan(value):
+            self.best_value, self.best_epoch, self.best_results = value, epoch + 1, results
+            self._best_weights = [w.numpy() for w in self.model.trainable_weights]
+            self._epochs_without_improvement = 0
+        else:
+            self._epochs_without_improvement += 1
+        logger.info(
+            "epoch %d dev %s = %.4f (best %.4f at epoch %d)",
+            epoch + 1,
+            self.metric,
+            value,
+            self.best_value,
+            self.best_epoch,
+        )
+        if self.patience is not None and self._epochs_without_improvement >= self.patience:
+            logger.info("early stopping: no dev improvement for %d epochs", self.patience)
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._best_weights is not None:
+            for variable, value in zip(
+                self.model.trainable_weights, self._best_weights, strict=True
+            ):
+                variable.assign(value)
+            logger.info("restored the weights of epoch %d", self.best_epoch)
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Ends training after exactly ``total_steps`` optimizer steps (fractional epochs)."""
+
+    def __init__(self, total_steps: int):
+        super().__init__()
+        self.total_steps = total_steps
+        self.steps = 0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.steps += 1
+        if self.steps >= self.total_steps:
+            self.model.stop_training = True
+
+
+def _scalars(results: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in results.items() if isinstance(v, int | float)}

@@ -1,0 +1,66 @@
+"""AdamW with BERT's fine-tuning recipe: warmup then linear decay, no decay on LayerNorm/bias."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+# Variables matched by these name fragments get no weight decay (google-research/bert excludes
+# "LayerNorm", "layer_norm" and "bias"; our LayerNorms are named *layer_norm*).
+NO_DECAY_NAMES = ["layer_norm", "LayerNorm", "bias", "gamma", "beta"]
+
+
+@keras.saving.register_keras_serializable(package="classifier")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0."""
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int):
+        if total_steps < 1:
+            raise ValueError(f"total_steps must be at least 1, got {total_steps}")
+        if not 0 <= warmup_steps <= total_steps:
+            raise ValueError(f"warmup_steps must be in [0, {total_steps}], got {warmup_steps}")
+        self.peak = float(peak)
+        self.total_steps = int(total_steps)
+        self.warmup_steps = int(warmup_steps)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        warmup = ops.cast(max(self.warmup_steps, 1), "float32")
+        decay_span = ops.cast(max(self.total_steps - self.warmup_steps, 1), "float32")
+        rising = self.peak * step / warmup
+        falling = self.peak * ops.maximum(0.0, (self.total_steps - step) / decay_span)
+        return ops.where(step < self.warmup_steps, rising, falling)
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+def create_optimizer(
+    learning_rate: float,
+    total_steps: int,
+    warmup_proportion: float = 0.1,
+    weight_decay: float = 0.01,
+    clip_norm: float | None = 1.0,
+) -> keras.optimizers.Optimizer:
+    """AdamW (beta1 0.9, beta2 0.999, eps 1e-6) with global-norm clipping at ``clip_norm``.
+
+    Unlike google-research/bert's AdamWeightDecayOptimizer, Keras' AdamW applies Adam's bias
+    correction (as transformers' AdamW does); with warmup the two differ only in the first steps.
+    """
+    schedule = WarmupLinearDecay(
+        learning_rate, total_steps, int(round(total_steps * warmup_proportion))
+    )
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=schedule,
+        weight_decay=weight_decay,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-6,
+        global_clipnorm=clip_norm,
+    )
+    optimizer.exclude_from_weight_decay(var_names=NO_DECAY_NAMES)
+    return optimizer

@@ -1,0 +1,55 @@
+"""Guarding a training output folder: never overwrite an earlier run by accident."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+# Everything a training run writes; --overwrite removes these and nothing else.
+RUN_ARTIFACTS = (
+    "classifier_config.json",
+    "model.weights.h5",
+    "vocab.txt",
+    "labels.txt",
+    "train_summary.json",
+    "training_log.csv",
+    "eval_results.json",
+    "classification_report.txt",
+    "confusion_matrix.csv",
+    "confusion_matrix.png",
+    "test_results.json",
+    "test_classification_report.txt",
+    "test_confusion_matrix.csv",
+    "test_confusion_matrix.png",
+    "test_predictions.tsv",
+    "adapter",
+    "logs",
+)
+
+
+class OutputDirError(FileExistsError):
+    """An output folder that already holds something and no --overwrite."""
+
+
+def prepare_output_dir(path: str | Path, overwrite: bool) -> Path:
+    """Creates ``path``; refuses a non-empty one unless ``overwrite``.
+
+    With ``overwrite`` only the files a run writes are removed, so a mistyped path never
+    costs the user unrelated files.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise OutputDirError(f"--output_dir {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise OutputDirError(
+                f"--output_dir {out} is not empty; pass --overwrite to replace the earlier run"
+            )
+        for name in RUN_ARTIFACTS:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out

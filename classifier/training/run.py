@@ -1,0 +1,178 @@
+"""One run of train.sh: read every input first, then train, evaluate and predict.
+
+The task is any object with google-research/bert's DataProcessor contract (get_labels,
+get_train_examples, get_dev_examples, get_test_examples, is_pair, is_multilabel); this module
+never imports the processors package. All data and the checkpoint are read and checked before
+the output folder is touched, so a bad row or a wrong path costs nothing already written.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from classifier.checkpoints import load_pretrained
+from classifier.classifier_spec import ClassifierSpec
+from classifier.heads import MULTICLASS, MULTILABEL
+from classifier.trained_model import VOCAB_FILE, build_classifier, load_trained_model
+from classifier.training import workflow
+from classifier.training.output_dir import prepare_output_dir
+from classifier.training.training_config import TrainingConfig
+
+logger = logging.getLogger(__name__)
+
+
+class Task(Protocol):
+    is_pair: bool
+    is_multilabel: bool
+
+    def get_labels(self) -> list[str]: ...
+    def get_train_examples(self) -> list: ...
+    def get_dev_examples(self) -> list: ...
+    def get_test_examples(self) -> list: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    output_dir: str
+    do_train: bool = False
+    do_eval: bool = False
+    do_predict: bool = False
+    overwrite: bool = False
+    task_name: str = "tsv"
+    model_dir: str | None = None
+    config_file: str | None = None
+    vocab_file: str | None = None
+    init_checkpoint: str | None = None
+    do_lower_case: bool = True
+    max_seq_length: int = 128
+    predict_batch_size: int = 64
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+
+@dataclass
+class RunResult:
+    spec: ClassifierSpec
+    train_summary: dict[str, Any] | None = None
+    eval_results: dict[str, Any] | None = None
+    test_results: dict[str, Any] | None = None
+
+
+def _read(task: Task, split: str, required: bool) -> list | None:
+    try:
+        return getattr(task, f"get_{split}_examples")()
+    except FileNotFoundError:
+        if required:
+            raise
+        logger.warning("no %s file: continuing without it", split)
+        return None
+
+
+def _log_skipped(task: Task) -> None:
+    skipped = getattr(task, "skipped_rows", None) or []
+    if skipped:
+        shown = ", ".join(str(row) for row in skipped[:20])
+        more = f" and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+        logger.warning("skipped %d bad rows: %s%s", len(skipped), shown, more)
+
+
+def _check_labels(examples: list, spec: ClassifierSpec, split: str) -> None:
+    known = set(spec.labels)
+    for example in examples:
+        names = example.labels if spec.head_kind == MULTILABEL else (example.label,)
+        for name in names or ():
+            if name is not None and name not in known:
+                raise ValueError(
+                    f"{split} example {example.guid}: label {name!r} is not one of the "
+                    f"model's labels {list(spec.labels)}"
+                )
+
+
+def run(options: RunOptions, task: Task) -> RunResult:
+    head_kind = MULTILABEL if task.is_multilabel else MULTICLASS
+    train = _read(task, "train", True) if options.do_train else None
+    dev = _read(task, "dev", options.do_eval) if (options.do_train or options.do_eval) else None
+    test = _read(task, "test", True) if options.do_predict else None
+    _log_skipped(task)
+
+    if options.do_train:
+        if not train:
+            raise ValueError("train.tsv holds no examples")
+        pretrained = load_pretrained(
+            options.model_dir,
+            config_file=options.config_file,
+            vocab_file=options.vocab_file,
+            init_checkpoint=options.init_checkpoint,
+        )
+        spec = ClassifierSpec(
+            model=pretrained.config,
+            labels=tuple(task.get_labels()),
+            head_kind=head_kind,
+            is_pair=task.is_pair,
+            max_seq_length=options.max_seq_length,
+            do_lower_case=options.do_lower_case,
+            head_dropout=options.training.head_dropout,
+            task_name=options.task_name,
+            base_model={
+                "checkpoint": str(pretrained.files.checkpoint),
+                "scheme": pretrained.scheme.name,
+            },
+        )
+        for split, examples in (("train", train), ("dev", dev or []), ("test", test or [])):
+            _check_labels(examples, spec, split)
+        out = prepare_output_dir(options.output_dir, options.overwrite)
+        model = build_classifier(spec, pretrained.backbone)
+        encoder = workflow.text_encoder_for(spec, pretrained.files.vocab_file)
+        result = workflow.train(
+            model,
+            spec,
+            options.training,
+            encoder,
+            train,
+            dev,
+            out,
+            pretrained.files.vocab_file,
+            backbone_params=workflow.count_params(pretrained.backbone.weights),
+        )
+        model, spec = result.model, result.spec
+        outcome = RunResult(spec, train_summary=result.summary)
+    else:
+        out = Path(options.output_dir)
+        model, spec = load_trained_model(out)
+        if spec.head_kind != head_kind or spec.is_pair != task.is_pair:
+            raise ValueError(
+                f"{out} holds a {spec.head_kind} {'pair ' if spec.is_pair else ''}model; task "
+                f"{options.task_name!r} is {head_kind}{' pair' if task.is_pair else ''}"
+            )
+        for split, examples in (("dev", dev or []), ("test", test or [])):
+            _check_labels(examples, spec, split)
+        encoder = workflow.text_encoder_for(spec, out / VOCAB_FILE)
+        outcome = RunResult(spec)
+
+    if options.do_eval:
+        outcome.eval_results = workflow.evaluate(
+            model, spec, encoder, dev, out, options.training.eval_batch_size, prefix="eval"
+        )
+        _log_results("dev", outcome.eval_results)
+    if options.do_predict:
+        workflow.predict(
+            model, spec, encoder, test, out / "test_predictions.tsv", options.predict_batch_size
+        )
+        logger.info("wrote %s", out / "test_predictions.tsv")
+        if workflow.has_labels(test, head_kind):
+            outcome.test_results = workflow.evaluate(
+                model, spec, encoder, test, out, options.predict_batch_size, prefix="test"
+            )
+            _log_results("test", outcome.test_results)
+    return outcome
+
+
+def _log_results(split: str, results: dict[str, Any]) -> None:
+    figures = ", ".join(
+        f"{k}={v:.4f}" for k, v in results.items() if isinstance(v, float) and k != "loss"
+    )
+    logger.info(
+        "%s: %s, loss=%.4f (%d examples)", split, figures, results["loss"], results["num_examples"]
+    )

@@ -1,0 +1,161 @@
+"""Command line of scripts/train.sh: read the data with a processor, then train/eval/predict."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.cli_flags import add_bool, env_default, setup_logging  # noqa: E402
+
+logger = logging.getLogger("train")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Fine-tune a BERT/ALBERT checkpoint for text classification.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("task and data")
+    g.add_argument(
+        "--task_name", default="tsv", help="registered processor: tsv, pair, multilabel or your own"
+    )
+    g.add_argument(
+        "--processor_file", help="a .py file (or module) that registers your own processor"
+    )
+    g.add_argument(
+        "--data_dir",
+        default=env_default("DATA_DIR"),
+        help="folder with train.tsv, dev.tsv, test.tsv (default $DATA_DIR)",
+    )
+    g.add_argument(
+        "--header",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="whether TSV files start with a header line",
+    )
+    add_bool(g, "skip_bad_rows", False, "skip malformed rows (and report them) instead of stopping")
+
+    g = p.add_argument_group("pretrained model")
+    g.add_argument(
+        "--model_dir",
+        default=env_default("BERT_BASE_DIR"),
+        help="downloaded checkpoint folder (default $BERT_BASE_DIR)",
+    )
+    g.add_argument("--bert_config_file", help="model config JSON (default: found in --model_dir)")
+    g.add_argument("--vocab_file", help="vocab.txt (default: found in --model_dir)")
+    g.add_argument(
+        "--init_checkpoint", help="checkpoint prefix or file (default: found in --model_dir)"
+    )
+    add_bool(
+        g,
+        "do_lower_case",
+        True,
+        "lower-case and strip accents (True for all Chinese BERT/ALBERT releases)",
+    )
+    g.add_argument("--max_seq_length", type=int, default=128)
+
+    g = p.add_argument_group("what to run")
+    add_bool(g, "do_train", False, "fine-tune on train.tsv, selecting the best epoch on dev.tsv")
+    add_bool(g, "do_eval", False, "evaluate on dev.tsv and write the reports")
+    add_bool(g, "do_predict", False, "predict test.tsv into test_predictions.tsv")
+    g.add_argument("--output_dir", required=True)
+    add_bool(g, "overwrite", False, "replace an earlier run's files in --output_dir")
+
+    g = p.add_argument_group("training")
+    g.add_argument("--train_batch_size", type=int, default=32)
+    g.add_argument("--eval_batch_size", type=int, default=64)
+    g.add_argument("--predict_batch_size", type=int, default=64)
+    g.add_argument(
+        "--learning_rate", type=float, default=None, help="peak learning rate (default 2e-5)"
+    )
+    g.add_argument("--num_train_epochs", type=float, default=3.0)
+    g.add_argument("--warmup_proportion", type=float, default=0.1)
+    g.add_argument("--weight_decay", type=float, default=0.01)
+    g.add_argument("--head_dropout", type=float, default=0.1)
+    g.add_argument(
+        "--metric",
+        default=None,
+        help="dev metric that picks the best epoch (accuracy, macro_f1, micro_f1, ...)",
+    )
+    g.add_argument("--early_stopping_patience", type=int, default=None)
+    g.add_argument(
+        "--class_weight",
+        choices=("balanced",),
+        default=None,
+        help="weight classes inversely to their frequency",
+    )
+    g.add_argument("--seed", type=int, default=12345)
+    add_bool(g, "verbose", False, "debug logging")
+    return p
+
+
+def options_from_args(args: argparse.Namespace):
+    from classifier.training.run import RunOptions
+    from classifier.training.training_config import TrainingConfig
+
+    training = TrainingConfig(
+        learning_rate=args.learning_rate or 2e-5,
+        num_train_epochs=args.num_train_epochs,
+        train_batch_size=args.train_batch_size,
+        eval_batch_size=args.eval_batch_size,
+        warmup_proportion=args.warmup_proportion,
+        weight_decay=args.weight_decay,
+        seed=args.seed,
+        metric=args.metric,
+        early_stopping_patience=args.early_stopping_patience,
+        class_weight=args.class_weight,
+        head_dropout=args.head_dropout,
+    )
+    return RunOptions(
+        output_dir=args.output_dir,
+        do_train=args.do_train,
+        do_eval=args.do_eval,
+        do_predict=args.do_predict,
+        overwrite=args.overwrite,
+        task_name=args.task_name,
+        model_dir=args.model_dir,
+        config_file=args.bert_config_file,
+        vocab_file=args.vocab_file,
+        init_checkpoint=args.init_checkpoint,
+        do_lower_case=args.do_lower_case,
+        max_seq_length=args.max_seq_length,
+        predict_batch_size=args.predict_batch_size,
+        training=training,
+    )
+
+
+def make_processor(args: argparse.Namespace):
+    import processors
+
+    if args.processor_file:
+        processors.load_processor_plugin(args.processor_file)
+    if not args.data_dir:
+        raise ValueError("--data_dir is required (or set DATA_DIR)")
+    header = {"auto": "auto", "yes": True, "no": False}[args.header]
+    cls = processors.get_processor(args.task_name)
+    return cls(args.data_dir, skip_bad_rows=args.skip_bad_rows, header=header)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    if not (args.do_train or args.do_eval or args.do_predict):
+        logger.error("nothing to do: pass at least one of --do_train, --do_eval, --do_predict")
+        return 2
+    from classifier.training.run import run
+    from processors import DataError
+
+    try:
+        run(options_from_args(args), make_processor(args))
+    except (DataError, ValueError, FileNotFoundError, FileExistsError) as err:
+        logger.error("%s", err)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
