@@ -84,8 +84,8 @@ class BertBackbone(keras.Model):
         # === Functional Model ===
         inputs = backbone_inputs()
         x = self.embeddings(inputs["token_ids"], inputs["segment_ids"])
-        for block in self.transformer_layers:
-            x = block(x, inputs["padding_mask"])
+        for i, block in enumerate(self.transformer_layers):
+            x = block(x, inputs["padding_mask"], layer_index=i)
         pooled = self.pooler(x[:, 0, :])
         super().__init__(
             inputs=inputs,

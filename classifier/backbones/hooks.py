@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 # Where an adapter may act, in the order a block reaches them. Each hook is called as
-# hook(inputs, outputs, training) and returns the new outputs:
+# hook(inputs, outputs, training=..., layer_index=...) and returns the new outputs;
+# layer_index is the position of the block in the stack (ALBERT calls one shared block at
+# several positions, so per-layer adapters key on it rather than on the block):
 #   attention_query / attention_value: inputs = the block input, outputs = the projection;
 #   attention_output: after the attention output projection and dropout, before residual + LN;
 #   ffn_output: after the FFN output projection and dropout, before residual + LN.
@@ -47,9 +49,16 @@ class HookTable:
     def __bool__(self) -> bool:
         return any(self._hooks.values())
 
-    def apply(self, point: str, inputs: Any, outputs: Any, training: Any = None) -> Any:
+    def apply(
+        self,
+        point: str,
+        inputs: Any,
+        outputs: Any,
+        training: Any = None,
+        layer_index: int | None = None,
+    ) -> Any:
         for hook in self._hooks[point]:
-            outputs = hook(inputs, outputs, training=training)
+            outputs = hook(inputs, outputs, training=training, layer_index=layer_index)
         return outputs
 
     @staticmethod

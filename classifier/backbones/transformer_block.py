@@ -92,12 +92,13 @@ class TransformerBlock(keras.layers.Layer):
         self.attention_layer_norm.build(hidden_shape)
         self.output_layer_norm.build(hidden_shape)
 
-    def call(self, hidden_states, padding_mask, training=None):
+    def call(self, hidden_states, padding_mask, training=None, layer_index=None):
+        """``layer_index``: this call's position in the stack, passed on to the hooks."""
         x = hidden_states
         attn_in = self.attention_layer_norm(x) if self.norm_first else x
-        attn = self._self_attention(attn_in, padding_mask, training)
+        attn = self._self_attention(attn_in, padding_mask, training, layer_index)
         attn = self.hidden_dropout(self.attention_output(attn), training=training)
-        attn = self.hooks.apply("attention_output", attn_in, attn, training)
+        attn = self.hooks.apply("attention_output", attn_in, attn, training, layer_index)
         if self.norm_first:
             x = x + attn
             ffn_in = self.output_layer_norm(x)
@@ -106,16 +107,16 @@ class TransformerBlock(keras.layers.Layer):
             ffn_in = x
         ffn = self.activation(self.intermediate(ffn_in))
         ffn = self.hidden_dropout(self.output_dense(ffn), training=training)
-        ffn = self.hooks.apply("ffn_output", ffn_in, ffn, training)
+        ffn = self.hooks.apply("ffn_output", ffn_in, ffn, training, layer_index)
         if self.norm_first:
             return x + ffn
         return self.output_layer_norm(x + ffn)
 
-    def _self_attention(self, x, padding_mask, training):
+    def _self_attention(self, x, padding_mask, training, layer_index):
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
-        q = self.hooks.apply("attention_query", x, self.query(x), training)
+        q = self.hooks.apply("attention_query", x, self.query(x), training, layer_index)
         k = self.key(x)
-        v = self.hooks.apply("attention_value", x, self.value(x), training)
+        v = self.hooks.apply("attention_value", x, self.value(x), training, layer_index)
 
         def heads(t):  # [B, S, H] -> [B, N, S, D]
             t = ops.reshape(t, (batch, length, self.num_attention_heads, self.head_size))
