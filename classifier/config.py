@@ -40,6 +40,38 @@ _HF_ACTIVATIONS = {
 }
 
 FAMILIES = ("bert", "albert")
+# Where ALBERT's factorised embedding projects E to H. "google": position and token-type tables of
+# width E, LayerNorm(E), then a dense E->H with bias (google-research/albert, transformers'
+# AlbertModel). "brightmart": the word vectors are projected first by a bias-free E->H matrix
+# (word_embeddings_2), then position/token-type tables of width H and LayerNorm(H) (albert_zh).
+EMBEDDING_LAYOUTS = ("google", "brightmart")
+
+# transformers' class defaults, used for keys a config.json leaves out (as transformers does).
+_HF_DEFAULTS = {
+    "bert": {
+        "vocab_size": 30522,
+        "hidden_size": 768,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+    },
+    "albert": {
+        "vocab_size": 30000,
+        "embedding_size": 128,
+        "hidden_size": 4096,
+        "num_hidden_layers": 12,
+        "num_hidden_groups": 1,
+        "num_attention_heads": 64,
+        "intermediate_size": 16384,
+        "inner_group_num": 1,
+        "hidden_act": "gelu_new",
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
+    },
+}
 
 
 class ConfigError(ValueError):
@@ -50,8 +82,9 @@ class ConfigError(ValueError):
 class ModelConfig:
     """Hyper-parameters of a BERT or ALBERT backbone, in canonical form.
 
-    ALBERT-only fields (embedding_size, num_hidden_groups, inner_group_num, ln_type) keep their
-    BERT-neutral defaults for BERT.
+    ALBERT-only fields (embedding_size, num_hidden_groups, inner_group_num, ln_type,
+    embedding_layout) keep their BERT-neutral defaults for BERT. ``embedding_layout`` is not in
+    any source config: the checkpoint's naming scheme decides it (see classifier.checkpoints).
     """
 
     vocab_size: int
@@ -71,6 +104,7 @@ class ModelConfig:
     num_hidden_groups: int = 1
     inner_group_num: int = 1
     ln_type: str = "postln"
+    embedding_layout: str = "google"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +119,12 @@ class ModelConfig:
             )
         if self.ln_type not in ("postln", "preln"):
             raise ConfigError(f"ln_type must be 'postln' or 'preln', got {self.ln_type!r}")
+        if self.embedding_layout not in EMBEDDING_LAYOUTS:
+            raise ConfigError(
+                f"embedding_layout must be one of {EMBEDDING_LAYOUTS}, got {self.embedding_layout!r}"
+            )
+        if self.num_hidden_groups < 1 or self.inner_group_num < 1:
+            raise ConfigError("num_hidden_groups and inner_group_num must be at least 1")
         for name in ("vocab_size", "hidden_size", "num_hidden_layers", "intermediate_size"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
@@ -122,24 +162,51 @@ class ModelConfig:
             raise ConfigError(f"{self.hidden_act!r} has no name in Google's config format")
         data = self.to_dict()
         data["hidden_act"] = names[self.hidden_act]
-        for key in ("family", "layer_norm_eps"):
+        for key in ("family", "layer_norm_eps", "embedding_layout"):
             data.pop(key)
         if self.family == "bert":
             for key in ("embedding_size", "num_hidden_groups", "inner_group_num", "ln_type"):
                 data.pop(key)
+        elif self.embedding_layout == "google":
+            data.pop("ln_type")  # google-research's albert_config.json has none
+        else:
+            for key in ("num_hidden_groups", "inner_group_num"):  # albert_zh shares all layers
+                data.pop(key)
         return {**self.extra, **data}
+
+    def to_hf_dict(self) -> dict[str, Any]:
+        """The config.json that transformers' BertModel / AlbertModel would write."""
+        names = {GELU_EXACT: "gelu", GELU_TANH: "gelu_new", "relu": "relu", "swish": "silu"}
+        if self.hidden_act not in names:
+            raise ConfigError(f"{self.hidden_act!r} has no name in Hugging Face's config format")
+        if self.family == "albert" and self.embedding_layout != "google":
+            raise ConfigError(
+                "brightmart's albert_zh embedding layout (position/token-type tables of width H "
+                "after a bias-free projection) has no transformers AlbertModel equivalent"
+            )
+        if self.ln_type != "postln":
+            raise ConfigError("transformers' BertModel / AlbertModel are post-LayerNorm only")
+        data = self.to_dict()
+        data["hidden_act"] = names[self.hidden_act]
+        for key in ("family", "embedding_layout", "ln_type"):
+            data.pop(key)
+        if self.family == "bert":
+            for key in ("embedding_size", "num_hidden_groups", "inner_group_num"):
+                data.pop(key)
+        arch = "AlbertModel" if self.family == "albert" else "BertModel"
+        return {"architectures": [arch], "model_type": self.family, **data, "pad_token_id": 0}
 
     @classmethod
     def from_hf_json(cls, path: str | Path) -> ModelConfig:
         """Reads a Hugging Face config.json of a BertModel or AlbertModel."""
         data = _read_json(path)
         model_type = data.get("model_type")
-        if model_type is None:
+        if model_type is None:  # pytorch-transformers 1.x wrote neither field for some models
             archs = " ".join(data.get("architectures") or [])
-            model_type = "albert" if "Albert" in archs else "bert"
+            model_type = "albert" if "Albert" in archs or "embedding_size" in data else "bert"
         if model_type not in ("bert", "albert"):
             raise ConfigError(f"{path}: model_type {model_type!r} is not a BERT or ALBERT model")
-        data = dict(data)
+        data = {**_HF_DEFAULTS[model_type], **data}
         if "layer_norm_eps" not in data:
             data["layer_norm_eps"] = 1e-12
         return cls._from_source(data, model_type, _HF_ACTIVATIONS, path)

@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_bool(
         g,
+        "allow_pytorch_pickle",
+        False,
+        "read a Hugging Face pytorch_model.bin (a pickle: only for files you trust; needs torch)",
+    )
+    add_bool(
+        g,
         "do_lower_case",
         True,
         "lower-case and strip accents (True for all Chinese BERT/ALBERT releases)",
@@ -121,6 +127,7 @@ def options_from_args(args: argparse.Namespace):
         config_file=args.bert_config_file,
         vocab_file=args.vocab_file,
         init_checkpoint=args.init_checkpoint,
+        allow_pytorch_pickle=args.allow_pytorch_pickle,
         do_lower_case=args.do_lower_case,
         max_seq_length=args.max_seq_length,
         predict_batch_size=args.predict_batch_size,

@@ -46,6 +46,7 @@ class RunOptions:
     config_file: str | None = None
     vocab_file: str | None = None
     init_checkpoint: str | None = None
+    allow_pytorch_pickle: bool = False
     do_lower_case: bool = True
     max_seq_length: int = 128
     predict_batch_size: int = 64
@@ -105,6 +106,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
             config_file=options.config_file,
             vocab_file=options.vocab_file,
             init_checkpoint=options.init_checkpoint,
+            allow_pickle=options.allow_pytorch_pickle,
         )
         spec = ClassifierSpec(
             model=pretrained.config,

@@ -10,6 +10,7 @@ import csv
 import io
 import logging
 import math
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -100,7 +101,7 @@ def predict_logits(model: keras.Model, data: EncodedExamples, batch_size: int) -
     if len(data) == 0:
         return np.zeros((0, model.output_shape[-1]), np.float32)
     dataset, restore = inference_batches(data, batch_size)
-    logits = model.predict(dataset, verbose=0)
+    logits = model.predict(dataset, steps=steps_per_epoch(len(data), batch_size), verbose=0)
     return np.asarray(logits)[restore]
 
 
@@ -211,7 +212,10 @@ def train(
         epochs=epochs,
         steps_per_epoch=steps,
         callbacks=callbacks,
-        verbose="auto",
+        shuffle=False,  # the dataset shuffles itself, length buckets included
+        verbose=1
+        if sys.stdout.isatty()
+        else 2,  # a live bar on a terminal, a line per epoch in logs
     )
 
     if spec.head_kind == MULTILABEL:
