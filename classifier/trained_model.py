@@ -35,6 +35,15 @@ def build_classifier(spec: ClassifierSpec, backbone: keras.Model | None = None) 
     )
 
 
+def inference_model(model: TextClassifier, spec: ClassifierSpec) -> TextClassifier:
+    """The model as it should run in prediction and export.
+
+    Training-only structure is folded away here (adapters whose weights can be merged into
+    the backbone, for example), so every consumer of a trained model gets the same graph.
+    """
+    return model
+
+
 def save_trained_model(
     output_dir: str | Path, model: keras.Model, spec: ClassifierSpec, vocab_file: str | Path
 ) -> None:
