@@ -1,25 +1,48 @@
 """Write a tiny checkpoint folder in a real release format, with random weights.
 
     python scripts/make_tiny_checkpoint.py --output_dir /tmp/tiny_bert \
-        [--vocab_file FILE] [--num_layers 2] [--hidden_size 64]
+        [--family bert|albert|albert_brightmart] [--format tf1|hf] [--preset NAME] \
+        [--vocab_file FILE] [--num_layers 2] [--hidden_size 64] [--randomize]
 
-The folder looks exactly like Google's chinese_L-12_H-768_A-12 (bert_config.json, vocab.txt,
-bert_model.ckpt.index/.data-00000-of-00001/.meta), so that the demo and the tests exercise the
-same loading code a real download goes through.
+Each folder looks exactly like the real release, so that the demo and the tests exercise the
+same loading code a real download goes through:
+  bert tf1            Google chinese_L-12_H-768_A-12: bert_config.json, vocab.txt, bert_model.ckpt.*
+  albert tf1          Google albert_base_zh: albert_config.json, model.ckpt-best.*, vocab_chinese.txt
+  albert_brightmart   brightmart albert_tiny_zh: albert_config_tiny.json, albert_model.ckpt.*,
+                      vocab.txt (brightmart naming; --ln_type preln for the pre-LN variant)
+  bert/albert hf      config.json, model.safetensors, vocab.txt (--hf_task_model: with the
+                      bert./albert. prefix and pretraining heads, as BertForPreTraining saves)
+--preset NAME takes the family, naming and file names of a known checkpoint (classifier.presets).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.cli_flags import add_bool  # noqa: E402
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+SCHEMES = {
+    ("bert", "tf1"): "google_bert_tf1",
+    ("albert", "tf1"): "google_albert_tf1",
+    ("albert_brightmart", "tf1"): "brightmart_albert_tf1",
+    ("bert", "hf"): "hf_bert",
+    ("albert", "hf"): "hf_albert",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--family", choices=("bert", "albert", "albert_brightmart"), default="bert")
+    parser.add_argument("--format", choices=("tf1", "hf"), default="tf1")
+    parser.add_argument("--preset", help="use this known checkpoint's family and file names")
     parser.add_argument("--vocab_file", help="use this vocab instead of the built-in tiny one")
     parser.add_argument(
         "--vocab_texts",
@@ -29,28 +52,71 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--num_layers", type=int, default=2)
     parser.add_argument("--hidden_size", type=int, default=64)
+    parser.add_argument("--embedding_size", type=int, default=32, help="ALBERT only")
+    parser.add_argument("--num_hidden_groups", type=int, default=1, help="Google ALBERT only")
+    parser.add_argument("--inner_group_num", type=int, default=1, help="Google ALBERT only")
+    parser.add_argument("--ln_type", choices=("postln", "preln"), default="postln")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--randomize", action="store_true", help="random values in every tensor (parity tests)"
-    )
-    args = parser.parse_args(argv)
+    add_bool(parser, "randomize", False, "random values in every tensor (parity tests)")
+    add_bool(parser, "hf_task_model", False, "HF: bert./albert. prefix and pretraining heads")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    from classifier.checkpoints.tiny import tiny_albert_config, tiny_bert_config, write_tiny_folder
+    from classifier.checkpoints.writer import layout_of_files
+    from classifier.config import GELU_EXACT
     from classifier.text.vocab import build_tiny_chinese_vocab, load_vocab
 
-    from classifier.checkpoints.tiny import tiny_bert_config, write_google_bert_folder
+    layout = None
+    if args.preset:
+        from classifier.presets import get_preset
 
+        preset = get_preset(args.preset)
+        scheme = preset.scheme
+        family = preset.family
+        layout = layout_of_files(preset.files)
+    else:
+        if (args.family, args.format) not in SCHEMES:
+            print("brightmart's albert_zh naming exists only as TF1 checkpoints", file=sys.stderr)
+            return 2
+        scheme = SCHEMES[(args.family, args.format)]
+        family = "albert" if args.family.startswith("albert") else "bert"
     if args.vocab_file:
-        vocab = load_vocab(args.vocab_file)
+        vocab = list(load_vocab(args.vocab_file))
     else:
         texts = [Path(p).read_text(encoding="utf-8-sig") for p in args.vocab_texts]
         vocab = build_tiny_chinese_vocab(extra_texts=texts)
-    config = tiny_bert_config(len(vocab), args.num_layers, args.hidden_size)
-    out = write_google_bert_folder(
-        args.output_dir, vocab, config, seed=args.seed, randomize=args.randomize
+    if family == "bert":
+        config = tiny_bert_config(len(vocab), args.num_layers, args.hidden_size)
+        if scheme == "hf_bert":  # Hugging Face BERT configs say "gelu": the exact erf form
+            config = dataclasses.replace(config, hidden_act=GELU_EXACT)
+    else:
+        config = tiny_albert_config(
+            len(vocab),
+            args.num_layers,
+            args.hidden_size,
+            args.embedding_size,
+            num_hidden_groups=args.num_hidden_groups,
+            inner_group_num=args.inner_group_num,
+            ln_type=args.ln_type,
+        )
+    prefix = {"hf_bert": "bert.", "hf_albert": "albert."}.get(scheme, "")
+    out = write_tiny_folder(
+        args.output_dir,
+        vocab,
+        config,
+        scheme,
+        seed=args.seed,
+        randomize=args.randomize,
+        layout=layout,
+        hf_prefix=prefix if args.hf_task_model else "",
     )
     print(
-        f"wrote {out}: {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
-        f"vocab {config.vocab_size}"
+        f"wrote {out} ({scheme}): {config.num_hidden_layers} layers, hidden "
+        f"{config.hidden_size}, vocab {config.vocab_size}"
     )
     return 0
 

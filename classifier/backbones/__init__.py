@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from classifier.backbones.albert_backbone import AlbertBackbone
 from classifier.backbones.bert_backbone import BertBackbone
 from classifier.backbones.hooks import HOOK_POINTS, HookTable
 from classifier.backbones.transformer_block import TransformerBlock
 from classifier.config import ModelConfig
 
-BACKBONES = {"bert": BertBackbone}
+BACKBONES = {"bert": BertBackbone, "albert": AlbertBackbone}
 
 
 def build_backbone(config: ModelConfig, dtype=None, **kwargs):
@@ -23,6 +24,7 @@ def build_backbone(config: ModelConfig, dtype=None, **kwargs):
 
 __all__ = [
     "BACKBONES",
+    "AlbertBackbone",
     "HOOK_POINTS",
     "BertBackbone",
     "HookTable",

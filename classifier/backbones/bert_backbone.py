@@ -113,7 +113,8 @@ class BertBackbone(keras.Model):
         if config.family != "bert":
             raise ValueError(f"BertBackbone cannot build a {config.family!r} model")
         fields = config.to_dict()
-        for name in ("family", "embedding_size", "num_hidden_groups", "inner_group_num", "ln_type"):
+        albert_only = ("embedding_size", "num_hidden_groups", "inner_group_num", "ln_type")
+        for name in ("family", "embedding_layout", *albert_only):
             fields.pop(name)
         return cls(**fields, dtype=dtype, **kwargs)
 

@@ -1,20 +1,40 @@
-"""Loading a pretrained backbone from a downloaded checkpoint folder, whatever its format."""
+"""Loading a pretrained backbone from a downloaded checkpoint folder, whatever its format.
+
+The family (BERT or ALBERT) comes from the config file, the naming scheme from the checkpoint's
+tensor names; neither needs a flag.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from classifier.backbones import build_backbone
-from classifier.checkpoints import google_bert  # noqa: F401  (registers its scheme)
-from classifier.checkpoints.model_files import TF1, ModelFiles, ModelFilesError, find_model_files
+from classifier.checkpoints import all_schemes  # noqa: F401  (registers every scheme)
+from classifier.checkpoints.hf_names import HFStateDict
+from classifier.checkpoints.model_files import (
+    HF_PYTORCH_BIN,
+    HF_SAFETENSORS,
+    TF1,
+    ModelFiles,
+    ModelFilesError,
+    find_model_files,
+)
+from classifier.checkpoints.pytorch_checkpoint import read_pytorch_bin
+from classifier.checkpoints.safetensors_checkpoint import SafetensorsCheckpoint
 from classifier.checkpoints.schemes import CheckpointScheme, detect_scheme
 from classifier.checkpoints.tf1_checkpoint import TF1Checkpoint
-from classifier.checkpoints.weight_mapping import LoadReport, load_mapped_weights
+from classifier.checkpoints.weight_mapping import (
+    CheckpointMismatchError,
+    LoadReport,
+    load_mapped_weights,
+)
 from classifier.config import ConfigError, ModelConfig
 
 logger = logging.getLogger(__name__)
@@ -44,13 +64,22 @@ def read_model_config(config_file: str | Path) -> ModelConfig:
     return ModelConfig.from_google_json(path, family=family)
 
 
-def open_checkpoint(files: ModelFiles):
-    """A name -> array mapping over the checkpoint's tensors."""
+def open_checkpoint(
+    files: ModelFiles, allow_pickle: bool = False
+) -> tuple[Mapping[str, np.ndarray], str]:
+    """A name -> array mapping over the checkpoint's tensors, and its scheme file format.
+
+    Hugging Face state dicts are seen through canonical names (see hf_names). A PyTorch pickle
+    is read only with ``allow_pickle`` (and torch installed); otherwise PickleNotAllowedError.
+    """
+    source = str(files.checkpoint)
     if files.weights_format == TF1:
-        return TF1Checkpoint(files.checkpoint)
-    raise ModelFilesError(
-        f"{files.checkpoint}: {files.weights_format} weights are not supported by this loader"
-    )
+        return TF1Checkpoint(files.checkpoint), "tf1"
+    if files.weights_format == HF_SAFETENSORS:
+        return HFStateDict(SafetensorsCheckpoint(files.checkpoint), source), "hf"
+    if files.weights_format == HF_PYTORCH_BIN:
+        return HFStateDict(read_pytorch_bin(files.checkpoint, allow_pickle), source), "hf"
+    raise ModelFilesError(f"{source}: {files.weights_format} weights are not supported")
 
 
 def load_pretrained(
@@ -59,25 +88,51 @@ def load_pretrained(
     config_file: str | Path | None = None,
     vocab_file: str | Path | None = None,
     init_checkpoint: str | Path | None = None,
+    allow_pickle: bool = False,
     dtype=None,
 ) -> Pretrained:
-    """Finds the files, reads the config, builds the backbone and loads every weight."""
+    """Finds the files, reads the config, builds the backbone and loads every weight.
+
+    ``allow_pickle`` lets a pytorch_model.bin be unpickled (with torch's weights_only loader);
+    without it such a folder fails with advice on converting it to safetensors.
+    """
     files = find_model_files(
         model_dir, config_file=config_file, vocab_file=vocab_file, init_checkpoint=init_checkpoint
     )
     config = read_model_config(files.config_file)
-    tensors = open_checkpoint(files)
-    file_format = "tf1" if files.weights_format == TF1 else "hf"
+    tensors, file_format = open_checkpoint(files, allow_pickle)
     scheme = detect_scheme(tensors.keys(), file_format, str(files.checkpoint))
     if scheme.family != config.family:
         raise ConfigError(
             f"{files.config_file} describes a {config.family} model but the checkpoint "
-            f"{files.checkpoint} is in {scheme.name} naming ({scheme.family})"
+            f"{files.checkpoint} is in {scheme.name} naming ({scheme.family}); pass the "
+            "matching config with --bert_config_file"
         )
+    try:
+        config = scheme.config_for(config)
+    except ConfigError as err:
+        raise ConfigError(f"{files.config_file} vs {files.checkpoint}: {err}") from None
     backbone = build_backbone(config, dtype=dtype)
-    report = load_mapped_weights(scheme.mapping(backbone), tensors, str(files.checkpoint))
+    try:
+        report = load_mapped_weights(scheme.mapping(backbone), tensors, str(files.checkpoint))
+    except CheckpointMismatchError as err:
+        raise CheckpointMismatchError(
+            f"the checkpoint does not fit the model that {files.config_file.name} describes "
+            f"({describe(config)}):\n{err}"
+        ) from None
     logger.info("%s (%s): %s", files.checkpoint, scheme.name, report.summary())
     return Pretrained(backbone, config, files, scheme, report)
+
+
+def describe(config: ModelConfig) -> str:
+    text = (
+        f"{config.family}, {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
+        f"{config.num_attention_heads} heads, intermediate {config.intermediate_size}, "
+        f"vocab {config.vocab_size}"
+    )
+    if config.family == "albert":
+        text += f", embedding {config.embedding_size}"
+    return text
 
 
 def load_backbone(model_dir: str | Path, **kwargs) -> keras.Model:

@@ -1,9 +1,11 @@
 """Finding the config, vocab and weights inside a downloaded checkpoint folder.
 
 Real downloads name their files differently (bert_config.json, albert_config.json,
-albert_config_base.json, config.json; vocab.txt, vocab_chinese.txt; bert_model.ckpt.*,
-albert_model.ckpt.*, model.ckpt-best.*, model.safetensors, pytorch_model.bin). Explicit paths
-from the command line always win over what is found.
+albert_config_tiny.json, macbert_base_config.json, config.json; vocab.txt, vocab_chinese.txt;
+bert_model.ckpt.*, albert_model.ckpt.*, model.ckpt-best.*, chinese_macbert_base.ckpt.*,
+model.safetensors, pytorch_model.bin). A release unpacked into a single subfolder (Google's
+albert_base_zh.tar.gz holds albert_base/) is looked into. Explicit paths from the command line
+always win over what is found.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ HF_SAFETENSORS = "hf_safetensors"
 HF_PYTORCH_BIN = "hf_pytorch_bin"
 
 _PREFERRED_PREFIXES = ("bert_model.ckpt", "albert_model.ckpt", "model.ckpt-best", "model.ckpt")
+# JSON files that Hugging Face folders ship beside config.json and that describe no model.
+_NOT_MODEL_CONFIGS = ("tokenizer_config.json", "generation_config.json", "preprocessor_config.json")
 
 
 class ModelFilesError(FileNotFoundError):
@@ -46,6 +50,8 @@ def find_model_files(
     folder = Path(model_dir) if model_dir else None
     if folder is not None and not folder.is_dir():
         raise ModelFilesError(f"--model_dir {folder} is not a directory")
+    if folder is not None:
+        folder = _release_folder(folder)
     checkpoint, weights_format = _find_checkpoint(folder, init_checkpoint)
     search = [folder] if folder else []
     if checkpoint.parent not in search:
@@ -58,12 +64,23 @@ def find_model_files(
     return ModelFiles(config, vocab, checkpoint, weights_format)
 
 
+def _release_folder(folder: Path) -> Path:
+    """``folder``, or its only subfolder when ``folder`` itself holds no model files."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    if any(p.is_file() for p in entries):
+        return folder
+    subfolders = [p for p in entries if p.is_dir()]
+    return subfolders[0] if len(subfolders) == 1 else folder
+
+
 def _find_config(folders: list[Path]) -> Path:
     for folder in folders:
         for name in ("bert_config.json", "albert_config.json", "config.json"):
             if (folder / name).is_file():
                 return folder / name
-        found = sorted(folder.glob("*config*.json"))
+        found = [
+            p for p in sorted(folder.glob("*config*.json")) if p.name not in _NOT_MODEL_CONFIGS
+        ]
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -93,9 +110,9 @@ def _find_checkpoint(folder: Path | None, init_checkpoint: str | Path | None) ->
         path = Path(init_checkpoint)
         if path.is_dir():
             return _checkpoint_in(path)
-        if path.is_file() and path.suffix == ".safetensors":
+        if path.is_file() and path.name.endswith((".safetensors", ".safetensors.index.json")):
             return path, HF_SAFETENSORS
-        if path.is_file() and path.suffix in (".bin", ".pt", ".pth"):
+        if path.is_file() and path.name.endswith((".bin", ".pt", ".pth", ".bin.index.json")):
             return path, HF_PYTORCH_BIN
         if path.name.endswith(".index") and path.is_file():
             return path.with_name(path.name[: -len(".index")]), TF1
@@ -118,9 +135,17 @@ def _checkpoint_in(folder: Path) -> tuple[Path, str]:
         return folder / "model.safetensors", HF_SAFETENSORS
     if (folder / "model.safetensors.index.json").is_file():
         return folder / "model.safetensors.index.json", HF_SAFETENSORS
-    if (folder / "pytorch_model.bin").is_file():
-        return folder / "pytorch_model.bin", HF_PYTORCH_BIN
+    for name in ("pytorch_model.bin", "pytorch_model.bin.index.json"):
+        if (folder / name).is_file():
+            return folder / name, HF_PYTORCH_BIN
     present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
+    for name in ("tf_model.h5", "flax_model.msgpack"):
+        if (folder / name).is_file():
+            raise ModelFilesError(
+                f"{folder}: {name} (Hugging Face's TensorFlow 2 / Flax weights) is not supported; "
+                "use the model.safetensors or pytorch_model.bin from the same Hub repository "
+                "(with --allow_pytorch_pickle), or the TF1 checkpoint of the release"
+            )
     raise ModelFilesError(
         f"{folder}: no checkpoint found (looked for *.ckpt*.index, model.safetensors, "
         f"pytorch_model.bin); the folder holds: {present}"

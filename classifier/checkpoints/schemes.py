@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from classifier.checkpoints.weight_mapping import MappedWeight
+from classifier.config import ModelConfig
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,9 @@ class CheckpointScheme:
 
     ``signature`` lists names that only this scheme uses; a checkpoint containing all of them is
     taken to be in this scheme. ``mapping`` lists, for a built backbone, every variable with
-    the checkpoint name that feeds it.
+    the checkpoint name that feeds it. ``adapt_config`` completes the model config with what
+    only the naming tells (brightmart's embedding layout) and rejects configs the scheme cannot
+    hold (a pre-LN config with Google ALBERT names); it raises ConfigError.
     """
 
     name: str
@@ -23,6 +26,10 @@ class CheckpointScheme:
     description: str
     signature: tuple[str, ...]
     mapping: Callable[..., list[MappedWeight]]
+    adapt_config: Callable[[ModelConfig], ModelConfig] | None = None
+
+    def config_for(self, config: ModelConfig) -> ModelConfig:
+        return self.adapt_config(config) if self.adapt_config else config
 
     def matches(self, names: set[str]) -> bool:
         return all(name in names for name in self.signature)

@@ -2,7 +2,10 @@
 
 No model can be downloaded here, so every loader is proven on files this module writes exactly
 as the real releases lay them out (Google's chinese_L-12_H-768_A-12: bert_config.json,
-vocab.txt, bert_model.ckpt.{index,data-00000-of-00001,meta}, pretraining heads included).
+vocab.txt, bert_model.ckpt.{index,data-00000-of-00001,meta}, pretraining heads included; Google's
+albert_base_zh: albert_config.json, model.ckpt-best.*, vocab_chinese.txt; brightmart's
+albert_tiny_zh: albert_config_tiny.json, albert_model.ckpt.*, vocab.txt; Hugging Face:
+config.json, model.safetensors, vocab.txt, with or without the task model's prefix and heads).
 """
 
 from __future__ import annotations
@@ -106,3 +109,137 @@ def write_google_bert_folder(
     )
     (out / "vocab.txt").write_text("".join(f"{t}\n" for t in vocab), encoding="utf-8")
     return out
+
+
+def tiny_albert_config(
+    vocab_size: int,
+    num_layers: int = 3,
+    hidden_size: int = 64,
+    embedding_size: int = 32,
+    num_hidden_groups: int = 1,
+    inner_group_num: int = 1,
+    ln_type: str = "postln",
+) -> ModelConfig:
+    """A small ALBERT config; Google's albert_config.json extras included."""
+    return ModelConfig(
+        family="albert",
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        embedding_size=embedding_size,
+        num_hidden_layers=num_layers,
+        num_hidden_groups=num_hidden_groups,
+        inner_group_num=inner_group_num,
+        num_attention_heads=max(1, hidden_size // 16),
+        intermediate_size=4 * hidden_size,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        ln_type=ln_type,
+        extra={"down_scale_factor": 1, "gap_size": 0, "net_structure_type": 0},
+    )
+
+
+def pretraining_heads(scheme_name: str, config: ModelConfig, seed: int) -> dict[str, np.ndarray]:
+    """The MLM and NSP/SOP head tensors each release format carries beside the backbone.
+
+    Google ALBERT's MLM transform projects H -> E; brightmart's keeps H. HF names are those of
+    BertForPreTraining / AlbertForPreTraining (decoder weights are tied, so not stored).
+    """
+    rng = np.random.default_rng(seed + 1)
+    hidden, vocab = config.hidden_size, config.vocab_size
+    width = config.embedding_size if scheme_name in ("google_albert_tf1", "hf_albert") else hidden
+
+    def normal(*shape: int) -> np.ndarray:
+        return (0.02 * rng.standard_normal(shape)).astype(np.float32)
+
+    if scheme_name.endswith("_tf1"):
+        return {
+            "cls/predictions/output_bias": normal(vocab),
+            "cls/predictions/transform/dense/kernel": normal(hidden, width),
+            "cls/predictions/transform/dense/bias": normal(width),
+            "cls/predictions/transform/LayerNorm/gamma": 1.0 + normal(width),
+            "cls/predictions/transform/LayerNorm/beta": normal(width),
+            "cls/seq_relationship/output_weights": normal(2, hidden),
+            "cls/seq_relationship/output_bias": normal(2),
+        }
+    if scheme_name == "hf_bert":
+        return {
+            "cls.predictions.bias": normal(vocab),
+            "cls.predictions.transform.dense.weight": normal(hidden, hidden),
+            "cls.predictions.transform.dense.bias": normal(hidden),
+            "cls.predictions.transform.LayerNorm.weight": 1.0 + normal(hidden),
+            "cls.predictions.transform.LayerNorm.bias": normal(hidden),
+            "cls.seq_relationship.weight": normal(2, hidden),
+            "cls.seq_relationship.bias": normal(2),
+        }
+    return {
+        "predictions.bias": normal(vocab),
+        "predictions.dense.weight": normal(width, hidden),
+        "predictions.dense.bias": normal(width),
+        "predictions.LayerNorm.weight": 1.0 + normal(width),
+        "predictions.LayerNorm.bias": normal(width),
+        "sop_classifier.classifier.weight": normal(2, hidden),
+        "sop_classifier.classifier.bias": normal(2),
+    }
+
+
+def write_tiny_folder(
+    output_dir: str | Path,
+    vocab: list[str],
+    config: ModelConfig,
+    scheme_name: str,
+    *,
+    seed: int = 0,
+    randomize: bool = True,
+    heads: bool = True,
+    layout=None,
+    hf_prefix: str = "",
+    legacy_layer_norm: bool = False,
+    num_shards: int = 1,
+    optimizer_slots: bool = False,
+) -> Path:
+    """Writes a random tiny model in the release format of ``scheme_name``.
+
+    The backbone is built from ``config`` completed by the scheme (brightmart's embedding
+    layout), given random values everywhere when ``randomize``, and written with the release's
+    heads (``heads``; for HF only with ``hf_prefix``, as task models have both), file names (``layout``, see writer.DEFAULT_LAYOUTS) and, for TF1, Adam
+    slots and global_step (``optimizer_slots``) as pretraining checkpoints keep them.
+    """
+    import keras
+
+    from classifier.checkpoints.schemes import get_scheme
+    from classifier.checkpoints.writer import save_pretrained_folder
+
+    if config.vocab_size != len(vocab):
+        raise ValueError(f"config vocab_size {config.vocab_size} != {len(vocab)} vocab tokens")
+    scheme = get_scheme(scheme_name)
+    config = scheme.config_for(config)
+    keras.utils.set_random_seed(seed)
+    backbone = build_backbone(config)
+    if randomize:
+        randomize_weights(backbone, seed)
+    if scheme_name == "google_albert_tf1" and config.embedding_size == config.hidden_size:
+        # Google's ALBERT has no E -> H projection when E == H: the backbone's must be identity.
+        backbone.embeddings.projection.kernel.assign(np.eye(config.hidden_size, dtype="float32"))
+        backbone.embeddings.projection.bias.assign(np.zeros(config.hidden_size, "float32"))
+    # HF task models (BertForPreTraining, ...) carry heads and the prefix; BertModel neither.
+    with_heads = heads and (scheme.file_format == "tf1" or bool(hf_prefix))
+    extra = pretraining_heads(scheme_name, config, seed) if with_heads else {}
+    if optimizer_slots and scheme.file_format == "tf1":
+        from classifier.checkpoints.writer import backbone_tensors
+
+        for name, value in {**backbone_tensors(backbone, scheme_name), **extra}.items():
+            extra[f"{name}/adam_m"] = np.zeros_like(value)
+            extra[f"{name}/adam_v"] = np.zeros_like(value)
+        extra["global_step"] = np.array(1000, np.int64)
+    return save_pretrained_folder(
+        output_dir,
+        backbone,
+        config,
+        vocab,
+        scheme_name,
+        layout=layout,
+        extra_tensors=extra,
+        hf_prefix=hf_prefix,
+        legacy_layer_norm=legacy_layer_norm,
+        num_shards=num_shards,
+    )

@@ -22,8 +22,11 @@ Transform = Callable[[np.ndarray], np.ndarray]
 
 # Optimizer state and bookkeeping that pretraining checkpoints carry (LAMB/Adam slots, steps).
 _OPTIMIZER_STATE = re.compile(r"(/adam_[mv]$|/Adam(_\d+)?$|/lamb_[mv]$|^global_step$|/Momentum$)")
-# Pretraining heads (masked LM, next sentence / sentence order prediction): not part of a backbone.
-_PRETRAINING_HEADS = re.compile(r"^(cls[/.]|predictions[/.]|sop_classifier[.])|position_ids$")
+# Heads (masked LM, next sentence / sentence order prediction, transformers' task heads) and
+# buffers: not part of a backbone.
+_PRETRAINING_HEADS = re.compile(
+    r"^(cls[/.]|predictions[/.]|sop_classifier[.]|classifier[.]|qa_outputs[.])|position_ids$"
+)
 
 
 class CheckpointMismatchError(ValueError):
@@ -38,6 +41,13 @@ class MappedWeight:
     variable: object  # keras.Variable
     to_model: Transform | None = None  # checkpoint layout -> model layout
     to_checkpoint: Transform | None = None  # model layout -> checkpoint layout
+    # The value (in checkpoint layout) a scheme implies when it has no such tensor, e.g. the
+    # identity projection of a Google ALBERT whose embedding_size equals hidden_size. Export
+    # leaves the tensor out while the variable still holds exactly this value.
+    default: Callable[[], np.ndarray] | None = None
+    # May be absent, leaving the variable as initialised: transformers' *ForMaskedLM models
+    # save no pooler (transformers then initialises it randomly too, with a warning).
+    optional: bool = False
 
 
 @dataclass
@@ -48,12 +58,21 @@ class LoadReport:
     skipped_optimizer: list[str] = field(default_factory=list)
     skipped_heads: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    defaulted: list[str] = field(default_factory=list)
+    left_initialised: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         text = (
             f"loaded {len(self.loaded)} tensors; skipped {len(self.skipped_optimizer)} "
             f"optimizer slots and {len(self.skipped_heads)} pretraining-head tensors"
         )
+        if self.defaulted:
+            text += f"; {len(self.defaulted)} implied by the scheme: {', '.join(self.defaulted)}"
+        if self.left_initialised:
+            text += (
+                f"; {len(self.left_initialised)} not in the checkpoint, left as initialised: "
+                f"{', '.join(self.left_initialised)}"
+            )
         if self.unexpected:
             text += f"; {len(self.unexpected)} unexpected: {', '.join(self.unexpected[:20])}"
         return text
@@ -83,10 +102,16 @@ def load_mapped_weights(
     report = LoadReport()
     missing, wrong_shape, staged = [], [], []
     for item in mapping:
-        if item.name not in tensors:
+        if item.name in tensors:
+            value = np.asarray(tensors[item.name])
+        elif item.default is not None:
+            value = item.default()
+        elif item.optional:
+            report.left_initialised.append(item.name)
+            continue
+        else:
             missing.append(item.name)
             continue
-        value = np.asarray(tensors[item.name])
         if item.to_model is not None:
             value = item.to_model(value)
         expected = tuple(item.variable.shape)
@@ -118,7 +143,16 @@ def load_mapped_weights(
         raise CheckpointMismatchError(f"{source}: " + "\n".join(problems))
     for item, value in staged:
         item.variable.assign(value.astype(item.variable.dtype))
-        report.loaded.append(item.name)
+        if item.name in tensors:
+            report.loaded.append(item.name)
+        else:
+            report.defaulted.append(item.name)
+    if report.left_initialised:
+        logger.warning(
+            "%s: no %s in the checkpoint; left randomly initialised (fine-tuning trains it)",
+            source,
+            ", ".join(report.left_initialised),
+        )
     if report.unexpected:
         logger.warning(
             "%s: %d tensors not used by the backbone: %s",
@@ -136,5 +170,12 @@ def export_mapped_weights(mapping: list[MappedWeight]) -> dict[str, np.ndarray]:
         value = np.asarray(item.variable.numpy())
         if item.to_checkpoint is not None:
             value = item.to_checkpoint(value)
+        if item.default is not None:
+            if np.array_equal(value, item.default()):
+                continue
+            raise CheckpointMismatchError(
+                f"{item.name}: this naming scheme has no such tensor, and the model's value "
+                f"({item.variable.path}) is not the {tuple(value.shape)} value it implies"
+            )
         tensors[item.name] = value
     return tensors
