@@ -1,0 +1,147 @@
+"""The BERT backbone as a Keras model: config and file round trips, dynamic shapes, padding,
+hook points, and the all-or-nothing checkpoint mapping."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from classifier.backbones import BertBackbone, build_backbone
+from classifier.checkpoints import CheckpointMismatchError, load_mapped_weights
+from classifier.checkpoints.google_bert import google_bert_mapping
+from classifier.checkpoints.weight_mapping import export_mapped_weights
+from classifier.config import GELU_EXACT, GELU_TANH, ModelConfig
+
+CONFIG = ModelConfig(
+    vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64
+)
+
+
+def inputs(lengths: list[int], width: int | None = None, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    width = width or max(lengths)
+    ids = np.zeros((len(lengths), width), np.int32)
+    mask = np.zeros_like(ids)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = rng.integers(5, CONFIG.vocab_size, n)
+        mask[row, :n] = 1
+    segments = np.zeros_like(ids)
+    segments[:, 3:] = mask[:, 3:]  # a second segment from the fourth token on
+    return {"token_ids": ids, "segment_ids": segments, "padding_mask": mask}
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    keras.utils.set_random_seed(1)
+    model = build_backbone(CONFIG)
+    from classifier.checkpoints.tiny import randomize_weights
+
+    randomize_weights(model, seed=3)
+    return model
+
+
+def test_outputs_are_dicts_with_dynamic_length(backbone):
+    for lengths in ([7, 3], [20, 20, 11]):
+        out = backbone(inputs(lengths), training=False)
+        assert out["sequence_output"].shape == (len(lengths), max(lengths), 32)
+        assert out["pooled_output"].shape == (len(lengths), 32)
+
+
+def test_extra_padding_changes_nothing_for_real_tokens(backbone):
+    tight = backbone(inputs([9, 4]), training=False)
+    padded = backbone(inputs([9, 4], width=16), training=False)
+    np.testing.assert_allclose(
+        padded["sequence_output"][0, :9], tight["sequence_output"][0], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        padded["sequence_output"][1, :4], tight["sequence_output"][1, :4], atol=1e-5
+    )
+    np.testing.assert_allclose(padded["pooled_output"], tight["pooled_output"], atol=1e-5)
+
+
+def test_get_config_round_trip(backbone):
+    config = backbone.get_config()
+    json.dumps(config)  # plain JSON
+    clone = BertBackbone.from_config(config)
+    clone.set_weights(backbone.get_weights())
+    x = inputs([6, 5])
+    np.testing.assert_array_equal(
+        clone(x, training=False)["pooled_output"], backbone(x, training=False)["pooled_output"]
+    )
+
+
+def test_keras_file_round_trip(backbone, tmp_path):
+    backbone.save(tmp_path / "bert.keras")
+    loaded = keras.saving.load_model(tmp_path / "bert.keras")
+    x = inputs([8, 2])
+    np.testing.assert_array_equal(
+        loaded(x, training=False)["sequence_output"],
+        backbone(x, training=False)["sequence_output"],
+    )
+
+
+def test_hook_points_act_only_while_filled(backbone):
+    x = inputs([6, 6])
+    base = backbone(x, training=False)["pooled_output"]
+    seen = []
+
+    def scale(block_inputs, outputs, training=None, layer_index=None):
+        seen.append(layer_index)
+        return outputs * 0.5
+
+    block = backbone.transformer_layers[1]
+    block.hooks.add("ffn_output", scale)
+    try:
+        changed = backbone(x, training=False)["pooled_output"]
+    finally:
+        block.hooks.remove("ffn_output", scale)
+    assert seen == [1]
+    assert np.abs(np.asarray(changed) - np.asarray(base)).max() > 1e-4
+    np.testing.assert_array_equal(backbone(x, training=False)["pooled_output"], base)
+    with pytest.raises(ValueError, match="unknown hook point"):
+        block.hooks.add("after_everything", scale)
+
+
+def test_google_gelu_is_the_tanh_form_and_hf_gelu_the_exact_one(tmp_path):
+    google = tmp_path / "bert_config.json"
+    google.write_text(json.dumps({**CONFIG.to_google_dict(), "hidden_act": "gelu"}))
+    assert ModelConfig.from_google_json(google).hidden_act == GELU_TANH
+    hf = tmp_path / "config.json"
+    hf.write_text(json.dumps({**CONFIG.to_google_dict(), "model_type": "bert"}))
+    assert ModelConfig.from_hf_json(hf).hidden_act == GELU_EXACT
+
+
+def test_mapping_is_all_or_nothing_and_names_what_is_missing(backbone):
+    mapping = google_bert_mapping(backbone)
+    tensors = export_mapped_weights(mapping)
+    before = [w.numpy().copy() for w in backbone.weights]
+    broken = {name: value + 1.0 for name, value in tensors.items()}
+    del broken["bert/encoder/layer_1/attention/self/key/bias"]
+    broken["bert/pooler/dense/kernel"] = np.zeros((3, 3), np.float32)
+    with pytest.raises(CheckpointMismatchError) as err:
+        load_mapped_weights(mapping, broken, "ckpt")
+    message = str(err.value)
+    assert "bert/encoder/layer_1/attention/self/key/bias" in message
+    assert "bert/pooler/dense/kernel: checkpoint (3, 3) vs model (32, 32)" in message
+    for variable, value in zip(backbone.weights, before, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), value)
+
+
+def test_mapping_skips_optimizer_slots_and_heads_and_reports_leftovers(backbone):
+    mapping = google_bert_mapping(backbone)
+    tensors = export_mapped_weights(mapping)
+    extra = {
+        "bert/pooler/dense/kernel/adam_m": np.zeros((32, 32)),
+        "global_step": np.array(3),
+        "cls/predictions/output_bias": np.zeros(120),
+        "output_weights": np.zeros((2, 32)),
+    }
+    report = load_mapped_weights(mapping, {**tensors, **extra}, "ckpt")
+    assert report.skipped_optimizer == ["bert/pooler/dense/kernel/adam_m", "global_step"]
+    assert report.skipped_heads == ["cls/predictions/output_bias"]
+    assert report.unexpected == ["output_weights"]
+    with pytest.raises(CheckpointMismatchError, match="output_weights"):
+        load_mapped_weights(mapping, {**tensors, **extra}, "ckpt", allow_unexpected=False)
