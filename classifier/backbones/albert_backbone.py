@@ -6,6 +6,7 @@ import keras
 
 from classifier.backbones.albert_embeddings import AlbertEmbeddings
 from classifier.backbones.bert_backbone import backbone_inputs
+from classifier.backbones.packing import packed_backbone_outputs
 from classifier.backbones.transformer_block import TransformerBlock, truncated_normal
 from classifier.config import ModelConfig
 
@@ -101,11 +102,12 @@ class AlbertBackbone(keras.Model):
         # === Functional Model ===
         inputs = backbone_inputs()
         x = self.embeddings(inputs["token_ids"], inputs["segment_ids"])
-        for i in range(num_hidden_layers):
-            group = group_of_layer(i, num_hidden_layers, num_hidden_groups)
-            for j in range(inner_group_num):
-                block = self.transformer_blocks[group * inner_group_num + j]
-                x = block(x, inputs["padding_mask"], layer_index=i)
+        # (set before the graph is built: block_sequence() reads them)
+        self.num_hidden_layers = num_hidden_layers
+        self.num_hidden_groups = num_hidden_groups
+        self.inner_group_num = inner_group_num
+        for block, i in self.block_sequence():
+            x = block(x, inputs["padding_mask"], layer_index=i)
         pooled = self.pooler(x[:, 0, :])
         for block in self.transformer_blocks:  # groups no layer runs still get their weights
             if not block.built:
@@ -121,9 +123,6 @@ class AlbertBackbone(keras.Model):
         self.vocab_size = vocab_size
         self.embedding_size = embedding_size
         self.hidden_size = hidden_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_hidden_groups = num_hidden_groups
-        self.inner_group_num = inner_group_num
         self.num_attention_heads = num_attention_heads
         self.intermediate_size = intermediate_size
         self.hidden_act = hidden_act
@@ -135,6 +134,19 @@ class AlbertBackbone(keras.Model):
         self.layer_norm_eps = layer_norm_eps
         self.ln_type = ln_type
         self.embedding_layout = embedding_layout
+
+    def block_sequence(self) -> list[tuple[TransformerBlock, int]]:
+        """The blocks in the order they run (shared blocks repeat), each with its layer position."""
+        sequence = []
+        for i in range(self.num_hidden_layers):
+            group = group_of_layer(i, self.num_hidden_layers, self.num_hidden_groups)
+            for j in range(self.inner_group_num):
+                sequence.append((self.block(group, j), i))
+        return sequence
+
+    def packed_outputs(self, token_ids, segment_ids, training=False):
+        """Outputs for ragged token/segment ids without computing padding (see packing.py)."""
+        return packed_backbone_outputs(self, token_ids, segment_ids, training)
 
     def block(self, group: int, inner: int) -> TransformerBlock:
         """Inner block ``inner`` of parameter group ``group``."""

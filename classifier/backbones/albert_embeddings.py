@@ -71,11 +71,13 @@ class AlbertEmbeddings(keras.layers.Layer):
         self.embeddings.build()
         self.projection.build((None, None, self.embedding_size))
 
-    def call(self, token_ids, segment_ids, training=None):
+    def call(self, token_ids, segment_ids, training=None, positions=None):
+        """``positions``: see BertEmbeddings.add_position_and_type (padding-free execution)."""
         if self.layout == "brightmart":
             x = self.projection(self.embeddings.word_vectors(token_ids))
-            return self.embeddings.add_position_and_type(x, segment_ids, training)
-        return self.projection(self.embeddings(token_ids, segment_ids, training=training))
+            return self.embeddings.add_position_and_type(x, segment_ids, training, positions)
+        x = self.embeddings(token_ids, segment_ids, training=training, positions=positions)
+        return self.projection(x)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.hidden_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from classifier.backbones.bert_embeddings import BertEmbeddings
+from classifier.backbones.packing import packed_backbone_outputs
 from classifier.backbones.transformer_block import TransformerBlock, truncated_normal
 from classifier.config import ModelConfig
 
@@ -84,7 +85,7 @@ class BertBackbone(keras.Model):
         # === Functional Model ===
         inputs = backbone_inputs()
         x = self.embeddings(inputs["token_ids"], inputs["segment_ids"])
-        for i, block in enumerate(self.transformer_layers):
+        for block, i in self.block_sequence():
             x = block(x, inputs["padding_mask"], layer_index=i)
         pooled = self.pooler(x[:, 0, :])
         super().__init__(
@@ -107,6 +108,14 @@ class BertBackbone(keras.Model):
         self.type_vocab_size = type_vocab_size
         self.initializer_range = initializer_range
         self.layer_norm_eps = layer_norm_eps
+
+    def block_sequence(self) -> list[tuple[TransformerBlock, int]]:
+        """The blocks in the order they run, each with its layer position."""
+        return [(block, i) for i, block in enumerate(self.transformer_layers)]
+
+    def packed_outputs(self, token_ids, segment_ids, training=False):
+        """Outputs for ragged token/segment ids without computing padding (see packing.py)."""
+        return packed_backbone_outputs(self, token_ids, segment_ids, training)
 
     @classmethod
     def from_model_config(cls, config: ModelConfig, dtype=None, **kwargs) -> BertBackbone:

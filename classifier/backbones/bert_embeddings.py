@@ -72,15 +72,23 @@ class BertEmbeddings(keras.layers.Layer):
     def word_vectors(self, token_ids):
         return self.word_embeddings(token_ids)
 
-    def add_position_and_type(self, x, segment_ids, training=None):
-        """Adds position and token-type embeddings to ``x``, then LayerNorm and dropout."""
-        length = ops.shape(x)[1]
-        positions = ops.cast(self.position_embeddings[:length], x.dtype)
-        x = x + ops.expand_dims(positions, 0) + self.token_type_embeddings(segment_ids)
+    def add_position_and_type(self, x, segment_ids, training=None, positions=None):
+        """Adds position and token-type embeddings to ``x``, then LayerNorm and dropout.
+
+        ``x`` is [batch, length, E] with positions 0..length-1, or, for padding-free
+        execution, [tokens, E] with each token's position given in ``positions``.
+        """
+        if positions is None:
+            length = ops.shape(x)[1]
+            table = ops.expand_dims(self.position_embeddings[:length], 0)
+        else:
+            table = ops.take(self.position_embeddings, positions, axis=0)
+        x = x + ops.cast(table, x.dtype) + self.token_type_embeddings(segment_ids)
         return self.dropout(self.layer_norm(x), training=training)
 
-    def call(self, token_ids, segment_ids, training=None):
-        return self.add_position_and_type(self.word_vectors(token_ids), segment_ids, training)
+    def call(self, token_ids, segment_ids, training=None, positions=None):
+        x = self.word_vectors(token_ids)
+        return self.add_position_and_type(x, segment_ids, training, positions)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.position_size)

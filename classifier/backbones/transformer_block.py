@@ -92,11 +92,15 @@ class TransformerBlock(keras.layers.Layer):
         self.attention_layer_norm.build(hidden_shape)
         self.output_layer_norm.build(hidden_shape)
 
-    def call(self, hidden_states, padding_mask, training=None, layer_index=None):
-        """``layer_index``: this call's position in the stack, passed on to the hooks."""
+    def call(self, hidden_states, padding_mask, training=None, layer_index=None, packed=None):
+        """``layer_index``: this call's position in the stack, passed on to the hooks.
+
+        ``packed``: a PackedPlan when ``hidden_states`` holds the real tokens of the batch as
+        [tokens, hidden] (padding-free execution); ``padding_mask`` is then ignored.
+        """
         x = hidden_states
         attn_in = self.attention_layer_norm(x) if self.norm_first else x
-        attn = self._self_attention(attn_in, padding_mask, training, layer_index)
+        attn = self._self_attention(attn_in, padding_mask, training, layer_index, packed)
         attn = self.hidden_dropout(self.attention_output(attn), training=training)
         attn = self.hooks.apply("attention_output", attn_in, attn, training, layer_index)
         if self.norm_first:
@@ -112,11 +116,14 @@ class TransformerBlock(keras.layers.Layer):
             return x + ffn
         return self.output_layer_norm(x + ffn)
 
-    def _self_attention(self, x, padding_mask, training, layer_index):
-        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+    def _self_attention(self, x, padding_mask, training, layer_index, packed):
         q = self.hooks.apply("attention_query", x, self.query(x), training, layer_index)
         k = self.key(x)
         v = self.hooks.apply("attention_value", x, self.value(x), training, layer_index)
+        if packed is not None:  # only attention needs the [batch, length] layout
+            q, k, v = packed.pad(q), packed.pad(k), packed.pad(v)
+            padding_mask = packed.padding_mask
+        batch, length = ops.shape(q)[0], ops.shape(q)[1]
 
         def heads(t):  # [B, S, H] -> [B, N, S, D]
             t = ops.reshape(t, (batch, length, self.num_attention_heads, self.head_size))
@@ -130,7 +137,8 @@ class TransformerBlock(keras.layers.Layer):
         probs = ops.cast(ops.softmax(scores, axis=-1), v.dtype)
         probs = self.attention_dropout(probs, training=training)
         context = ops.transpose(ops.matmul(probs, v), (0, 2, 1, 3))
-        return ops.reshape(context, (batch, length, self.hidden_size))
+        context = ops.reshape(context, (batch, length, self.hidden_size))
+        return context if packed is None else packed.flatten(context)
 
     def compute_output_shape(self, input_shape):
         return input_shape
