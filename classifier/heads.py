@@ -50,7 +50,7 @@ class ClassificationHead(keras.layers.Layer):
         self.num_labels = num_labels
         self.dropout_rate = dropout
         self.initializer_range = initializer_range
-        self.dropout = keras.layers.Dropout(dropout)
+        self.dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.dense = keras.layers.Dense(
             num_labels,
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),

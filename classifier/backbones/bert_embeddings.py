@@ -57,7 +57,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, name="layer_norm", dtype=self.dtype_policy
         )
-        self.dropout = keras.layers.Dropout(hidden_dropout_prob)
+        self.dropout = keras.layers.Dropout(hidden_dropout_prob, dtype=self.dtype_policy)
 
     def build(self, input_shape=None):
         self.word_embeddings.build((None, None))

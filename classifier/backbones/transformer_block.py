@@ -80,8 +80,10 @@ class TransformerBlock(keras.layers.Layer):
         self.intermediate = dense(intermediate_size, "intermediate")
         self.output_dense = dense(hidden_size, "output")
         self.output_layer_norm = layer_norm("output_layer_norm")
-        self.attention_dropout = keras.layers.Dropout(attention_probs_dropout_prob)
-        self.hidden_dropout = keras.layers.Dropout(hidden_dropout_prob)
+        self.attention_dropout = keras.layers.Dropout(
+            attention_probs_dropout_prob, dtype=self.dtype_policy
+        )
+        self.hidden_dropout = keras.layers.Dropout(hidden_dropout_prob, dtype=self.dtype_policy)
 
     def build(self, input_shape):
         hidden_shape = (None, None, self.hidden_size)
