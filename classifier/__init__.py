@@ -4,10 +4,28 @@ Public API:
     load_backbone(model_dir)  -> the pretrained backbone in a downloaded checkpoint folder
     load_pretrained(model_dir) -> the backbone plus its config, files and load report
     build_backbone(config)    -> a randomly initialised backbone for a ModelConfig
+    ModelConfig               -> hyper-parameters of a BERT or ALBERT backbone
+
+Names resolve on first use, so light modules (classifier.baseline, classifier.metrics) can be
+imported without loading TensorFlow.
 """
 
-from classifier.backbones import build_backbone
-from classifier.checkpoints import load_backbone, load_pretrained
-from classifier.config import ModelConfig
+from __future__ import annotations
 
-__all__ = ["ModelConfig", "build_backbone", "load_backbone", "load_pretrained"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ModelConfig": "classifier.config",
+    "build_backbone": "classifier.backbones",
+    "load_backbone": "classifier.checkpoints",
+    "load_pretrained": "classifier.checkpoints",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'classifier' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

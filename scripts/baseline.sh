@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The quick baseline to beat before fine-tuning: jieba words + TF-IDF + logistic regression.
+#   scripts/baseline.sh --data_dir data/demo [--task_name tsv] [--output_file report.json]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
+exec "$PYTHON" "$ROOT/scripts/baseline.py" "$@"
