@@ -7,6 +7,8 @@ from pathlib import Path
 
 import keras
 
+from classifier.adapters import AdaptedBackbone, apply_adapters, inference_ready
+from classifier.adapters.fingerprint import UNKNOWN as UNKNOWN_FINGERPRINT
 from classifier.backbones import build_backbone
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write, atomic_write_text
@@ -23,9 +25,20 @@ class TrainedModelError(FileNotFoundError):
 
 
 def build_classifier(spec: ClassifierSpec, backbone: keras.Model | None = None) -> TextClassifier:
-    """The classifier for ``spec`` around ``backbone`` (a fresh one from spec.model if None)."""
+    """The classifier for ``spec`` around ``backbone`` (a fresh one from spec.model if None).
+
+    With ``spec.adapter`` the backbone gets those adapters first (unless it already is an
+    AdaptedBackbone); their weights come with the model's weights file.
+    """
     if backbone is None:
         backbone = build_backbone(spec.model)
+    if spec.adapter is not None and not isinstance(backbone, AdaptedBackbone):
+        backbone = apply_adapters(
+            backbone,
+            spec.adapter,
+            base_fingerprint=spec.base_model.get("fingerprint") or UNKNOWN_FINGERPRINT,
+            initialize=False,
+        )
     return TextClassifier(
         backbone,
         num_labels=spec.num_labels,
@@ -40,8 +53,10 @@ def inference_model(model: TextClassifier, spec: ClassifierSpec) -> TextClassifi
 
     Training-only structure is folded away here (adapters whose weights can be merged into
     the backbone, for example), so every consumer of a trained model gets the same graph.
+    LoRA is merged into the query/value kernels (a new model; ``model`` is left unchanged);
+    other adapters run as trained.
     """
-    return model
+    return inference_ready(model)
 
 
 def save_trained_model(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from classifier.adapters import AdapterConfig, apply_adapters
 from classifier.checkpoints import load_pretrained
 from classifier.classifier_spec import ClassifierSpec
 from classifier.heads import MULTICLASS, MULTILABEL
@@ -51,6 +52,7 @@ class RunOptions:
     max_seq_length: int = 128
     predict_batch_size: int = 64
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    adapter: AdapterConfig | None = None  # train adapters on the frozen backbone (None: full)
 
 
 @dataclass
@@ -108,6 +110,23 @@ def run(options: RunOptions, task: Task) -> RunResult:
             init_checkpoint=options.init_checkpoint,
             allow_pickle=options.allow_pytorch_pickle,
         )
+        backbone = pretrained.backbone
+        base_model = {
+            "checkpoint": str(pretrained.files.checkpoint),
+            "scheme": pretrained.scheme.name,
+        }
+        if options.adapter is not None:
+            backbone = apply_adapters(pretrained.backbone, options.adapter)
+            base_model["fingerprint"] = backbone.base_fingerprint
+            logger.info(
+                "%s adapters: %d adapter parameters (%d trainable), %d backbone parameters "
+                "trained with them; base %s",
+                backbone.adapter_config.kind,
+                workflow.count_params(backbone.adapter_weights()),
+                workflow.count_params(v for v in backbone.adapter_weights() if v.trainable),
+                workflow.count_params(backbone.adapter.backbone_trainable()),
+                backbone.base_fingerprint,
+            )
         spec = ClassifierSpec(
             model=pretrained.config,
             labels=tuple(task.get_labels()),
@@ -117,15 +136,13 @@ def run(options: RunOptions, task: Task) -> RunResult:
             do_lower_case=options.do_lower_case,
             head_dropout=options.training.head_dropout,
             task_name=options.task_name,
-            base_model={
-                "checkpoint": str(pretrained.files.checkpoint),
-                "scheme": pretrained.scheme.name,
-            },
+            adapter=backbone.adapter_config.to_dict() if options.adapter is not None else None,
+            base_model=base_model,
         )
         for split, examples in (("train", train), ("dev", dev or []), ("test", test or [])):
             _check_labels(examples, spec, split)
         out = prepare_output_dir(options.output_dir, options.overwrite)
-        model = build_classifier(spec, pretrained.backbone)
+        model = build_classifier(spec, backbone)
         encoder = workflow.text_encoder_for(spec, pretrained.files.vocab_file)
         result = workflow.train(
             model,

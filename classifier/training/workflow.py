@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from classifier import metrics as M
+from classifier.adapters import ADAPTER_DIR, save_adapter
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write_text, write_json
 from classifier.heads import MULTICLASS, MULTILABEL, head_loss, probabilities
@@ -225,6 +226,22 @@ def train(
             thresholds = M.tune_thresholds(probabilities(logits, MULTILABEL), dev_data.labels)
         spec = replace(spec, thresholds=tuple(float(t) for t in thresholds))
     save_trained_model(out, model, spec, vocab_file)
+    adapter = None
+    if spec.adapter is not None:  # the small, swappable artifact: adapter + head + spec
+        saved = save_adapter(out / ADAPTER_DIR, model, spec)
+        adapter = {
+            "kind": spec.adapter["kind"],
+            "dir": str(out / ADAPTER_DIR),
+            "parameters": saved["parameters"],
+            "file_bytes": saved["weights_bytes"],
+        }
+        logger.info(
+            "saved the %s adapter with its head to %s (%d parameters, %d bytes)",
+            adapter["kind"],
+            adapter["dir"],
+            saved["parameters"]["saved"],
+            saved["weights_bytes"],
+        )
 
     summary = {
         "train_examples": len(train_data),
@@ -235,6 +252,7 @@ def train(
         "trainable_params": trainable,
         "backbone_params": backbone_params,
         "trainable_percent_of_backbone": round(100.0 * trainable / backbone_params, 4),
+        "adapter": adapter,
         "selection_metric": metric,
         "best_epoch": evaluator.best_epoch if evaluator else None,
         "best_dev_value": evaluator.best_value if evaluator else None,

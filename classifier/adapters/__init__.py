@@ -1,0 +1,74 @@
+"""Parameter-efficient fine-tuning: adapters on a frozen backbone, saved and swapped per task.
+
+    apply_adapters(backbone, config)  -> AdaptedBackbone (the backbone's inputs and outputs)
+    make_adapter_config(kind, **options) / adapter_config_from_dict(data)
+    save_adapter(folder, classifier, spec) / load_adapter(folder, backbone or base model dir)
+    AdapterSet(backbone): several task adapters on one backbone, one active at a time
+    inference_ready(classifier): LoRA merged into the kernels for prediction and export
+    base_fingerprint(backbone): what a saved adapter records about its base
+
+Kinds (registered by name): houlsby, pfeiffer, lora, k_adapter, fusion, adapter_drop,
+compacter. See docs/adapters.md.
+"""
+
+from classifier.adapters.adapted_backbone import AdaptedBackbone, freeze_backbone
+from classifier.adapters.adapter_drop import AdapterDropConfig
+from classifier.adapters.adapter_set import AdapterSet
+from classifier.adapters.apply import apply_adapters
+from classifier.adapters.compacter import CompacterConfig
+from classifier.adapters.config import (
+    AdapterConfig,
+    AdapterConfigError,
+    adapter_config_from_dict,
+    adapter_kinds,
+    get_adapter_kind,
+    make_adapter_config,
+    register_adapter_kind,
+)
+from classifier.adapters.fingerprint import base_fingerprint
+from classifier.adapters.flags import adapter_config_from_flags
+from classifier.adapters.fusion import FusionConfig
+from classifier.adapters.houlsby import HoulsbyConfig
+from classifier.adapters.inference import inference_ready, merge_lora
+from classifier.adapters.k_adapter import KAdapterConfig
+from classifier.adapters.lora import LoraConfig
+from classifier.adapters.pfeiffer import PfeifferConfig
+from classifier.adapters.storage import (
+    ADAPTER_DIR,
+    AdapterError,
+    BaseModelMismatchError,
+    load_adapter,
+    read_adapter_config,
+    save_adapter,
+)
+
+__all__ = [
+    "ADAPTER_DIR",
+    "AdaptedBackbone",
+    "AdapterConfig",
+    "AdapterConfigError",
+    "AdapterDropConfig",
+    "AdapterError",
+    "AdapterSet",
+    "BaseModelMismatchError",
+    "CompacterConfig",
+    "FusionConfig",
+    "HoulsbyConfig",
+    "KAdapterConfig",
+    "LoraConfig",
+    "PfeifferConfig",
+    "adapter_config_from_dict",
+    "adapter_config_from_flags",
+    "adapter_kinds",
+    "apply_adapters",
+    "base_fingerprint",
+    "freeze_backbone",
+    "get_adapter_kind",
+    "inference_ready",
+    "load_adapter",
+    "make_adapter_config",
+    "merge_lora",
+    "read_adapter_config",
+    "register_adapter_kind",
+    "save_adapter",
+]

@@ -1,0 +1,135 @@
+"""Several task adapters on one loaded backbone, one of them active.
+
+Bottleneck, LoRA, K-Adapter and fusion adapters never write into the backbone: each task's
+model attaches its own hooks while it runs, so any task's model predicts correctly at any time.
+Houlsby adapters trained the backbone's LayerNorms; ``activate`` puts the chosen task's
+LayerNorm values in place (and the base values back for tasks without them), so with Houlsby
+tasks use ``activate`` (or ``predict(..., task=...)``) to switch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from classifier.adapters.fingerprint import base_fingerprint
+from classifier.adapters.storage import AdapterError, attach_adapter, resolve_adapter_dir
+from classifier.classifier_spec import ClassifierSpec
+from classifier.heads import probabilities
+
+
+@dataclass
+class _Task:
+    model: keras.Model
+    spec: ClassifierSpec
+    folder: Path
+    backbone_values: list[tuple[keras.Variable, np.ndarray]]
+
+
+class AdapterSet:
+    """``AdapterSet(backbone)`` or ``AdapterSet.from_model_dir(base_dir)``; then ``add`` task
+    adapters, ``activate`` one, and ``model()`` / ``predict`` with it."""
+
+    def __init__(self, backbone: keras.Model, vocab_file: str | Path | None = None):
+        self.backbone = backbone
+        self.vocab_file = vocab_file
+        self.base_fingerprint = base_fingerprint(backbone)
+        self.active: str | None = None
+        self._tasks: dict[str, _Task] = {}
+        self._base_values: list[tuple[keras.Variable, np.ndarray]] = []
+        self._encoders: dict[str, object] = {}
+
+    @classmethod
+    def from_model_dir(cls, model_dir: str | Path, **load_kwargs) -> AdapterSet:
+        """Loads the base checkpoint folder (any format load_pretrained reads)."""
+        from classifier.checkpoints import load_pretrained
+
+        pretrained = load_pretrained(model_dir, **load_kwargs)
+        return cls(pretrained.backbone, vocab_file=pretrained.files.vocab_file)
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(self._tasks)
+
+    def add(self, folder: str | Path, name: str | None = None, activate: bool = False):
+        """Loads a saved adapter (checked against the base); returns its classifier."""
+        path = resolve_adapter_dir(folder)
+        model, spec, values = attach_adapter(path, self.backbone, self.base_fingerprint)
+        name = name or (path.parent.name if path.name == "adapter" else path.name)
+        if name in self._tasks:
+            raise AdapterError(f"a task named {name!r} is already loaded; pass another name")
+        self._tasks[name] = _Task(model, spec, path, values)
+        self._snapshot([variable for variable, _ in values])
+        if activate or self.active is None:
+            self.activate(name)
+        return model
+
+    def _snapshot(self, variables: list[keras.Variable]) -> None:
+        """Remembers the base value of backbone variables some task overrides."""
+        known = {id(v) for v, _ in self._base_values}
+        new = [v for v in variables if id(v) not in known]
+        if not new:
+            return
+        self._restore_base()
+        self._base_values += [(v, np.asarray(v).copy()) for v in new]
+        if self.active is not None:
+            self._apply(self._tasks[self.active])
+
+    def _restore_base(self) -> None:
+        for variable, value in self._base_values:
+            variable.assign(value)
+
+    def _apply(self, task: _Task) -> None:
+        for variable, value in task.backbone_values:
+            variable.assign(value)
+        task.model.backbone.refreeze()
+
+    def activate(self, name: str) -> keras.Model:
+        """Makes ``name`` the active task (its backbone values in place); returns its model."""
+        task = self._task(name)
+        self._restore_base()
+        self._apply(task)
+        self.active = name
+        return task.model
+
+    def model(self, name: str | None = None) -> keras.Model:
+        return self._task(name or self.active).model
+
+    def spec(self, name: str | None = None) -> ClassifierSpec:
+        return self._task(name or self.active).spec
+
+    def _task(self, name: str | None) -> _Task:
+        if name is None:
+            raise AdapterError("no task adapter is loaded")
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise AdapterError(f"no task {name!r}; loaded: {list(self._tasks)}") from None
+
+    def predict(
+        self, texts: list[str], text_b: list[str] | None = None, task: str | None = None
+    ) -> np.ndarray:
+        """Probabilities [len(texts), num_labels] of ``task`` (activated first; default the
+        active one), texts tokenized with the base checkpoint's vocab."""
+        from classifier.training.batching import EncodedExamples, pad_batch
+        from classifier.training.workflow import text_encoder_for
+
+        name = task or self.active
+        if name != self.active:
+            self.activate(name)
+        spec = self.spec(name)
+        if self.vocab_file is None:
+            raise AdapterError("predict needs the base vocab: use AdapterSet.from_model_dir")
+        key = f"{spec.max_seq_length}/{spec.do_lower_case}/{spec.max_chars_per_word}"
+        if key not in self._encoders:
+            self._encoders[key] = text_encoder_for(spec, self.vocab_file)
+        token_ids, segment_ids = self._encoders[key].encode_many(
+            texts, text_b if spec.is_pair else None
+        )
+        data = EncodedExamples(token_ids, segment_ids, None)
+        inputs = pad_batch(data, np.arange(len(token_ids)))
+        logits = self.model(name)(inputs, training=False)
+        return probabilities(np.asarray(logits), spec.head_kind)

@@ -1,0 +1,113 @@
+"""Adapter configurations: one frozen dataclass per kind, registered by name, saved as JSON.
+
+A configuration holds only JSON-friendly values, so it travels in classifier_config.json (the
+spec's ``adapter`` field) and in a saved adapter's adapter_config.json, and rebuilds exactly the
+same adapter structure on any backbone of the same shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+if TYPE_CHECKING:
+    from classifier.adapters.module import AdapterModule
+    from classifier.adapters.sites import BackboneSites
+
+_KINDS: dict[str, type[AdapterConfig]] = {}
+
+C = TypeVar("C", bound="type[AdapterConfig]")
+
+
+class AdapterConfigError(ValueError):
+    """An adapter configuration that cannot be built."""
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """Base of every adapter kind's configuration; ``kind`` is set by the registry."""
+
+    kind: ClassVar[str] = ""
+
+    def build(self, sites: BackboneSites) -> AdapterModule:
+        """The kind's adapter layers for a backbone, built and ready to attach."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"kind": self.kind}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+    @classmethod
+    def from_fields(cls, data: dict[str, Any]) -> AdapterConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise AdapterConfigError(
+                f"{cls.kind} adapters have no option(s) {unknown}; known: {sorted(names)}"
+            )
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> AdapterConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def register_adapter_kind(name: str) -> Callable[[C], C]:
+    """Class decorator: makes a config class the kind ``name`` (a duplicate name is an error)."""
+
+    def register(cls: C) -> C:
+        if name in _KINDS:
+            raise ValueError(f"adapter kind {name!r} is already registered")
+        cls.kind = name
+        _KINDS[name] = cls
+        return cls
+
+    return register
+
+
+def adapter_kinds() -> tuple[str, ...]:
+    """The registered kinds, sorted by name."""
+    return tuple(sorted(_KINDS))
+
+
+def get_adapter_kind(name: str) -> type[AdapterConfig]:
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise AdapterConfigError(
+            f"unknown adapter kind {name!r}; known: {', '.join(_KINDS)}"
+        ) from None
+
+
+def adapter_config_from_dict(data: dict[str, Any] | AdapterConfig) -> AdapterConfig:
+    """The config for ``{"kind": ..., **options}`` (as to_dict writes it); configs pass through."""
+    if isinstance(data, AdapterConfig):
+        return data
+    if not isinstance(data, dict) or "kind" not in data:
+        raise AdapterConfigError(f"an adapter config needs a 'kind', got {data!r}")
+    fields = dict(data)
+    return get_adapter_kind(fields.pop("kind")).from_fields(fields)
+
+
+def make_adapter_config(kind: str, **options: Any) -> AdapterConfig:
+    """``make_adapter_config("lora", rank=4)``: the kind's config, unset options at defaults."""
+    return get_adapter_kind(kind).from_fields(options)
+
+
+def check_layers(layers: tuple[int, ...] | None, num_layers: int, what: str = "layers") -> None:
+    if layers is None:
+        return
+    if not layers:
+        raise AdapterConfigError(f"adapter {what} must not be empty")
+    bad = [i for i in layers if not 0 <= i < num_layers]
+    if bad:
+        raise AdapterConfigError(
+            f"adapter {what} {bad} out of range: the backbone has layers 0..{num_layers - 1}"
+        )
+    if len(set(layers)) != len(layers):
+        raise AdapterConfigError(f"adapter {what} {list(layers)} repeat a layer")

@@ -1,0 +1,230 @@
+"""K-Adapter (Wang et al. 2021): knowledge adapters running beside a frozen model.
+
+Each knowledge adapter is a chain of adapter layers attached at chosen backbone layers (the
+paper: 0, 11, 23 of RoBERTa-large's 24; here by default the first, middle and last layer).
+Adapter layer k reads the backbone's hidden state after its layer plus the previous adapter
+layer's output (microsoft/K-Adapter adds them: ``hidden_states[layer] + hidden_states_last``)
+and computes x + up(transformer_layers(down(x))). The head's feature is the concatenation of
+the backbone's own feature and each knowledge adapter's last output (at [CLS]); several
+knowledge adapters' features concatenate. The backbone is run untouched (no hooks), so its
+part of the feature is exactly the base model's. Unlike microsoft/K-Adapter, the adapter's
+self-attention honours the padding mask; its up-projection starts at zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from classifier.adapters.config import (
+    AdapterConfig,
+    AdapterConfigError,
+    check_layers,
+    register_adapter_kind,
+)
+from classifier.adapters.module import AdapterModule
+from classifier.adapters.sites import BackboneSites
+from classifier.backbones.packing import PackedPlan
+from classifier.backbones.transformer_block import TransformerBlock
+
+
+@register_adapter_kind("k_adapter")
+@dataclass(frozen=True)
+class KAdapterConfig(AdapterConfig):
+    """layers: backbone layers the adapter layers attach to (None = first, middle, last).
+    size: the adapter's hidden width (None = hidden_size / 4); num_transformer_layers N per
+    adapter layer (the paper: 2); count: how many knowledge adapters run side by side."""
+
+    layers: tuple[int, ...] | None = None
+    size: int | None = None
+    num_transformer_layers: int = 2
+    num_attention_heads: int | None = None
+    intermediate_size: int | None = None
+    count: int = 1
+    dropout: float = 0.1
+    activation: str = "gelu_tanh"
+
+    def __post_init__(self) -> None:
+        if self.size is not None and self.size < 1:
+            raise AdapterConfigError("k_adapter size must be at least 1")
+        if self.num_transformer_layers < 0:
+            raise AdapterConfigError("k_adapter num_transformer_layers must be non-negative")
+        if self.count < 1:
+            raise AdapterConfigError("k_adapter count must be at least 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise AdapterConfigError("k_adapter dropout must be in [0, 1)")
+
+    def attach_layers(self, num_layers: int) -> tuple[int, ...]:
+        if self.layers is not None:
+            return tuple(sorted(self.layers))
+        return tuple(sorted({0, max(0, num_layers // 2 - 1), num_layers - 1}))
+
+    def adapter_size(self, hidden_size: int) -> int:
+        return self.size or max(1, hidden_size // 4)
+
+    def heads(self, size: int) -> int:
+        heads = self.num_attention_heads or max(1, size // 64)
+        if size % heads:
+            raise AdapterConfigError(
+                f"k_adapter size {size} is not a multiple of its {heads} attention heads; "
+                "set num_attention_heads (--k_adapter_heads)"
+            )
+        return heads
+
+    def build(self, sites: BackboneSites) -> KAdapterModule:
+        check_layers(self.layers, sites.num_layers)
+        return KAdapterModule(self, sites)
+
+
+@keras.saving.register_keras_serializable(package="classifier")
+class KnowledgeAdapterLayer(keras.layers.Layer):
+    """x + up(N transformer layers(down(x))), at the backbone's hidden width."""
+
+    def __init__(
+        self,
+        hidden_size: int,
+        size: int,
+        num_transformer_layers: int,
+        num_attention_heads: int,
+        intermediate_size: int,
+        dropout: float = 0.1,
+        activation: str = "gelu_tanh",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.hidden_size, self.size = hidden_size, size
+        init = keras.initializers.TruncatedNormal(stddev=0.02)
+        self.down = keras.layers.Dense(
+            size, kernel_initializer=init, name="down", dtype=self.dtype_policy
+        )
+        self.blocks = [
+            TransformerBlock(
+                hidden_size=size,
+                num_attention_heads=num_attention_heads,
+                intermediate_size=intermediate_size,
+                hidden_act=activation,
+                hidden_dropout_prob=dropout,
+                attention_probs_dropout_prob=dropout,
+                name=f"transformer_{i}",
+                dtype=self.dtype_policy,
+            )
+            for i in range(num_transformer_layers)
+        ]
+        self.up = keras.layers.Dense(
+            hidden_size, kernel_initializer="zeros", name="up", dtype=self.dtype_policy
+        )
+
+    def build(self, input_shape=None):
+        self.down.build((None, None, self.hidden_size))
+        for block in self.blocks:
+            block.build((None, None, self.size))
+        self.up.build((None, None, self.size))
+
+    def call(self, x, padding_mask, training=None, packed=None):
+        """``packed``: a PackedPlan when ``x`` is [tokens, hidden] (padding-free execution)."""
+        h = self.down(x)
+        for block in self.blocks:
+            h = block(h, padding_mask, training=training, packed=packed)
+        return x + self.up(h)
+
+
+class KAdapterModule(AdapterModule):
+    """Runs the backbone through a tap model that also returns the attached layers' states."""
+
+    def __init__(self, config: KAdapterConfig, sites: BackboneSites, **kwargs: Any):
+        super().__init__(
+            config, sites, name="k_adapter_adapters", dtype=sites.backbone.dtype_policy, **kwargs
+        )
+        hidden = sites.hidden_size
+        size = config.adapter_size(hidden)
+        heads = config.heads(size)
+        self.attach = config.attach_layers(sites.num_layers)
+        layers = {}
+        for k in range(config.count):
+            for j, layer_index in enumerate(self.attach):
+                key = f"knowledge{k}_layer{j}_at{layer_index:02d}"
+                layer = KnowledgeAdapterLayer(
+                    hidden,
+                    size,
+                    config.num_transformer_layers,
+                    heads,
+                    config.intermediate_size or 4 * size,
+                    dropout=config.dropout,
+                    activation=config.activation,
+                    name=key,
+                    dtype=self.dtype_policy,
+                )
+                layer.build()
+                layers[key] = layer
+        self.adapter_layers = layers
+        chains = [
+            [layers[f"knowledge{k}_layer{j}_at{i:02d}"] for j, i in enumerate(self.attach)]
+            for k in range(config.count)
+        ]
+        backbone = sites.backbone
+        outputs = dict(backbone.output)
+        outputs.update({f"layer_{i}": sites.layer_output(i) for i in self.attach})
+        # A functional view of the backbone's own graph (same layers, same weights) that also
+        # returns the attached layers' hidden states; held off Keras' tracking, since its
+        # weights are the backbone's.
+        self._view = SimpleNamespace(
+            taps=keras.Model(backbone.input, outputs, name=f"{backbone.name}_taps"),
+            chains=chains,  # the same layers, in chain order (tracked via adapter_layers)
+        )
+
+    def named_layers(self) -> dict[str, keras.layers.Layer]:
+        return dict(self.adapter_layers)
+
+    def feature_size(self) -> int:
+        return self.sites.hidden_size * (1 + self.config.count)
+
+    def _knowledge(self, states: dict, mask, training, packed=None) -> list:
+        """Each knowledge adapter's last output, from the backbone's states per layer."""
+        outputs = []
+        for chain in self._view.chains:
+            previous = None
+            for layer_index, layer in zip(self.attach, chain, strict=True):
+                state = states[f"layer_{layer_index}"]
+                x = state if previous is None else state + previous
+                previous = layer(x, mask, training=training, packed=packed)
+            outputs.append(previous)
+        return outputs
+
+    def run(self, backbone, inputs, training):
+        taps = self._view.taps(inputs, training=training)
+        knowledge = self._knowledge(taps, inputs["padding_mask"], training)
+        return {
+            "sequence_output": ops.concatenate([taps["sequence_output"], *knowledge], axis=-1),
+            "pooled_output": ops.concatenate(
+                [taps["pooled_output"], *(k[:, 0, :] for k in knowledge)], axis=-1
+            ),
+        }
+
+    def run_packed(self, backbone, token_ids, segment_ids, training):
+        """As packed_backbone_outputs, keeping the attached layers' states on the way."""
+        plan = PackedPlan.from_row_lengths(token_ids.row_lengths())
+        x = backbone.embeddings(
+            tf.cast(token_ids.flat_values, tf.int32),
+            tf.cast(segment_ids.flat_values, tf.int32),
+            positions=plan.positions,
+            training=training,
+        )
+        states = {}
+        for block, layer_index in backbone.block_sequence():
+            x = block(x, None, training=training, layer_index=layer_index, packed=plan)
+            states[f"layer_{layer_index}"] = x  # the last block call of the layer
+        knowledge = self._knowledge(states, None, training, packed=plan)
+        pooled = [backbone.pooler(tf.gather(x, plan.first_token))]
+        pooled += [tf.gather(k, plan.first_token) for k in knowledge]
+        sequence = tf.concat([x, *knowledge], axis=-1)
+        return {
+            "sequence_output": tf.RaggedTensor.from_row_lengths(
+                sequence, tf.cast(plan.row_lengths, tf.int64)
+            ),
+            "pooled_output": tf.concat(pooled, axis=-1),
+        }
