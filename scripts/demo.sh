@@ -17,7 +17,7 @@ echo "== 1. a tiny BERT checkpoint in Google's release layout (random weights)"
 echo "== 2. fine-tune, evaluate on dev, predict test"
 scripts/train.sh --task_name=tsv --do_train --do_eval --do_predict \
   --data_dir=data/demo --model_dir="$OUT/tiny_bert" --output_dir="$OUT/model" --overwrite \
-  --max_seq_length=64 --train_batch_size=32 --learning_rate=2e-3 --num_train_epochs=8
+  --max_seq_length=64 --train_batch_size=32 --learning_rate=2e-3 --num_train_epochs=10
 
 echo "== 3. export a SavedModel that takes raw text"
 scripts/export.sh --output_dir "$OUT/model" --export_dir "$OUT/export"
