@@ -5,6 +5,22 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup_env.sh" requirements-dev.txt
 cd "$ROOT"
+
+# The browser test (tests/test_browser.py) drives Debian's Chromium through chromedriver, with a
+# CJK font so Chinese renders; install them when missing. If that is impossible (no root, no
+# apt), the test skips and says why.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+  || ! fc-list 2>/dev/null | grep -qi "wenquanyi"; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; fi
+  echo "installing chromium, chromium-driver and fonts-wqy-microhei for the browser test"
+  if ! { $SUDO apt-get update -qq \
+    && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      chromium chromium-driver fonts-wqy-microhei >/dev/null; }; then
+    echo "WARNING: could not install chromium/chromium-driver: the browser test will skip" >&2
+  fi
+fi
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 export TF_CPP_MIN_LOG_LEVEL=2

@@ -1,0 +1,199 @@
+"""ServingModule: the tf.Module saved as the SavedModel — raw text in, labels and scores out.
+
+Everything a client needs travels inside it: the in-graph tokenizer (the same TextEncoder that
+training's ids are proven equal to), the label names, the multilabel thresholds and the max
+length as graph constants, and vocab.txt / labels.txt as SavedModel assets. Every signature
+has fixed input specs with None dimensions, so a loaded model never retraces, and the batch is
+padded only to its own longest row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from classifier.heads import MULTICLASS, MULTILABEL, check_head_kind
+from classifier.text import TextEncoder
+
+
+def _texts(name: str) -> tf.TensorSpec:
+    return tf.TensorSpec([None], tf.string, name=name)
+
+
+def _ids(name: str) -> tf.TensorSpec:
+    return tf.TensorSpec([None, None], tf.int32, name=name)
+
+
+# Output keys of serving_default and predict_ids, in the order the docs list them.
+OUTPUT_KEYS = ("label", "score", "labels", "predicted", "probabilities", "logits")
+
+
+class ServingModule(tf.Module):
+    """Wraps a trained classifier and its TextEncoder into exportable signatures.
+
+    Signatures (see ``signatures()``):
+      serving_default: text [B] (and text_b [B] for pair tasks) -> label [B], score [B],
+        labels [B, K], predicted [B, K], probabilities [B, K], logits [B, K]
+      predict_ids: input_ids, input_mask, segment_ids int32 [B, L] -> the same outputs
+      tokenize: the raw-text inputs -> input_ids, input_mask, segment_ids (what serving feeds)
+      metadata: no inputs -> labels, thresholds, max_seq_length, head_kind, is_pair, ... and
+        the whole metadata as JSON (``metadata_json``)
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        encoder: TextEncoder,
+        labels: Sequence[str],
+        head_kind: str,
+        is_pair: bool,
+        thresholds: Sequence[float] | None,
+        metadata: dict[str, Any],
+        assets: dict[str, str | Path] | None = None,
+    ) -> None:
+        super().__init__(name="text_classifier")
+        self.model = model
+        self.encoder = encoder
+        _ = encoder.graph_tokenizer  # built (and tracked) now, not during tracing
+        self.head_kind = check_head_kind(head_kind)
+        self.is_pair = bool(is_pair)
+        self.num_labels = len(labels)
+        if head_kind == MULTILABEL and thresholds is None:
+            raise ValueError("a multilabel model needs one threshold per label")
+        self._labels = list(labels)
+        self._thresholds = [float(t) for t in thresholds] if thresholds is not None else []
+        self._metadata_json = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
+        # Assets are copied into <version>/assets/ by tf.saved_model.save.
+        self.assets = {
+            name: tf.saved_model.Asset(str(path)) for name, path in (assets or {}).items()
+        }
+
+        if self.is_pair:
+            self.serve_text = tf.function(
+                self._serve_pair,
+                input_signature=[_texts("text"), _texts("text_b")],
+                autograph=False,
+            )
+            self.tokenize = tf.function(
+                self._tokenize_pair,
+                input_signature=[_texts("text"), _texts("text_b")],
+                autograph=False,
+            )
+        else:
+            self.serve_text = tf.function(
+                self._serve_single, input_signature=[_texts("text")], autograph=False
+            )
+            self.tokenize = tf.function(
+                self._tokenize_single, input_signature=[_texts("text")], autograph=False
+            )
+        self.predict_ids = tf.function(
+            self._predict_ids,
+            input_signature=[
+                _ids("input_ids"),
+                _ids("input_mask"),
+                _ids("segment_ids"),
+            ],
+            autograph=False,
+        )
+        self.metadata = tf.function(self._metadata_outputs, input_signature=[], autograph=False)
+
+    @property
+    def export_metadata(self) -> dict[str, Any]:
+        """What the ``metadata`` signature returns as ``metadata_json``."""
+        return json.loads(self._metadata_json)
+
+    def signatures(self) -> dict[str, Any]:
+        """name -> concrete function, for ``tf.saved_model.save(..., signatures=...)``."""
+        return {
+            "serving_default": self.serve_text.get_concrete_function(),
+            "predict_ids": self.predict_ids.get_concrete_function(),
+            "tokenize": self.tokenize.get_concrete_function(),
+            "metadata": self.metadata.get_concrete_function(),
+        }
+
+    # === Signature bodies ===
+    def _serve_single(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        return self._classify(self.encoder(text))
+
+    def _serve_pair(self, text: tf.Tensor, text_b: tf.Tensor) -> dict[str, tf.Tensor]:
+        return self._classify(self.encoder(text, text_b))
+
+    def _tokenize_single(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        return _bert_names(self.encoder(text))
+
+    def _tokenize_pair(self, text: tf.Tensor, text_b: tf.Tensor) -> dict[str, tf.Tensor]:
+        return _bert_names(self.encoder(text, text_b))
+
+    def _predict_ids(
+        self, input_ids: tf.Tensor, input_mask: tf.Tensor, segment_ids: tf.Tensor
+    ) -> dict[str, tf.Tensor]:
+        return self._classify(
+            {"token_ids": input_ids, "segment_ids": segment_ids, "padding_mask": input_mask}
+        )
+
+    def _metadata_outputs(self) -> dict[str, tf.Tensor]:
+        return {
+            "labels": tf.constant(self._labels, tf.string),
+            "thresholds": tf.constant(self._thresholds, tf.float32, shape=[len(self._thresholds)]),
+            "max_seq_length": tf.constant(self.encoder.max_seq_length, tf.int32),
+            "head_kind": tf.constant(self.head_kind),
+            "is_pair": tf.constant(self.is_pair),
+            "model_family": tf.constant(str(self.export_metadata.get("model_family", ""))),
+            "metadata_json": tf.constant(self._metadata_json),
+        }
+
+    # === Head ===
+    def _classify(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        logits = tf.cast(self.model(features, training=False), tf.float32)
+        if self.head_kind == MULTICLASS:
+            probabilities = tf.nn.softmax(logits, axis=-1)
+        else:
+            probabilities = tf.sigmoid(logits)
+        top = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+        names = tf.constant(self._labels, tf.string)
+        if self.head_kind == MULTICLASS:
+            predicted = tf.one_hot(top, self.num_labels, dtype=tf.int32)
+        else:
+            thresholds = tf.constant(self._thresholds, tf.float32)
+            predicted = tf.cast(probabilities >= thresholds, tf.int32)
+        all_names = tf.broadcast_to(names, tf.shape(probabilities))
+        return {
+            "label": tf.gather(names, top),
+            "score": tf.gather(probabilities, top, batch_dims=1),
+            "labels": tf.where(predicted > 0, all_names, ""),
+            "predicted": predicted,
+            "probabilities": probabilities,
+            "logits": logits,
+        }
+
+
+def _bert_names(features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """The encoder's names as google-research/bert's exported models call them."""
+    return {
+        "input_ids": features["token_ids"],
+        "input_mask": features["padding_mask"],
+        "segment_ids": features["segment_ids"],
+    }
+
+
+def describe_signatures(signatures: dict[str, Any]) -> list[str]:
+    """ "name(inputs) -> outputs" per signature, for the export log."""
+
+    def spec_text(name: str, spec: tf.TensorSpec) -> str:
+        return f"{name} {spec.dtype.name}{list(spec.shape)}"
+
+    lines = []
+    for name, function in signatures.items():
+        args, kwargs = function.structured_input_signature
+        specs = [(spec.name, spec) for spec in args] + sorted(kwargs.items())
+        inputs = ", ".join(spec_text(key, spec) for key, spec in specs)
+        outputs = ", ".join(
+            spec_text(key, spec) for key, spec in sorted(function.structured_outputs.items())
+        )
+        lines.append(f"{name}({inputs}) -> {outputs}")
+    return lines

@@ -1,0 +1,64 @@
+"""Command line of scripts/export.sh: a training output -> export_dir/<version>/ SavedModel."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.cli_flags import add_bool, setup_logging  # noqa: E402
+
+logger = logging.getLogger("export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Export a trained classifier as a SavedModel that takes raw text "
+        "(written to a temporary folder, then renamed to export_dir/<version>/).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--output_dir", required=True, help="training output (train.sh --output_dir)")
+    p.add_argument("--export_dir", required=True, help="versions go to export_dir/<int>/")
+    p.add_argument(
+        "--version", type=int, default=None, help="version number (default: the next integer)"
+    )
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "bfloat16", "float16"),
+        default="float32",
+        help="what the backbone computes (and stores weights) in",
+    )
+    add_bool(p, "verbose", False, "debug logging")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    from classifier.classifier_spec import SpecError
+    from export import export_trained_model
+
+    try:
+        result = export_trained_model(
+            args.output_dir, args.export_dir, args.version, dtype=args.dtype
+        )
+    except (SpecError, FileNotFoundError, FileExistsError, ValueError) as err:
+        logger.error("%s", err)
+        return 2
+    meta = result.metadata
+    print(f"exported {args.output_dir} -> {result.path} (version {result.version})")
+    print(
+        f"  {meta['model_family']} {meta['head_kind']}{' pair' if meta['is_pair'] else ''} "
+        f"({meta['dtype']}), "
+        f"max_seq_length {meta['max_seq_length']}, labels: {' '.join(meta['labels'])}"
+    )
+    for line in result.signatures:
+        print(f"  {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

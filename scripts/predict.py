@@ -1,0 +1,95 @@
+"""Command line of scripts/predict.sh: a REPL on a terminal, a TSV of predictions otherwise.
+
+scripts/predict.sh --export_dir exported/demo                      # REPL: prompt, label, score
+scripts/predict.sh --export_dir exported/demo < texts.txt > predictions.tsv
+scripts/predict.sh --export_dir exported/demo --input_file texts.txt --output_file out.tsv
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.cli_flags import add_bool, setup_logging  # noqa: E402
+
+logger = logging.getLogger("predict")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Predict with an exported SavedModel: an interactive REPL on a terminal; "
+        "with --input_file or piped stdin, one text per line (pair models: text_a<TAB>text_b) "
+        "in, a TSV of predictions out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "--export_dir", required=True, help="export.sh --export_dir (or one version folder)"
+    )
+    p.add_argument("--version", type=int, default=None, help="version (default: the highest)")
+    p.add_argument("--input_file", help="texts, one per line (default: stdin)")
+    p.add_argument("--output_file", help="TSV of predictions (default: stdout)")
+    p.add_argument("--batch_size", type=int, default=64)
+    add_bool(
+        p,
+        "interactive",
+        None,
+        "force the REPL (true) or the TSV mode (false); default: REPL when stdin is a terminal",
+    )
+    add_bool(p, "verbose", False, "debug logging")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    if not args.verbose:
+        logging.getLogger("serving").setLevel(logging.WARNING)
+    from serving.versions import NoModelError, select_version
+
+    try:
+        chosen = select_version(args.export_dir, args.version)  # before TensorFlow loads
+        from serving.predictor import Predictor
+        from serving.repl import run_repl, write_predictions_tsv
+
+        predictor = Predictor.from_version(chosen, batch_size=args.batch_size)
+    except (NoModelError, ValueError) as err:
+        logger.error("%s", err)
+        return 2
+
+    interactive = args.interactive
+    if interactive is None:
+        interactive = args.input_file is None and sys.stdin.isatty()
+    if interactive:
+        try:
+            return run_repl(predictor, sys.stdin, sys.stdout)
+        except KeyboardInterrupt:
+            print(file=sys.stdout)
+            return 0
+
+    with contextlib.ExitStack() as stack:
+        source = (
+            stack.enter_context(open(args.input_file, encoding="utf-8"))
+            if args.input_file
+            else sys.stdin
+        )
+        if not args.output_file:
+            count = write_predictions_tsv(predictor, source, sys.stdout, args.batch_size * 4)
+        else:  # written beside the target, renamed when complete
+            tmp = f"{args.output_file}.tmp"
+            with open(tmp, "w", encoding="utf-8", newline="") as target:
+                count = write_predictions_tsv(predictor, source, target, args.batch_size * 4)
+            os.replace(tmp, args.output_file)
+    logger.info(
+        "predicted %d texts%s", count, f" into {args.output_file}" if args.output_file else ""
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

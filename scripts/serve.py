@@ -1,0 +1,140 @@
+"""Command line of scripts/serve.sh: the Flask app on waitress over an export_dir.
+
+scripts/serve.sh --export_dir exported/demo [--host 127.0.0.1] [--port 8501]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.cli_flags import add_bool, setup_logging  # noqa: E402
+
+logger = logging.getLogger("serve")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Serve an exported SavedModel over HTTP (Flask on waitress).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--export_dir", required=True, help="export.sh --export_dir (versions <int>/)")
+    p.add_argument(
+        "--version",
+        type=int,
+        default=None,
+        help="pin a version (default: the highest, and newer ones are picked up as they appear)",
+    )
+    p.add_argument(
+        "--model_name",
+        default=None,
+        help="name in /v1/models/<name>:predict (default: export_dir's folder name)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8501, help="port (0: any free port)")
+    g = p.add_argument_group("limits (requests over them get a 4xx JSON error)")
+    g.add_argument(
+        "--max_texts", type=int, default=64, help="texts (or pairs, instances) per request"
+    )
+    g.add_argument("--max_text_chars", type=int, default=10_000, help="characters per text")
+    g.add_argument("--max_body_bytes", type=int, default=1 << 20, help="request body size")
+    g = p.add_argument_group("batching and threads")
+    g.add_argument(
+        "--max_batch_size",
+        type=int,
+        default=32,
+        help="texts of concurrent requests grouped into one model call",
+    )
+    g.add_argument(
+        "--max_batch_wait_ms",
+        type=float,
+        default=5.0,
+        help="how long a request waits for others to join its batch",
+    )
+    g.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    g.add_argument("--request_timeout", type=float, default=60.0, help="seconds before a 503")
+    g = p.add_argument_group("lifecycle")
+    g.add_argument(
+        "--poll_seconds",
+        type=float,
+        default=5.0,
+        help="how often export_dir is checked for a newer version (0: never)",
+    )
+    g.add_argument(
+        "--grace_seconds",
+        type=float,
+        default=10.0,
+        help="on SIGTERM/SIGINT, how long requests in flight may take to finish",
+    )
+    add_bool(p, "verbose", False, "debug logging")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    from serving.validation import Limits
+    from serving.versions import NoModelError, is_version_folder, select_version
+
+    export_dir = Path(args.export_dir)
+    base = export_dir.resolve()
+    model_name = args.model_name or (base.parent.name if is_version_folder(base) else base.name)
+    limits = Limits(args.max_texts, args.max_text_chars, args.max_body_bytes)
+    try:
+        found = select_version(export_dir, args.version)  # fails fast, before TensorFlow loads
+        pinned = found if args.version is not None else None
+        from serving.app import ServerState, create_app
+        from serving.batcher import MicroBatcher
+        from serving.model_holder import ModelHolder
+        from serving.predictor import Predictor
+        from serving.server import serve_forever
+
+        holder = ModelHolder(
+            export_dir,
+            lambda version: Predictor.from_version(version, batch_size=args.max_batch_size),
+            poll_seconds=args.poll_seconds,
+            pinned_version=pinned,
+        )
+    except NoModelError as err:
+        logger.error("%s", err)
+        return 2
+    batcher = MicroBatcher(holder, args.max_batch_size, args.max_batch_wait_ms)
+    state = ServerState(request_timeout=args.request_timeout)
+    app = create_app(holder, batcher, limits, model_name, state)
+
+    def listening(host: str, port: int) -> None:
+        print(
+            f"serving {model_name} version {holder.current.version} on http://{host}:{port}",
+            flush=True,
+        )
+
+    batcher.start()
+    holder.start()
+    try:
+        serve_forever(
+            app,
+            args.host,
+            args.port,
+            threads=args.threads,
+            # waitress refuses far larger bodies itself; up to that, Flask answers a JSON 413.
+            max_request_body_size=4 * args.max_body_bytes,
+            grace_seconds=args.grace_seconds,
+            on_listening=listening,
+            on_draining=state.draining.set,
+        )
+    except OSError as err:  # the address is taken or not ours
+        logger.error("cannot serve on %s:%d: %s", args.host, args.port, err)
+        return 2
+    finally:
+        batcher.stop()
+        holder.stop()
+    logger.info("shut down gracefully")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

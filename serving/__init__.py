@@ -1,0 +1,32 @@
+"""Serve an exported SavedModel: a Predictor, the REPL and the Flask app are built on it.
+
+Depends on the SavedModel only (tensorflow + tensorflow_text), never on the training code.
+Names resolve lazily, so ``serving.versions`` and ``serving.validation`` import without
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "InputError": "serving.predictor",
+    "Predictor": "serving.predictor",
+    "LabelScore": "serving.prediction",
+    "Prediction": "serving.prediction",
+    "ModelInfo": "serving.model_info",
+    "ModelVersion": "serving.versions",
+    "NoModelError": "serving.versions",
+    "latest_version": "serving.versions",
+    "list_versions": "serving.versions",
+    "select_version": "serving.versions",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'serving' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,0 +1,190 @@
+"""The Flask application: /predict, TF Serving's /v1/models/<name>:predict, /health, /metadata
+and the web page at /. Thin over the ModelHolder (which version) and the MicroBatcher (when).
+
+Every error is JSON, ``{"error": "<field>: <message>", "field": "<field>"}``: malformed requests
+get a 4xx naming the field, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from serving import tf_serving
+from serving.batcher import MicroBatcher, ShuttingDown
+from serving.model_holder import LoadedModel, ModelHolder
+from serving.prediction import predictions_from_outputs
+from serving.predictor import InputError
+from serving.validation import Limits, RequestError, parse_predict, read_json_body
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+# /v1/models/<name>[/versions/<v>][/metadata | :<verb>]
+TF_SERVING_PATH = re.compile(
+    r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<rest>/metadata|:[^/]*)?$"
+)
+HTTP_FIELDS = {400: "body", 404: "path", 405: "method", 413: "body", 415: "Content-Type"}
+
+
+@dataclass
+class ServerState:
+    """Shared with the WSGI server: set while draining on shutdown (/health answers 503)."""
+
+    draining: threading.Event = field(default_factory=threading.Event)
+    request_timeout: float = 60.0
+
+
+def create_app(
+    holder: ModelHolder,
+    batcher: MicroBatcher,
+    limits: Limits,
+    model_name: str,
+    state: ServerState | None = None,
+) -> Flask:
+    state = state or ServerState()
+    app = Flask(__name__, static_folder=str(WEB_DIR), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = limits.max_body_bytes
+    app.json.ensure_ascii = False  # Chinese labels stay readable in curl output
+    app.json.sort_keys = False
+
+    def model_metadata(model: LoadedModel) -> dict[str, Any]:
+        return {
+            "model_name": model_name,
+            "model_version": model.version,
+            **model.predictor.info.to_dict(),
+            "limits": limits.to_dict(),
+            "batching": batcher.stats(),
+        }
+
+    def run_texts(batch) -> tuple[LoadedModel, dict]:
+        result = batcher.predict(batch, timeout=state.request_timeout)
+        return result.model, result.outputs
+
+    # === Pages and status ===
+    @app.get("/")
+    def index() -> Response:
+        response = send_from_directory(WEB_DIR, "index.html")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @app.get("/health")
+    def health():
+        model = holder.current
+        status = {"model_name": model_name, "model_version": model.version}
+        if state.draining.is_set():
+            return {"status": "shutting_down", **status}, 503
+        return {"status": "ok", **status}
+
+    @app.get("/metadata")
+    def metadata():
+        return model_metadata(holder.current)
+
+    # === Prediction ===
+    @app.post("/predict")
+    def predict():
+        body = read_json_body(request, limits)
+        batch = parse_predict(body, holder.current.predictor.info.is_pair, limits)
+        model, outputs = run_texts(batch)
+        predictions = predictions_from_outputs(outputs, model.predictor.info.labels)
+        return {
+            "model_name": model_name,
+            "model_version": model.version,
+            "predictions": [p.to_dict() for p in predictions],
+        }
+
+    @app.route("/v1/models/<path:target>", methods=["GET", "POST"])
+    def tf_serving_api(target: str):
+        match = TF_SERVING_PATH.match(target)
+        if match is None:
+            raise RequestError("path", f"unknown path /v1/models/{target}", 404)
+        model = holder.current
+        if match["name"] != model_name:
+            raise RequestError(
+                "model_name", f"no model {match['name']!r}; this server serves {model_name!r}", 404
+            )
+        if match["version"] is not None and match["version"] != str(model.version):
+            raise RequestError(
+                "version",
+                f"version {match['version']} is not loaded (serving {model.version})",
+                404,
+            )
+        rest = match["rest"]
+        if request.method == "GET":
+            if rest is None:
+                return tf_serving_status(model)
+            if rest == "/metadata":
+                return {
+                    "model_spec": {
+                        "name": model_name,
+                        "signature_name": "",
+                        "version": str(model.version),
+                    },
+                    "metadata": model_metadata(model),
+                }
+            raise RequestError("method", f"use POST for {rest}", 405)
+        if rest != ":predict":
+            raise RequestError("path", f"{rest or 'no verb'}: only :predict is served", 404)
+        return tf_serving_predict(model)
+
+    def tf_serving_status(model: LoadedModel) -> dict[str, Any]:
+        state_name = "UNLOADING" if state.draining.is_set() else "AVAILABLE"
+        return {
+            "model_version_status": [
+                {
+                    "version": str(model.version),
+                    "state": state_name,
+                    "status": {"error_code": "OK", "error_message": ""},
+                }
+            ]
+        }
+
+    def tf_serving_predict(model: LoadedModel) -> dict[str, Any]:
+        body = read_json_body(request, limits, lenient_content_type=True)
+        parsed = tf_serving.parse_request(body, model.predictor.info, limits)
+        if parsed.ids is not None:
+            ids = parsed.ids
+            outputs = model.predictor.run_ids(ids.input_ids, ids.input_mask, ids.segment_ids)
+        else:
+            model, outputs = run_texts(parsed.texts)
+        return tf_serving.format_response(outputs, parsed.columnar)
+
+    # === Errors: always JSON ===
+    @app.errorhandler(RequestError)
+    def request_error(err: RequestError):
+        return jsonify(err.to_dict()), err.status
+
+    @app.errorhandler(InputError)
+    def input_error(err: InputError):  # a reload changed the model under a validated request
+        return jsonify(RequestError("texts", str(err), 409).to_dict()), 409
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        name = HTTP_FIELDS.get(err.code or 500, "request")
+        return jsonify(RequestError(name, err.description or err.name).to_dict()), err.code
+
+    @app.errorhandler(ShuttingDown)
+    def shutting_down(err: ShuttingDown):
+        return jsonify(RequestError("server", str(err), 503).to_dict()), 503
+
+    @app.errorhandler(concurrent.futures.TimeoutError)
+    def timed_out(err: Exception):
+        message = f"no result within {state.request_timeout:g}s"
+        return jsonify(RequestError("server", message, 503).to_dict()), 503
+
+    @app.errorhandler(Exception)
+    def internal_error(err: Exception):
+        logger.exception("unexpected error on %s %s", request.method, request.path)
+        return jsonify(
+            RequestError("server", f"internal error ({type(err).__name__})").to_dict()
+        ), 500
+
+    return app

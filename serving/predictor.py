@@ -1,0 +1,168 @@
+"""Predictor: loads one SavedModel version once and predicts batches of raw texts.
+
+Only tensorflow and tensorflow_text are needed (the latter registers the tokenizer's op);
+nothing of the training code is imported. Texts are sorted by length and cut into batches, so
+each batch is padded only to a similar length, and results come back in input order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers FastWordpieceTokenize for the loaded graph)
+
+from serving.model_info import ModelInfo
+from serving.prediction import Prediction, predictions_from_outputs
+from serving.versions import ModelVersion, latest_version
+
+logger = logging.getLogger(__name__)
+
+Text = str | bytes
+DEFAULT_BATCH_SIZE = 64
+
+
+class InputError(ValueError):
+    """Texts a model cannot take (wrong type, missing text_b, lone surrogates)."""
+
+
+class Predictor:
+    """Raw texts -> predictions with one loaded SavedModel version.
+
+    ``run`` returns serving_default's outputs as numpy arrays (rows in input order), ``predict``
+    the same as ``Prediction`` objects. Thread-safe: a loaded signature may be called from any
+    thread.
+    """
+
+    def __init__(
+        self, path: str | Path, version: int = 0, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        started = time.monotonic()
+        self.path = Path(path)
+        self.version = version
+        self.batch_size = batch_size
+        self._model = tf.saved_model.load(str(self.path))
+        self._serve = self._model.signatures["serving_default"]
+        self._predict_ids = self._model.signatures["predict_ids"]
+        self._tokenize = self._model.signatures["tokenize"]
+        metadata = self._model.signatures["metadata"]()
+        self.info = ModelInfo.from_metadata_json(metadata["metadata_json"].numpy())
+        self.run([""], [""] if self.info.is_pair else None)  # warm up: the first call optimizes
+        logger.info(
+            "loaded %s (version %d) in %.1fs", self.path, version, time.monotonic() - started
+        )
+
+    @classmethod
+    def from_export_dir(cls, export_dir: str | Path, **kwargs) -> Predictor:
+        """The highest complete version under ``export_dir``."""
+        found = latest_version(export_dir)
+        return cls.from_version(found, **kwargs)
+
+    @classmethod
+    def from_version(cls, found: ModelVersion, **kwargs) -> Predictor:
+        return cls(found.path, version=found.version, **kwargs)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.info.labels
+
+    # === Prediction ===
+    def predict(
+        self, texts: Sequence[Text], texts_b: Sequence[Text] | None = None
+    ) -> list[Prediction]:
+        return predictions_from_outputs(self.run(texts, texts_b), self.info.labels)
+
+    def predict_one(self, text: Text, text_b: Text | None = None) -> Prediction:
+        return self.predict([text], None if text_b is None else [text_b])[0]
+
+    def run(
+        self, texts: Sequence[Text], texts_b: Sequence[Text] | None = None
+    ) -> dict[str, np.ndarray]:
+        """serving_default's outputs for every text, in input order (string outputs decoded)."""
+        encoded_a = [_utf8(t, i, "text") for i, t in enumerate(texts)]
+        encoded_b = self._texts_b(texts_b, len(encoded_a))
+        if not encoded_a:
+            return self._empty_outputs()
+        lengths = [
+            len(a) + (len(encoded_b[i]) if encoded_b else 0) for i, a in enumerate(encoded_a)
+        ]
+        order = np.argsort(lengths, kind="stable")
+        chunks = []
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            inputs = {"text": tf.constant([encoded_a[i] for i in rows], tf.string)}
+            if encoded_b is not None:
+                inputs["text_b"] = tf.constant([encoded_b[i] for i in rows], tf.string)
+            chunks.append({k: v.numpy() for k, v in self._serve(**inputs).items()})
+        restore = np.empty_like(order)
+        restore[order] = np.arange(len(order))
+        return {k: _decode(np.concatenate([c[k] for c in chunks])[restore]) for k in chunks[0]}
+
+    def run_ids(
+        self, input_ids: np.ndarray, input_mask: np.ndarray, segment_ids: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """predict_ids' outputs for already tokenized, padded int32 [batch, length] inputs."""
+        outputs = self._predict_ids(
+            input_ids=tf.constant(input_ids, tf.int32),
+            input_mask=tf.constant(input_mask, tf.int32),
+            segment_ids=tf.constant(segment_ids, tf.int32),
+        )
+        return {k: _decode(v.numpy()) for k, v in outputs.items()}
+
+    def tokenize(
+        self, texts: Sequence[Text], texts_b: Sequence[Text] | None = None
+    ) -> dict[str, np.ndarray]:
+        """input_ids, input_mask, segment_ids [batch, longest] exactly as serving_default
+        feeds the model (the exported graph tokenizer), for clients of predict_ids."""
+        inputs = {"text": tf.constant([_utf8(t, i, "text") for i, t in enumerate(texts)])}
+        encoded_b = self._texts_b(texts_b, len(texts))
+        if encoded_b is not None:
+            inputs["text_b"] = tf.constant(encoded_b)
+        return {k: v.numpy() for k, v in self._tokenize(**inputs).items()}
+
+    def _texts_b(self, texts_b: Sequence[Text] | None, count: int) -> list[bytes] | None:
+        if not self.info.is_pair:
+            if texts_b is not None:
+                raise InputError("this model takes single texts: text_b is not an input")
+            return None
+        if texts_b is None:
+            raise InputError("this model classifies text pairs: text_b is required")
+        if len(texts_b) != count:
+            raise InputError(f"{count} texts but {len(texts_b)} text_b")
+        return [_utf8(t, i, "text_b") for i, t in enumerate(texts_b)]
+
+    def _empty_outputs(self) -> dict[str, np.ndarray]:
+        k = len(self.info.labels)
+        return {
+            "label": np.zeros([0], object),
+            "score": np.zeros([0], np.float32),
+            "labels": np.zeros([0, k], object),
+            "predicted": np.zeros([0, k], np.int32),
+            "probabilities": np.zeros([0, k], np.float32),
+            "logits": np.zeros([0, k], np.float32),
+        }
+
+
+def _utf8(text: Text, index: int, name: str) -> bytes:
+    """str -> UTF-8; bytes pass as they are (the graph drops invalid UTF-8, as training does)."""
+    if isinstance(text, bytes):
+        return text
+    if not isinstance(text, str):
+        raise InputError(f"{name} {index}: expected a string, got {type(text).__name__}")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InputError(f"{name} {index}: not valid Unicode ({err.reason})") from None
+
+
+def _decode(array: np.ndarray) -> np.ndarray:
+    """tf.string outputs arrive as bytes; labels are returned as str."""
+    if array.dtype == object:
+        return np.vectorize(lambda b: b.decode("utf-8"), otypes=[object])(array)
+    return array

@@ -1,0 +1,170 @@
+"""HTTP request checking: every malformed request becomes a RequestError naming its field.
+
+Errors are answered as ``{"error": "<field>: <message>", "field": "<field>"}`` with a 4xx
+status (the "error" string is what TF Serving's REST API returns, so its clients read it too).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request
+
+JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    type(None): "null",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits (serve.sh flags --max_texts, --max_text_chars, --max_body_bytes)."""
+
+    max_texts: int = 64
+    max_text_chars: int = 10_000
+    max_body_bytes: int = 1 << 20
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "max_texts": self.max_texts,
+            "max_text_chars": self.max_text_chars,
+            "max_body_bytes": self.max_body_bytes,
+        }
+
+
+class RequestError(Exception):
+    def __init__(self, field: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": f"{self.field}: {self.message}", "field": self.field}
+
+
+@dataclass(frozen=True)
+class TextBatch:
+    """Validated texts of one request (texts_b for pair models)."""
+
+    texts: list[str]
+    texts_b: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def json_type(value: Any) -> str:
+    return JSON_TYPES.get(type(value), type(value).__name__)
+
+
+# === The body ===
+def read_json_body(request: Request, limits: Limits, lenient_content_type: bool = False) -> Any:
+    """The parsed JSON body. ``lenient_content_type`` also takes no Content-Type and curl -d's
+    form type, as TF Serving does (it reads every body as JSON)."""
+    mimetype = request.mimetype
+    accepted = mimetype == "application/json" or (
+        lenient_content_type and mimetype in ("", "application/x-www-form-urlencoded")
+    )
+    if not accepted:
+        raise RequestError(
+            "Content-Type",
+            f"expected application/json, got {request.content_type or 'none'}",
+            415,
+        )
+    length = request.content_length
+    if length is not None and length > limits.max_body_bytes:
+        raise RequestError("body", _too_large(length, limits), 413)
+    data = request.get_data(cache=False)
+    if len(data) > limits.max_body_bytes:
+        raise RequestError("body", _too_large(len(data), limits), 413)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RequestError("body", f"not valid UTF-8 at byte {err.start}") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise RequestError("body", "JSON nested too deeply") from None
+    except ValueError as err:
+        raise RequestError("body", f"invalid JSON ({err})") from None
+
+
+def _too_large(size: int, limits: Limits) -> str:
+    return f"{size} bytes is over the limit of {limits.max_body_bytes} bytes"
+
+
+# === Fields ===
+def require_object(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RequestError(field, f"expected a JSON object, got {json_type(value)}")
+    return value
+
+
+def reject_unknown(obj: dict[str, Any], known: tuple[str, ...], prefix: str = "") -> None:
+    for key in obj:
+        if key not in known:
+            expected = ", ".join(repr(k) for k in known)
+            raise RequestError(f"{prefix}{key}", f"unknown field (expected {expected})")
+
+
+def require_list(obj: dict[str, Any], key: str, limits: Limits, field: str | None = None) -> list:
+    field = field or key
+    if key not in obj:
+        raise RequestError(field, "required field is missing")
+    return check_list(obj[key], field, limits)
+
+
+def check_list(value: Any, field: str, limits: Limits) -> list:
+    if not isinstance(value, list):
+        raise RequestError(field, f"expected an array, got {json_type(value)}")
+    if not value:
+        raise RequestError(field, "must not be empty")
+    if len(value) > limits.max_texts:
+        raise RequestError(field, f"{len(value)} items is over the limit of {limits.max_texts}")
+    return value
+
+
+def check_text(value: Any, field: str, limits: Limits) -> str:
+    if not isinstance(value, str):
+        raise RequestError(field, f"expected a string, got {json_type(value)}")
+    if len(value) > limits.max_text_chars:
+        raise RequestError(
+            field, f"{len(value)} characters is over the limit of {limits.max_text_chars}"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        message = f"not valid Unicode (lone surrogate at character {err.start})"
+        raise RequestError(field, message) from None
+    return value
+
+
+# === POST /predict ===
+def parse_predict(body: Any, is_pair: bool, limits: Limits) -> TextBatch:
+    """{"texts": [str, ...]} for single-text models, {"pairs": [[a, b], ...]} for pair models."""
+    obj = require_object(body, "body")
+    reject_unknown(obj, ("texts", "pairs"))
+    if not is_pair:
+        if "pairs" in obj:
+            raise RequestError("pairs", 'this model takes single texts: send "texts": [...]')
+        items = require_list(obj, "texts", limits)
+        return TextBatch([check_text(v, f"texts[{i}]", limits) for i, v in enumerate(items)])
+    if "texts" in obj:
+        raise RequestError("texts", 'this model classifies pairs: send "pairs": [[a, b], ...]')
+    items = require_list(obj, "pairs", limits)
+    texts, texts_b = [], []
+    for i, pair in enumerate(items):
+        if not isinstance(pair, list) or len(pair) != 2:
+            got = f"{len(pair)} items" if isinstance(pair, list) else json_type(pair)
+            raise RequestError(f"pairs[{i}]", f"expected [text_a, text_b], got {got}")
+        texts.append(check_text(pair[0], f"pairs[{i}][0]", limits))
+        texts_b.append(check_text(pair[1], f"pairs[{i}][1]", limits))
+    return TextBatch(texts, texts_b)

@@ -1,0 +1,63 @@
+"""Which SavedModel version to serve: the highest complete DIR/<int>/ (TF Serving's layout).
+
+Exports are renamed into place whole (export.versioned_dir), so an integer-named folder with a
+saved_model.pb is complete; temporary folders (``.tmp-export-*``) are never integers and never
+picked. ``export_dir`` may also be one version folder itself, served as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SAVED_MODEL_FILE = "saved_model.pb"
+
+
+@dataclass(frozen=True, order=True)
+class ModelVersion:
+    version: int
+    path: Path
+
+
+class NoModelError(FileNotFoundError):
+    """An export_dir that holds no servable version."""
+
+
+def is_version_folder(path: Path) -> bool:
+    return (path / SAVED_MODEL_FILE).is_file()
+
+
+def list_versions(export_dir: str | Path) -> list[ModelVersion]:
+    """Complete versions under ``export_dir``, ascending; a version folder lists only itself."""
+    root = Path(export_dir)
+    if is_version_folder(root):
+        return [ModelVersion(int(root.name) if root.name.isdigit() else 0, root)]
+    if not root.is_dir():
+        return []
+    found = [
+        ModelVersion(int(p.name), p)
+        for p in root.iterdir()
+        if p.name.isdigit() and p.is_dir() and is_version_folder(p)
+    ]
+    return sorted(found)
+
+
+def select_version(export_dir: str | Path, version: int | None = None) -> ModelVersion:
+    """The given version, or the highest complete one when ``version`` is None."""
+    versions = list_versions(export_dir)
+    if not versions:
+        raise NoModelError(
+            f"{export_dir} holds no SavedModel version (expected {export_dir}/<int>/"
+            f"{SAVED_MODEL_FILE}); export one with scripts/export.sh"
+        )
+    if version is None:
+        return versions[-1]
+    for found in versions:
+        if found.version == version:
+            return found
+    known = ", ".join(str(v.version) for v in versions)
+    raise NoModelError(f"{export_dir} has no version {version} (versions: {known})")
+
+
+def latest_version(export_dir: str | Path) -> ModelVersion:
+    return select_version(export_dir)
