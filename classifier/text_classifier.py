@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+from keras import ops
 
 from classifier.heads import MULTICLASS, ClassificationHead, check_head_kind
 
@@ -52,6 +53,16 @@ class TextClassifier(keras.Model):
         self.head_kind = check_head_kind(head_kind)
         self.dropout = dropout
         self.initializer_range = initializer_range
+
+    @property
+    def supports_packed(self) -> bool:
+        """Whether the backbone can run padding-free (see classifier.backbones.packing)."""
+        return hasattr(self.backbone, "packed_outputs")
+
+    def packed_logits(self, token_ids, segment_ids):
+        """Float32 logits for ragged token/segment ids, computing no padding (inference)."""
+        pooled = self.backbone.packed_outputs(token_ids, segment_ids)["pooled_output"]
+        return ops.cast(self.head(pooled, training=False), "float32")
 
     def get_config(self):
         return {

@@ -38,8 +38,10 @@ class ServingModule(tf.Module):
 
     Signatures (see ``signatures()``):
       serving_default: text [B] (and text_b [B] for pair tasks) -> label [B], score [B],
-        labels [B, K], predicted [B, K], probabilities [B, K], logits [B, K]
-      predict_ids: input_ids, input_mask, segment_ids int32 [B, L] -> the same outputs
+        labels [B, K], predicted [B, K], probabilities [B, K], logits [B, K]; the model runs
+        padding-free on the batch's real tokens
+      predict_ids: input_ids, input_mask, segment_ids int32 [B, L] -> the same outputs (the
+        padded path: any input_mask a client sends is honoured as given)
       tokenize: the raw-text inputs -> input_ids, input_mask, segment_ids (what serving feeds)
       metadata: no inputs -> labels, thresholds, max_seq_length, head_kind, is_pair, ... and
         the whole metadata as JSON (``metadata_json``)
@@ -118,10 +120,10 @@ class ServingModule(tf.Module):
 
     # === Signature bodies ===
     def _serve_single(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
-        return self._classify(self.encoder(text))
+        return self._classify_packed(self.encoder(text))
 
     def _serve_pair(self, text: tf.Tensor, text_b: tf.Tensor) -> dict[str, tf.Tensor]:
-        return self._classify(self.encoder(text, text_b))
+        return self._classify_packed(self.encoder(text, text_b))
 
     def _tokenize_single(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         return _bert_names(self.encoder(text))
@@ -148,8 +150,21 @@ class ServingModule(tf.Module):
         }
 
     # === Head ===
+    def _classify_packed(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Raw-text path: the encoder's rows are left-aligned, so the model can run on the real
+        tokens only (padding-free execution) when its backbone supports it."""
+        if not getattr(self.model, "supports_packed", False):
+            return self._classify(features)
+        lengths = tf.reduce_sum(features["padding_mask"], axis=1)
+        token_ids = tf.RaggedTensor.from_tensor(features["token_ids"], lengths=lengths)
+        segment_ids = tf.RaggedTensor.from_tensor(features["segment_ids"], lengths=lengths)
+        return self._outputs(self.model.packed_logits(token_ids, segment_ids))
+
     def _classify(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        logits = tf.cast(self.model(features, training=False), tf.float32)
+        return self._outputs(self.model(features, training=False))
+
+    def _outputs(self, logits: tf.Tensor) -> dict[str, tf.Tensor]:
+        logits = tf.cast(logits, tf.float32)
         if self.head_kind == MULTICLASS:
             probabilities = tf.nn.softmax(logits, axis=-1)
         else:
