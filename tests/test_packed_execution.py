@@ -76,18 +76,31 @@ def test_packed_outputs_run_the_adapter_hooks():
     backbone.transformer_layers[0].hooks.add("ffn_output", hook)
     token_ids, segment_ids = ragged_batch()
     backbone.packed_outputs(token_ids, segment_ids)
-    assert seen == [(0, (sum(LENGTHS), 32))]  # one [tokens, hidden] matrix, no padding
+    # One [rows, hidden] matrix: the real tokens rounded up to a multiple of 16, no padding.
+    assert seen == [(0, (32, 32))] and sum(LENGTHS) == 24
 
 
 def test_plan_moves_tokens_between_layouts():
-    plan = PackedPlan.from_row_lengths(tf.constant([3, 1, 2]))
+    plan = PackedPlan.from_row_lengths(tf.constant([3, 1, 2]), multiple=1)
     flat = tf.constant([[1.0], [2.0], [3.0], [4.0], [5.0], [6.0]])
     padded = plan.pad(flat)
-    assert padded.numpy()[..., 0].tolist() == [[1, 2, 3], [4, 0, 0], [5, 6, 0]]
+    # Padding slots copy row 0: they are masked as keys and dropped as queries.
+    assert padded.numpy()[..., 0].tolist() == [[1, 2, 3], [4, 1, 1], [5, 6, 1]]
     assert plan.flatten(padded).numpy().tolist() == flat.numpy().tolist()
     assert plan.positions.numpy().tolist() == [0, 1, 2, 0, 0, 1]
     assert plan.first_token.numpy().tolist() == [0, 3, 4]
     assert plan.padding_mask.numpy().tolist() == [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
+
+
+def test_plan_rounds_rows_and_lengths_up_so_kernels_are_reused():
+    plan = PackedPlan.from_row_lengths(tf.constant([3, 1, 2]), multiple=4)
+    assert int(plan.num_tokens) == 6 and int(plan.num_rows) == 8
+    assert plan.padding_mask.shape == (3, 4)
+    assert plan.positions.numpy().tolist() == [0, 1, 2, 0, 0, 1, 0, 0]
+    assert plan.pad_ids(tf.constant([7, 7, 7, 7, 7, 7])).numpy().tolist() == [7] * 6 + [0, 0]
+    flat = tf.reshape(tf.range(8.0), [8, 1])
+    real = plan.flatten(plan.pad(flat))[:6]
+    assert real.numpy()[:, 0].tolist() == [0, 1, 2, 3, 4, 5]
 
 
 def test_packed_outputs_trace_once_for_any_batch():

