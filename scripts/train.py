@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight classes inversely to their frequency",
     )
     g.add_argument("--seed", type=int, default=12345)
+    add_bool(
+        g,
+        "bf16",
+        False,
+        "mixed precision: bfloat16 compute, float32 weights (fast on CPUs with AMX or "
+        "AVX512-BF16; see benchmarks/RESULTS.md for the accuracy change)",
+    )
     add_bool(g, "verbose", False, "debug logging")
     add_adapter_flags(p)
     return p
@@ -203,6 +210,7 @@ def options_from_args(args: argparse.Namespace):
         early_stopping_patience=args.early_stopping_patience,
         class_weight=args.class_weight,
         head_dropout=args.head_dropout,
+        bf16=args.bf16,
     )
     return RunOptions(
         output_dir=args.output_dir,

@@ -109,6 +109,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
             vocab_file=options.vocab_file,
             init_checkpoint=options.init_checkpoint,
             allow_pickle=options.allow_pytorch_pickle,
+            dtype=mixed_precision_policy(options.training.bf16),
         )
         backbone = pretrained.backbone
         base_model = {
@@ -156,6 +157,9 @@ def run(options: RunOptions, task: Task) -> RunResult:
             backbone_params=workflow.count_params(pretrained.backbone.weights),
         )
         model, spec = result.model, result.spec
+        if options.training.bf16:
+            # Report what was saved: the float32 model a later run or export reloads.
+            model, spec = load_trained_model(out)
         outcome = RunResult(spec, train_summary=result.summary)
     else:
         out = Path(options.output_dir)
@@ -186,6 +190,27 @@ def run(options: RunOptions, task: Task) -> RunResult:
             )
             _log_results("test", outcome.test_results)
     return outcome
+
+
+def mixed_precision_policy(bf16: bool) -> str | None:
+    """The backbone's dtype policy: None (float32) or "mixed_bfloat16"."""
+    if not bf16:
+        return None
+    if not cpu_has_native_bf16():
+        logger.warning(
+            "--bf16 on a CPU without AMX or AVX512-BF16: bfloat16 is emulated there and "
+            "usually slower than float32"
+        )
+    return "mixed_bfloat16"
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when /proc/cpuinfo lists AMX-BF16 or AVX512-BF16 (Linux; False elsewhere)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace").split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def _log_results(split: str, results: dict[str, Any]) -> None:

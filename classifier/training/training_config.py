@@ -29,6 +29,7 @@ class TrainingConfig:
     early_stopping_patience: int | None = None
     class_weight: str | None = None  # None or "balanced"
     head_dropout: float = 0.1
+    bf16: bool = False  # mixed precision: float32 weights, bfloat16 matmuls
 
     def __post_init__(self) -> None:
         checks = [
