@@ -1,0 +1,66 @@
+"""Each benchmark runs at tiny size and writes its figures: a check for breakage, not for time.
+
+Real figures come from the BERT-base runs recorded in benchmarks/RESULTS.md; no assertion
+here looks at a speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMOKE_RUNS = {
+    "bench_inference.py": ["--num_texts=8", "--batch_sizes=1,8", "--rounds=1"],
+    "bench_training.py": ["--kinds=full,lora", "--precisions=float32", "--steps=2", "--warmup=1"],
+    "bench_serving.py": ["--requests=5", "--clients=2", "--per_client=2"],
+    "bench_baseline.py": [],
+    "bench_precision.py": [],
+}
+
+
+@pytest.mark.parametrize("script", sorted(SMOKE_RUNS))
+def test_benchmark_runs_at_tiny_size(script, tmp_path):
+    output = tmp_path / "figures.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / script),
+            "--tiny",
+            *SMOKE_RUNS[script],
+            f"--output={output}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
+    figures = json.loads(output.read_text(encoding="utf-8"))
+    assert figures["machine"]["cores"] >= 1
+    if script == "bench_inference.py":
+        # Same weights, same tokenization: the two frameworks agree before anything is timed.
+        for case in figures["cases"]:
+            assert case["ours_seq_per_s"] > 0 and case["transformers_seq_per_s"] > 0
+            tolerance = 1e-4 if case["dtype"] == "float32" else 5e-2
+            assert case["max_abs_probability_difference"] < tolerance
+        assert {c["dtype"] for c in figures["cases"]} == {"float32", "bfloat16"}
+    elif script == "bench_training.py":
+        assert [c["kind"] for c in figures["cases"]] == ["full", "lora"]
+        lora = figures["cases"][1]
+        assert lora["trainable_params"] < figures["cases"][0]["trainable_params"]
+    elif script == "bench_baseline.py":
+        assert figures["dev_accuracy"] > figures["majority_class_accuracy"]
+    elif script == "bench_precision.py":
+        assert set(figures["cases"]) == {
+            "train_float32",
+            "train_bf16",
+            "export_float32",
+            "export_bfloat16",
+        }
