@@ -43,8 +43,9 @@ class ServingModule(tf.Module):
       serving_default: text [B] (and text_b [B] for pair tasks) -> label [B], score [B],
         labels [B, K], predicted [B, K], probabilities [B, K], logits [B, K]; the model runs
         padding-free on the batch's real tokens
-      predict_ids: input_ids, input_mask, segment_ids int32 [B, L] -> the same outputs (the
-        padded path: any input_mask a client sends is honoured as given)
+      predict_ids: input_ids, input_mask, segment_ids int32 [B, L] -> the same outputs; the
+        tokens where input_mask is 1 (and the first token) are the sequence, also run
+        padding-free
       tokenize: the raw-text inputs -> input_ids, input_mask, segment_ids (what serving feeds)
       metadata: no inputs -> labels, thresholds, max_seq_length, head_kind, is_pair, ... and
         the whole metadata as JSON (``metadata_json``)
