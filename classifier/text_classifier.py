@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import keras
-from keras import ops
+import tensorflow as tf
+from keras import ops, tree
 
 from classifier.heads import MULTICLASS, ClassificationHead, check_head_kind
 
@@ -63,6 +64,31 @@ class TextClassifier(keras.Model):
         """Float32 logits for ragged token/segment ids, computing no padding (inference)."""
         pooled = self.backbone.packed_outputs(token_ids, segment_ids)["pooled_output"]
         return ops.cast(self.head(pooled, training=False), "float32")
+
+    def train_step(self, data):
+        """Keras's TensorFlow train_step, with a tape that watches only the trainable weights.
+
+        Why: Keras fixes each tf.Variable's trainable flag when it is created, so a backbone
+        frozen afterwards (adapters) still holds trainable tf.Variables. A default tape watches
+        every one it reads and TensorFlow then computes each frozen kernel's gradient, only to
+        drop it: adapter training cost as much as full fine-tuning. Watching just the trainable
+        weights lets the backward pass skip those matmuls.
+        """
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        trainable = self.trainable_weights
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            for variable in trainable:
+                tape.watch(getattr(variable, "value", variable))
+            y_pred = self(x, training=True)
+            loss = self._compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+            )
+            batch = tf.shape(next(i for i in tree.flatten(x) if i is not None))[0]
+            self._loss_tracker.update_state(loss, sample_weight=batch)
+            loss = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(loss, trainable)
+        self.optimizer.apply_gradients(zip(gradients, trainable, strict=True))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def get_config(self):
         return {
