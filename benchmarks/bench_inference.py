@@ -34,7 +34,9 @@ from common import (
 LABELS = ("neg", "pos")
 
 
-def build_export(work: Path, texts: list[str], tiny: bool, dtypes: list[str]) -> tuple[Path, dict]:
+def build_export(
+    work: Path, texts: list[str], tiny: bool, dtypes: list[str], freeze_weights: bool = False
+) -> tuple[Path, dict]:
     """Checkpoint -> classifier (random head) -> training-output folder -> one export per dtype."""
     import keras
 
@@ -52,7 +54,7 @@ def build_export(work: Path, texts: list[str], tiny: bool, dtypes: list[str]) ->
     exports = {}
     for dtype in dtypes:
         exports[dtype] = export_trained_model(
-            work / "trained", work / f"export_{dtype}", dtype=dtype
+            work / "trained", work / f"export_{dtype}", dtype=dtype, freeze_weights=freeze_weights
         ).path
     return checkpoint, exports
 
@@ -100,6 +102,12 @@ def main() -> None:
     parser.add_argument("--dtypes", default="float32,bfloat16")
     parser.add_argument("--num_texts", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=2, help="timed passes per case (best counts)")
+    parser.add_argument(
+        "--freeze_weights",
+        type=lambda text: text.lower() in ("1", "true", "yes"),
+        default=True,
+        help="export with export.sh --freeze_weights (default true; needs ~15 GiB for BERT-base)",
+    )
     parser.add_argument("--output", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
 
@@ -113,11 +121,17 @@ def main() -> None:
     size = BERT_TINY if args.tiny else BERT_BASE
     dtypes = args.dtypes.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench_inference_"))
-    checkpoint, exports = build_export(work, vocab_texts, args.tiny, dtypes)
+    checkpoint, exports = build_export(work, vocab_texts, args.tiny, dtypes, args.freeze_weights)
 
     from serving import Predictor
 
-    results = {"machine": machine(), "model": size, "num_texts": len(texts), "cases": []}
+    results = {
+        "machine": machine(),
+        "model": size,
+        "num_texts": len(texts),
+        "freeze_weights": args.freeze_weights,
+        "cases": [],
+    }
     for dtype in dtypes:
         peak = matmul_peak(dtype)
         results[f"tf_matmul_peak_gflops_{dtype}"] = round(peak, 1)

@@ -98,7 +98,7 @@ def load_for_export(
 
 
 def build_serving_module(
-    output_dir: str | Path, dtype: str = "float32"
+    output_dir: str | Path, dtype: str = "float32", freeze_weights: bool = False
 ) -> tuple[ServingModule, ClassifierSpec]:
     """The trained model of ``output_dir`` made ready for export (adapters merged)."""
     out = Path(output_dir)
@@ -118,6 +118,7 @@ def build_serving_module(
         thresholds=served_thresholds(spec),
         metadata=export_metadata(spec, out, dtype),
         assets={"vocab": out / VOCAB_FILE, "labels": out / LABELS_FILE},
+        freeze_weights=freeze_weights,
     )
     return module, spec
 
@@ -127,12 +128,15 @@ def export_trained_model(
     export_dir: str | Path,
     version: int | None = None,
     dtype: str = "float32",
+    freeze_weights: bool = False,
 ) -> ExportResult:
     """Writes export_dir/<version>/ atomically and returns where; version None = next integer.
 
     ``dtype`` "bfloat16" or "float16" exports the backbone computing (and storing weights) in
-    that type: faster where the hardware has it, probabilities within ~1e-2 of float32."""
-    module, _ = build_serving_module(output_dir, dtype)
+    that type: faster where the hardware has it, probabilities within ~1e-2 of float32.
+    ``freeze_weights`` stores the weights as graph constants: faster on CPU, far more memory
+    while exporting and loading (see serving_module.model_logits)."""
+    module, _ = build_serving_module(output_dir, dtype, freeze_weights)
     signatures = module.signatures()
     chosen, path = write_version(
         export_dir,

@@ -61,13 +61,17 @@ class ServingModule(tf.Module):
         thresholds: Sequence[float] | None,
         metadata: dict[str, Any],
         assets: dict[str, str | Path] | None = None,
+        freeze_weights: bool = False,
     ) -> None:
         super().__init__(name="text_classifier")
-        # The model is not tracked: what is saved is its frozen forward pass (see
-        # frozen_logits), so the weights are written once, as graph constants.
-        self._get_model = lambda: model
         self._packed = bool(getattr(model, "supports_packed", False))
-        self._logits = frozen_logits(model, self._packed)
+        self._logits = model_logits(model, self._packed, freeze_weights)
+        if freeze_weights:
+            # Not tracked: the frozen forward pass carries the weights, once, as constants.
+            self._get_model = lambda: model
+        else:
+            self._tracked_model = model  # its variables are saved under variables/
+            self._get_model = lambda: self._tracked_model
         self.encoder = encoder
         _ = encoder.graph_tokenizer  # built (and tracked) now, not during tracing
         self.head_kind = check_head_kind(head_kind)
@@ -216,15 +220,18 @@ class ServingModule(tf.Module):
         }
 
 
-def frozen_logits(model: keras.Model, packed: bool) -> Callable[..., tf.Tensor]:
-    """The model's inference forward pass with its weights baked in as constants.
+def model_logits(model: keras.Model, packed: bool, freeze: bool) -> Callable[..., tf.Tensor]:
+    """The model's inference forward pass, as the signatures call it.
 
     packed: (token_ids [T], segment_ids [T], row_lengths [B]) -> float32 logits [B, K], the
     padding-free path; otherwise (token_ids, segment_ids, padding_mask [B, L]) -> logits.
-    Why constants: oneDNN keeps a matmul's weights in its blocked (AMX/AVX-512) layout only
-    when they are graph constants; from variables it reorders every weight on every call.
-    Measured on BERT-base packed batches of 8: 1.8x faster in bfloat16, 1.08x in float32.
-    One frozen function serves every signature, so the SavedModel holds each weight once.
+
+    ``freeze`` bakes the weights into the graph as constants. oneDNN keeps a matmul's weights
+    in its blocked (AMX/AVX-512) layout only when they are constants; from variables it
+    reorders every weight on every call. Measured on BERT-base packed batches of 8: 1.8x
+    faster in bfloat16, 1.08x in float32. The price is memory while exporting and loading
+    (BERT-base float32: a peak near 18 GiB, against a few GiB with variables), so it is
+    opt-in. One forward pass serves every signature, so each weight is stored once.
     """
     if packed:
         flat = tf.TensorSpec([None], tf.int32)
@@ -244,6 +251,8 @@ def frozen_logits(model: keras.Model, packed: bool) -> Callable[..., tf.Tensor]:
             inputs["padding_mask"] = padding_mask
             return tf.cast(model(inputs, training=False), tf.float32)
 
+    if not freeze:
+        return forward
     traced = tf.function(forward, input_signature=signature, autograph=False)
     frozen = convert_variables_to_constants_v2(traced.get_concrete_function())
 

@@ -31,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="float32",
         help="what the backbone computes (and stores weights) in",
     )
+    add_bool(
+        p,
+        "freeze_weights",
+        False,
+        "store the weights as graph constants: oneDNN then keeps them in its fast CPU layout "
+        "(BERT-base bfloat16 about 1.8x faster), but exporting and loading need far more "
+        "memory (BERT-base float32: about 18 GiB)",
+    )
     add_bool(p, "verbose", False, "debug logging")
     return p
 
@@ -43,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = export_trained_model(
-            args.output_dir, args.export_dir, args.version, dtype=args.dtype
+            args.output_dir,
+            args.export_dir,
+            args.version,
+            dtype=args.dtype,
+            freeze_weights=args.freeze_weights,
         )
     except (SpecError, FileNotFoundError, FileExistsError, ValueError) as err:
         logger.error("%s", err)

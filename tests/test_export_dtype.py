@@ -26,3 +26,23 @@ def test_unknown_dtype_is_refused(serving_models, tmp_path):
     with pytest.raises(ValueError, match="dtype must be one of"):
         export_trained_model(serving_models["multiclass"].output_dir, tmp_path, dtype="int8")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "multilabel_pair"])
+def test_frozen_weights_export_predicts_exactly_as_the_default(serving_models, tmp_path, kind):
+    model = serving_models[kind]
+    reference = Predictor.from_export_dir(model.export_dir)
+    result = export_trained_model(model.output_dir, tmp_path, freeze_weights=True)
+    predictor = Predictor(result.path, version=result.version)
+    texts = SERVING_TEXTS
+    texts_b = list(reversed(SERVING_TEXTS)) if kind == "multilabel_pair" else None
+    got, want = predictor.run(texts, texts_b), reference.run(texts, texts_b)
+    np.testing.assert_allclose(got["probabilities"], want["probabilities"], atol=1e-5)
+    ids = predictor.tokenize(texts, texts_b)
+    by_ids = predictor.run_ids(**ids)
+    np.testing.assert_allclose(by_ids["probabilities"], want["probabilities"], atol=1e-5)
+    # The weights live in the graph as constants, once: no variables are saved.
+    variables = [
+        p for p in (result.path / "variables").iterdir() if p.name.startswith("variables.data")
+    ]
+    assert sum(p.stat().st_size for p in variables) < 10_000
