@@ -118,7 +118,7 @@ class ServingModule(tf.Module):
 
     @property
     def model(self) -> keras.Model:
-        """The Keras model the signatures were frozen from (not part of the SavedModel)."""
+        """The Keras model behind the signatures (with --freeze_weights, not saved itself)."""
         return self._get_model()
 
     @property
