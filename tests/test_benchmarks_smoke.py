@@ -55,6 +55,10 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
         assert [c["kind"] for c in figures["cases"]] == ["full", "lora"]
         lora = figures["cases"][1]
         assert lora["trainable_params"] < figures["cases"][0]["trainable_params"]
+    elif script == "bench_serving.py":
+        for key in ("in_process_sequential", "http_sequential"):
+            assert 0 < figures[key]["p50_ms"] <= figures[key]["p99_ms"]
+        assert figures["http_2_clients"]["requests_per_s"] > 0
     elif script == "bench_baseline.py":
         assert figures["dev_accuracy"] > figures["majority_class_accuracy"]
     elif script == "bench_precision.py":
