@@ -98,6 +98,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight classes inversely to their frequency",
     )
     g.add_argument("--seed", type=int, default=12345)
+    g.add_argument(
+        "--adam_epsilon",
+        type=float,
+        default=1e-6,
+        help="AdamW epsilon (google-research/bert 1e-6; torch/HF Trainer 1e-8)",
+    )
+    add_bool(
+        g,
+        "group_by_length",
+        False,
+        "length-sorted training batches: less padding, but each batch's labels are skewed "
+        "by length (see docs/training.md)",
+    )
+
+    g = p.add_argument_group("loss and imbalance")
+    g.add_argument(
+        "--loss",
+        choices=("cross_entropy", "focal", "asymmetric"),
+        default="cross_entropy",
+        help="cross_entropy; focal (Lin et al. 2017); asymmetric (multilabel, Ridnik et al. 2021)",
+    )
+    g.add_argument(
+        "--pos_weight",
+        type=pos_weight_value,
+        default=None,
+        help="multilabel: weight of each label's positive term: 'balanced' (n_neg/n_pos per "
+        "label, at most 100) or one number for all labels",
+    )
+    g.add_argument("--focal_gamma", type=float, default=2.0, help="focal loss focusing gamma")
+    g.add_argument("--asl_gamma_neg", type=float, default=4.0, help="asymmetric loss: negatives")
+    g.add_argument("--asl_gamma_pos", type=float, default=0.0, help="asymmetric loss: positives")
+    g.add_argument(
+        "--asl_clip", type=float, default=0.05, help="asymmetric loss: probability margin m"
+    )
+    g.add_argument(
+        "--label_smoothing", type=float, default=0.0, help="multiclass: target smoothing"
+    )
+    g.add_argument(
+        "--head_bias_init",
+        choices=("prior", "zeros"),
+        default="prior",
+        help="start the head at the training label frequencies (prior) or at zero logits",
+    )
+    g = p.add_argument_group("precision and logging")
     add_bool(
         g,
         "bf16",
@@ -108,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_bool(g, "verbose", False, "debug logging")
     add_adapter_flags(p)
     return p
+
+
+def pos_weight_value(text: str) -> str | float:
+    if text.strip().lower() == "balanced":
+        return "balanced"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'balanced' or a positive number, got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
 
 
 def int_list(text: str) -> list[int]:
@@ -211,6 +269,16 @@ def options_from_args(args: argparse.Namespace):
         class_weight=args.class_weight,
         head_dropout=args.head_dropout,
         bf16=args.bf16,
+        adam_epsilon=args.adam_epsilon,
+        loss=args.loss,
+        pos_weight=args.pos_weight,
+        focal_gamma=args.focal_gamma,
+        asl_gamma_pos=args.asl_gamma_pos,
+        asl_gamma_neg=args.asl_gamma_neg,
+        asl_clip=args.asl_clip,
+        label_smoothing=args.label_smoothing,
+        head_bias_init=args.head_bias_init,
+        group_by_length=args.group_by_length,
     )
     return RunOptions(
         output_dir=args.output_dir,

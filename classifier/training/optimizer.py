@@ -45,8 +45,10 @@ def create_optimizer(
     warmup_proportion: float = 0.1,
     weight_decay: float = 0.01,
     clip_norm: float | None = 1.0,
+    epsilon: float = 1e-6,
 ) -> keras.optimizers.Optimizer:
-    """AdamW (beta1 0.9, beta2 0.999, eps 1e-6) with global-norm clipping at ``clip_norm``.
+    """AdamW (beta1 0.9, beta2 0.999, eps 1e-6 as google-research/bert) with global-norm
+    clipping at ``clip_norm``.
 
     Unlike google-research/bert's AdamWeightDecayOptimizer, Keras' AdamW applies Adam's bias
     correction (as transformers' AdamW does); with warmup the two differ only in the first steps.
@@ -59,7 +61,7 @@ def create_optimizer(
         weight_decay=weight_decay,
         beta_1=0.9,
         beta_2=0.999,
-        epsilon=1e-6,
+        epsilon=epsilon,
         global_clipnorm=clip_norm,
     )
     optimizer.exclude_from_weight_decay(var_names=NO_DECAY_NAMES)

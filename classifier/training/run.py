@@ -95,6 +95,8 @@ def _check_labels(examples: list, spec: ClassifierSpec, split: str) -> None:
 
 def run(options: RunOptions, task: Task) -> RunResult:
     head_kind = MULTILABEL if task.is_multilabel else MULTICLASS
+    if options.do_train:
+        options.training.check_head_kind(head_kind)  # before anything is read or written
     train = _read(task, "train", True) if options.do_train else None
     dev = _read(task, "dev", options.do_eval) if (options.do_train or options.do_eval) else None
     test = _read(task, "test", True) if options.do_predict else None

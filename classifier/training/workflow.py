@@ -24,7 +24,14 @@ from classifier import metrics as M
 from classifier.adapters import ADAPTER_DIR, save_adapter
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write_text, write_json
-from classifier.heads import MULTICLASS, MULTILABEL, head_loss, probabilities
+from classifier.heads import (
+    MULTICLASS,
+    MULTILABEL,
+    balanced_pos_weight,
+    head_loss,
+    prior_logits,
+    probabilities,
+)
 from classifier.reports import write_confusion_csv, write_confusion_png
 from classifier.text import TextEncoder
 from classifier.trained_model import save_trained_model
@@ -114,8 +121,21 @@ def report(spec: ClassifierSpec, logits: np.ndarray, labels: np.ndarray, thresho
     return M.multilabel_report(logits, labels, list(spec.labels), thresholds)
 
 
+def pos_weight_for(config: TrainingConfig, labels: np.ndarray) -> np.ndarray | None:
+    """Per-label positive weights from --pos_weight: None, one number, or "balanced"."""
+    if config.pos_weight is None:
+        return None
+    if config.pos_weight == "balanced":
+        return balanced_pos_weight(labels)
+    return np.full(labels.shape[1], float(config.pos_weight))
+
+
 def compile_for_training(
-    model: keras.Model, head_kind: str, config: TrainingConfig, total_steps: int
+    model: keras.Model,
+    head_kind: str,
+    config: TrainingConfig,
+    total_steps: int,
+    pos_weight: np.ndarray | None = None,
 ) -> None:
     """The optimizer, loss and metric every fine-tuning run (and the benchmark) uses."""
     model.compile(
@@ -125,8 +145,18 @@ def compile_for_training(
             config.warmup_proportion,
             config.weight_decay,
             config.clip_norm,
+            epsilon=config.adam_epsilon,
         ),
-        loss=head_loss(head_kind),
+        loss=head_loss(
+            head_kind,
+            config.loss,
+            pos_weight=pos_weight,
+            focal_gamma=config.focal_gamma,
+            asl_gamma_pos=config.asl_gamma_pos,
+            asl_gamma_neg=config.asl_gamma_neg,
+            asl_clip=config.asl_clip,
+            label_smoothing=config.label_smoothing,
+        ),
         metrics=[
             keras.metrics.SparseCategoricalAccuracy(name="accuracy")
             if head_kind == MULTICLASS
@@ -134,6 +164,20 @@ def compile_for_training(
         ],
         jit_compile=False,
     )
+
+
+def initialize_head_bias(
+    model: keras.Model,
+    spec: ClassifierSpec,
+    data: EncodedExamples,
+    pos_weight: np.ndarray | None = None,
+) -> None:
+    """Starts the head at the training label frequencies (see heads.prior_logits for why)."""
+    bias = prior_logits(
+        spec.head_kind, data.labels, spec.num_labels, data.sample_weights, pos_weight
+    )
+    model.head.dense.bias.assign(bias)
+    logger.info("head bias set to the training label priors (--head_bias_init=prior)")
 
 
 @dataclass
@@ -161,6 +205,7 @@ def train(
     """Fine-tunes ``model``, keeps the best dev epoch, tunes thresholds, saves to output_dir."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    config.check_head_kind(spec.head_kind)
     metric = config.selection_metric(spec.head_kind)
     keras.utils.set_random_seed(config.seed)
 
@@ -197,7 +242,15 @@ def train(
         100.0 * trainable / backbone_params,
         backbone_params,
     )
-    compile_for_training(model, spec.head_kind, config, total_steps)
+    pos_weight = pos_weight_for(config, train_data.labels) if spec.head_kind == MULTILABEL else None
+    if pos_weight is not None:
+        logger.info(
+            "positive weights: %s",
+            ", ".join(f"{n}={w:.3g}" for n, w in zip(spec.labels, pos_weight, strict=True)),
+        )
+    if config.head_bias_init == "prior":
+        initialize_head_bias(model, spec, train_data, pos_weight)
+    compile_for_training(model, spec.head_kind, config, total_steps, pos_weight)
 
     def evaluate_dev() -> dict[str, Any]:
         logits = predict_logits(model, dev_data, config.eval_batch_size)
@@ -216,7 +269,7 @@ def train(
         keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
     ]
     history = model.fit(
-        training_dataset(train_data, config.train_batch_size, config.seed),
+        training_dataset(train_data, config.train_batch_size, config.seed, config.group_by_length),
         epochs=epochs,
         steps_per_epoch=steps,
         callbacks=callbacks,

@@ -1,0 +1,128 @@
+"""Training losses for the two head kinds, with the imbalance remedies users reach for.
+
+Multilabel: one sigmoid per label. ``SigmoidLoss`` is the asymmetric loss of Ridnik et al.
+(ICCV 2021, "Asymmetric Loss For Multi-Label Classification"), which contains the others:
+
+    L+ = -w (1 - p)^gamma_pos log(p)          for a label that is present
+    L- = -p_m^gamma_neg log(1 - p_m)           for a label that is absent, p_m = max(p - clip, 0)
+
+gamma_pos = gamma_neg = clip = 0 and w = 1 is binary cross-entropy; w per label is
+``pos_weight`` (torch's BCEWithLogitsLoss(pos_weight)); gamma_pos = gamma_neg = gamma is the
+focal loss of Lin et al. (2017). The loss is the mean over labels and batch, as Keras' and
+torch's binary cross-entropy, so a run's loss figures stay comparable across remedies.
+
+Multiclass: softmax cross-entropy, or its focal form -(1 - p_t)^gamma log(p_t), with optional
+label smoothing of the targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="classifier")
+class SigmoidLoss(keras.losses.Loss):
+    """Per-label sigmoid loss on logits: BCE, weighted BCE, focal or asymmetric (see module)."""
+
+    def __init__(
+        self,
+        pos_weight: Sequence[float] | float | None = None,
+        gamma_pos: float = 0.0,
+        gamma_neg: float = 0.0,
+        clip: float = 0.0,
+        name: str = "sigmoid_loss",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        if gamma_pos < 0 or gamma_neg < 0:
+            raise ValueError("focusing parameters (gamma) must be non-negative")
+        if not 0 <= clip < 1:
+            raise ValueError("clip must be in [0, 1)")
+        if isinstance(pos_weight, int | float):
+            pos_weight = float(pos_weight)
+        elif pos_weight is not None:
+            pos_weight = [float(w) for w in pos_weight]
+        self.pos_weight = pos_weight
+        self.gamma_pos = float(gamma_pos)
+        self.gamma_neg = float(gamma_neg)
+        self.clip = float(clip)
+
+    def call(self, y_true, y_pred):
+        logits = ops.cast(y_pred, "float32")
+        targets = ops.cast(y_true, "float32")
+        log_p = ops.log_sigmoid(logits)
+        log_not_p = ops.log_sigmoid(-logits)
+        p = ops.sigmoid(logits)
+
+        positive = -log_p
+        if self.gamma_pos:
+            positive = positive * ops.power(1.0 - p, self.gamma_pos)
+        if self.pos_weight is not None:
+            positive = positive * ops.convert_to_tensor(self.pos_weight, "float32")
+
+        if self.clip:
+            shifted = ops.maximum(p - self.clip, 0.0)  # easy negatives are discarded outright
+            negative = -ops.log(ops.maximum(1.0 - shifted, 1e-8))
+        else:
+            shifted = p
+            negative = -log_not_p
+        if self.gamma_neg:
+            negative = negative * ops.power(shifted, self.gamma_neg)
+
+        return ops.mean(targets * positive + (1.0 - targets) * negative, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            pos_weight=self.pos_weight,
+            gamma_pos=self.gamma_pos,
+            gamma_neg=self.gamma_neg,
+            clip=self.clip,
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="classifier")
+class SoftmaxLoss(keras.losses.Loss):
+    """Sparse softmax cross-entropy on logits, with optional focusing (focal) and smoothing.
+
+    ``label_smoothing`` e spreads e of the target mass uniformly over the classes (Szegedy et
+    al. 2016, as Keras' CategoricalCrossentropy); ``gamma`` > 0 multiplies each class's term by
+    (1 - p)^gamma (focal loss; with smoothing, every class's term is focused by its own p).
+    """
+
+    def __init__(
+        self,
+        gamma: float = 0.0,
+        label_smoothing: float = 0.0,
+        name: str = "softmax_loss",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        if gamma < 0:
+            raise ValueError("gamma must be non-negative")
+        if not 0 <= label_smoothing < 1:
+            raise ValueError("label_smoothing must be in [0, 1)")
+        self.gamma = float(gamma)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        logits = ops.cast(y_pred, "float32")
+        labels = ops.cast(ops.reshape(y_true, (-1, 1)), "int32")
+        log_probs = ops.log_softmax(logits, axis=-1)
+        terms = -log_probs  # per class: the loss if that class were the target
+        if self.gamma:
+            terms = terms * ops.power(1.0 - ops.exp(log_probs), self.gamma)
+        target_term = ops.squeeze(ops.take_along_axis(terms, labels, axis=-1), -1)
+        if not self.label_smoothing:
+            return target_term
+        e = self.label_smoothing
+        return (1.0 - e) * target_term + e * ops.mean(terms, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(gamma=self.gamma, label_smoothing=self.label_smoothing)
+        return config
