@@ -51,9 +51,7 @@ def test_pos_weight_equals_tensorflow_weighted_cross_entropy(multilabel_batch):
 def test_focal_equals_keras_binary_focal_cross_entropy(multilabel_batch, gamma):
     y, x = multilabel_batch
     ours = float(head_loss("multilabel", "focal", focal_gamma=gamma)(y, x))
-    reference = float(
-        keras.losses.BinaryFocalCrossentropy(gamma=gamma, from_logits=True)(y, x)
-    )
+    reference = float(keras.losses.BinaryFocalCrossentropy(gamma=gamma, from_logits=True)(y, x))
     assert ours == pytest.approx(reference, rel=1e-5)
 
 
