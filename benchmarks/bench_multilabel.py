@@ -1,0 +1,215 @@
+"""Multilabel accuracy on real text: People's Daily sentences labelled with the kinds of entity
+and word they contain (data/prepare_peoples_daily_multilabel.py).
+
+    python benchmarks/bench_multilabel.py [--tiny] [--seeds 1,2,3] [--configs ...] [--output F]
+
+A small BERT (2 layers, hidden 128, vocab built from the data's characters) is trained from
+random weights by the train.sh code path, once per configuration and seed, and compared on dev
+micro-F1 (thresholds tuned on dev, as train.sh does) with the two peers measured in the same run:
+the label priors (a constant prediction, thresholds tuned the same way) and jieba + TF-IDF +
+logistic regression (scripts/baseline.sh). Configurations:
+
+  zeros_grouped  the recipe before the fix: head logits start at zero, length-grouped batches
+  zeros          head logits start at zero, random batches
+  prior          the default: head starts at the label priors, random batches
+  pos_weight     prior + --pos_weight balanced
+  focal          prior + --loss focal
+  asymmetric     prior + --loss asymmetric
+
+Each run's training-loss history is printed too: a flat loss from the second epoch is the
+collapse this benchmark exists to catch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, machine, save_json
+
+CONFIGS = {
+    "zeros_grouped": ["--head_bias_init=zeros", "--group_by_length"],
+    "zeros": ["--head_bias_init=zeros"],
+    "prior": [],
+    "pos_weight": ["--pos_weight=balanced"],
+    "focal": ["--loss=focal"],
+    "asymmetric": ["--loss=asymmetric"],
+}
+
+
+def prepare(cache: Path, max_train: int) -> Path:
+    folder = cache / f"pd_multilabel_{max_train}"
+    if not (folder / "train.tsv").is_file():
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "data" / "prepare_peoples_daily_multilabel.py"),
+                f"--output_dir={folder}",
+                f"--max_train={max_train}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return folder
+
+
+def label_rows(folder: Path, split: str, labels: list[str]):
+    import numpy as np
+
+    rows = (folder / f"{split}.tsv").read_text(encoding="utf-8").splitlines()
+    targets = np.zeros((len(rows), len(labels)), np.float32)
+    for i, row in enumerate(rows):
+        for name in filter(None, row.split("\t", 1)[0].split("|")):
+            targets[i, labels.index(name)] = 1.0
+    return targets
+
+
+def priors_micro_f1(folder: Path) -> float:
+    """Dev micro-F1 of predicting every label's training frequency, thresholds tuned on dev."""
+    import numpy as np
+
+    from classifier import metrics as M
+
+    labels = (folder / "labels.txt").read_text(encoding="utf-8").split()
+    train, dev = label_rows(folder, "train", labels), label_rows(folder, "dev", labels)
+    p = np.clip(train.mean(axis=0), 1e-6, 1 - 1e-6)
+    probs = np.tile(p, (len(dev), 1))
+    thresholds = M.tune_thresholds(probs, dev)
+    return M.multilabel_report(np.log(probs / (1 - probs)), dev, labels, thresholds)["micro_f1"]
+
+
+def tfidf_micro_f1(folder: Path) -> float:
+    import processors
+    from classifier.baseline import tfidf_baseline
+
+    task = processors.get_processor("multilabel")(str(folder))
+    report = tfidf_baseline(
+        task.get_train_examples(), task.get_dev_examples(), task.get_labels(), multilabel=True
+    )
+    return report["micro_f1"]
+
+
+def write_model(folder: Path, data: Path, hidden: int) -> Path:
+    if not (folder / "bert_config.json").is_file():
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "make_tiny_checkpoint.py"),
+                f"--output_dir={folder}",
+                "--num_layers=2",
+                f"--hidden_size={hidden}",
+                "--vocab_texts",
+                str(data / "train.tsv"),
+                str(data / "dev.tsv"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return folder
+
+
+def train(data: Path, model: Path, out: Path, flags: list[str], seed: int, epochs: float) -> dict:
+    """One train.sh run in its own process; returns its dev results and loss history."""
+    import json
+
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "train.py"),
+        "--task_name=multilabel",
+        "--do_train",
+        "--do_eval",
+        f"--data_dir={data}",
+        f"--model_dir={model}",
+        f"--output_dir={out}",
+        "--overwrite",
+        "--learning_rate=1e-3",
+        f"--num_train_epochs={epochs}",
+        "--max_seq_length=128",
+        f"--seed={seed}",
+        *flags,
+    ]
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-3000:])
+    summary = json.loads((out / "train_summary.json").read_text(encoding="utf-8"))
+    results = json.loads((out / "eval_results.json").read_text(encoding="utf-8"))
+    return {
+        "micro_f1": results["micro_f1"],
+        "macro_f1": results["macro_f1"],
+        "train_loss_history": [round(x, 4) for x in summary["train_loss_history"]],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="1,000 rows, hidden 32: smoke run")
+    parser.add_argument("--max_train", type=int, default=20000)
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--hidden_size", type=int, default=128)
+    parser.add_argument("--seeds", default="1", help="comma-separated training seeds")
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="which configurations")
+    parser.add_argument("--output", type=Path, help="write the figures as JSON")
+    args = parser.parse_args()
+    if args.tiny:
+        args.max_train, args.epochs, args.hidden_size = 1000, 1.0, 32
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = set(configs) - set(CONFIGS)
+    if unknown:
+        parser.error(f"unknown configs {sorted(unknown)}; known: {list(CONFIGS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    cache = Path(tempfile.gettempdir()) / "zh_textclf_bench"
+    data = prepare(cache, args.max_train)
+    model = write_model(cache / f"pd_bert_h{args.hidden_size}", data, args.hidden_size)
+    priors, tfidf = priors_micro_f1(data), tfidf_micro_f1(data)
+    print(f"label priors: dev micro-F1 {priors:.4f}; TF-IDF baseline: {tfidf:.4f}", flush=True)
+
+    runs: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:  # seeds outermost: every configuration sees the same load
+            for name in configs:
+                run = train(
+                    data, model, Path(tmp) / f"{name}_{seed}", CONFIGS[name], seed, args.epochs
+                )
+                runs.setdefault(name, []).append(run)
+                print(
+                    f"{name:>14} seed {seed}: micro-F1 {run['micro_f1']:.4f} macro-F1 "
+                    f"{run['macro_f1']:.4f} train loss {run['train_loss_history']} "
+                    f"({run['seconds']:.0f} s)",
+                    flush=True,
+                )
+
+    summary = {}
+    print(f"\n{'config':>14} {'micro-F1 mean':>14} {'spread':>8} {'x priors':>9} {'/ TF-IDF':>9}")
+    for name, results in runs.items():
+        values = [r["micro_f1"] for r in results]
+        mean = statistics.fmean(values)
+        spread = max(values) - min(values)
+        summary[name] = {"micro_f1_mean": round(mean, 4), "micro_f1_spread": round(spread, 4)}
+        print(f"{name:>14} {mean:14.4f} {spread:8.4f} {mean / priors:9.2f} {mean / tfidf:9.2f}")
+    if args.output:
+        save_json(
+            args.output,
+            {
+                "machine": machine(),
+                "data": str(data),
+                "max_train": args.max_train,
+                "epochs": args.epochs,
+                "hidden_size": args.hidden_size,
+                "priors_micro_f1": round(priors, 4),
+                "tfidf_micro_f1": round(tfidf, 4),
+                "runs": runs,
+                "summary": summary,
+            },
+        )
+
+
+if __name__ == "__main__":
+    main()
