@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops, tree
 
 from classifier.heads import MULTICLASS, ClassificationHead, check_head_kind
+from classifier.trainable_tape import trainable_tape
 
 
 @keras.saving.register_keras_serializable(package="classifier")
@@ -81,19 +82,11 @@ class TextClassifier(keras.Model):
         return self.packed_logits(token_ids, segment_ids, training=True)
 
     def train_step(self, data):
-        """Keras's TensorFlow train_step, with a tape that watches only the trainable weights.
-
-        Why: Keras fixes each tf.Variable's trainable flag when it is created, so a backbone
-        frozen afterwards (adapters) still holds trainable tf.Variables. A default tape watches
-        every one it reads and TensorFlow then computes each frozen kernel's gradient, only to
-        drop it: adapter training cost as much as full fine-tuning. Watching just the trainable
-        weights lets the backward pass skip those matmuls.
-        """
+        """Keras's TensorFlow train_step, with a tape that watches only the trainable weights
+        (see classifier.trainable_tape for why) and the padding-free forward pass."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         trainable = self.trainable_weights
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            for variable in trainable:
-                tape.watch(getattr(variable, "value", variable))
+        with trainable_tape(trainable) as tape:
             y_pred = self.training_logits(x)
             loss = self._compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True

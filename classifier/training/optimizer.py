@@ -46,6 +46,7 @@ def create_optimizer(
     weight_decay: float = 0.01,
     clip_norm: float | None = 1.0,
     epsilon: float = 1e-6,
+    warmup_steps: int | None = None,
 ) -> keras.optimizers.Optimizer:
     """AdamW (beta1 0.9, beta2 0.999, eps 1e-6 as google-research/bert) with global-norm
     clipping at ``clip_norm``.
@@ -53,9 +54,9 @@ def create_optimizer(
     Unlike google-research/bert's AdamWeightDecayOptimizer, Keras' AdamW applies Adam's bias
     correction (as transformers' AdamW does); with warmup the two differ only in the first steps.
     """
-    schedule = WarmupLinearDecay(
-        learning_rate, total_steps, int(round(total_steps * warmup_proportion))
-    )
+    if warmup_steps is None:  # fine-tuning gives a proportion, pretraining a step count
+        warmup_steps = int(round(total_steps * warmup_proportion))
+    schedule = WarmupLinearDecay(learning_rate, total_steps, warmup_steps)
     optimizer = keras.optimizers.AdamW(
         learning_rate=schedule,
         weight_decay=weight_decay,

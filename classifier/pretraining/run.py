@@ -1,0 +1,512 @@
+"""One run of pretrain.sh: masked-LM pretraining of a BERT or ALBERT backbone, resumable.
+
+From a downloaded checkpoint (continued pretraining: its MLM head is loaded when present) or
+from scratch (a config and a vocab). Every ``save_checkpoints_steps`` steps the whole state
+(model, head, optimizer and its step) is checkpointed with tf.train.CheckpointManager, the
+held-out MLM loss and accuracy are measured and pretrain_summary.json is rewritten; a run
+killed at any point resumes from its last checkpoint when the same command is run again, and
+the data stream continues exactly where that checkpoint left it. At the end the folder is a
+model folder (Google TF1 or Hugging Face format) that train.sh and pretrain.sh take as
+``--model_dir``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from classifier.backbones import build_backbone
+from classifier.checkpoints.loader import load_pretrained, open_checkpoint, read_model_config
+from classifier.checkpoints.model_files import ModelFilesError
+from classifier.checkpoints.writer import save_pretrained_folder
+from classifier.config import ConfigError, ModelConfig
+from classifier.files import read_json, write_json
+from classifier.pretraining.data import (
+    DataSettings,
+    eval_batches,
+    file_sha256,
+    prepare_data,
+    training_batches,
+)
+from classifier.pretraining.head_weights import head_tensors, load_head
+from classifier.pretraining.masking import MaskingConfig, random_replacement_ids
+from classifier.pretraining.mlm_head import head_for
+from classifier.pretraining.mlm_model import MaskedLMModel
+from classifier.pretraining.words import MASKING_MODES, WordPieceWords
+from classifier.run_folder import RESUME, mark_finished, open_run_folder
+from classifier.text.tokenizer import FullTokenizer
+from classifier.text.vocab import load_vocab
+from classifier.training.optimizer import create_optimizer
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_FILE = "pretrain_summary.json"
+CHECKPOINT_DIR = "checkpoints"
+OUTPUT_FORMATS = ("tf1", "hf")
+# Everything a pretraining run writes (what --overwrite removes).
+ARTIFACTS = (
+    "data",
+    CHECKPOINT_DIR,
+    "logs",
+    SUMMARY_FILE,
+    "bert_config.json",
+    "albert_config.json",
+    "config.json",
+    "vocab.txt",
+    "model.safetensors",
+    "bert_model.ckpt.index",
+    "bert_model.ckpt.data-00000-of-00001",
+    "albert_model.ckpt.index",
+    "albert_model.ckpt.data-00000-of-00001",
+    "checkpoint",
+)
+
+
+@dataclass(frozen=True)
+class PretrainOptions:
+    input_file: str
+    output_dir: str
+    model_dir: str | None = None
+    config_file: str | None = None
+    vocab_file: str | None = None
+    init_checkpoint: str | None = None
+    allow_pytorch_pickle: bool = False
+    do_lower_case: bool = True
+    max_seq_length: int = 128
+    max_predictions_per_seq: int = 20
+    masked_lm_prob: float = 0.15
+    masking: str = "whole_word"
+    jieba_user_dict: str | None = None
+    document_format: str = "auto"
+    eval_fraction: float = 0.02
+    max_eval_sequences: int = 2000
+    train_batch_size: int = 32
+    eval_batch_size: int = 64
+    learning_rate: float = 1e-4
+    num_train_steps: int = 10000
+    num_warmup_steps: int | None = None  # None: 10% of num_train_steps
+    weight_decay: float = 0.01
+    adam_epsilon: float = 1e-6
+    clip_norm: float = 1.0
+    save_checkpoints_steps: int = 1000
+    keep_checkpoints: int = 3
+    log_every_steps: int = 100
+    seed: int = 12345
+    bf16: bool = False
+    output_format: str = "tf1"
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.max_seq_length >= 8, "--max_seq_length must be at least 8"),
+            (self.max_predictions_per_seq >= 1, "--max_predictions_per_seq must be at least 1"),
+            (0 < self.masked_lm_prob < 1, "--masked_lm_prob must be in (0, 1)"),
+            (self.masking in MASKING_MODES, f"--masking must be one of {MASKING_MODES}"),
+            (0 <= self.eval_fraction < 1, "--eval_fraction must be in [0, 1)"),
+            (self.train_batch_size >= 1, "--train_batch_size must be positive"),
+            (self.eval_batch_size >= 1, "--eval_batch_size must be positive"),
+            (self.learning_rate > 0, "--learning_rate must be positive"),
+            (self.num_train_steps >= 1, "--num_train_steps must be at least 1"),
+            (
+                self.num_warmup_steps is None or 0 <= self.num_warmup_steps <= self.num_train_steps,
+                "--num_warmup_steps must be in [0, num_train_steps]",
+            ),
+            (self.save_checkpoints_steps >= 1, "--save_checkpoints_steps must be at least 1"),
+            (self.keep_checkpoints >= 1, "--keep_checkpoints must be at least 1"),
+            (self.log_every_steps >= 1, "--log_every_steps must be at least 1"),
+            (
+                self.output_format in OUTPUT_FORMATS,
+                f"--output_format must be one of {OUTPUT_FORMATS}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @property
+    def warmup_steps(self) -> int:
+        if self.num_warmup_steps is not None:
+            return self.num_warmup_steps
+        return int(round(0.1 * self.num_train_steps))
+
+    def run_config(self) -> dict[str, Any]:
+        """What decides the result: compared when a run is resumed (logging is not)."""
+        data = asdict(self)
+        for key in ("overwrite", "log_every_steps", "keep_checkpoints", "eval_batch_size"):
+            data.pop(key)
+        return data
+
+
+@dataclass
+class Starting:
+    """The backbone and vocab a run starts from."""
+
+    backbone: keras.Model
+    config: ModelConfig
+    vocab_file: Path
+    source: dict[str, Any]
+    tensors: Any = None  # the checkpoint's tensors (for its MLM head), None from scratch
+    scheme: str | None = None
+
+
+def _policy(bf16: bool) -> str | None:
+    return "mixed_bfloat16" if bf16 else None
+
+
+def load_start(options: PretrainOptions) -> Starting:
+    """A downloaded checkpoint (--model_dir / --init_checkpoint) or a fresh model from
+    --bert_config_file and --vocab_file."""
+    if options.model_dir or options.init_checkpoint:
+        pretrained = load_pretrained(
+            options.model_dir,
+            config_file=options.config_file,
+            vocab_file=options.vocab_file,
+            init_checkpoint=options.init_checkpoint,
+            allow_pickle=options.allow_pytorch_pickle,
+            dtype=_policy(options.bf16),
+        )
+        tensors, _ = open_checkpoint(pretrained.files, options.allow_pytorch_pickle)
+        return Starting(
+            pretrained.backbone,
+            pretrained.config,
+            pretrained.files.vocab_file,
+            {"checkpoint": str(pretrained.files.checkpoint), "scheme": pretrained.scheme.name},
+            tensors,
+            pretrained.scheme.name,
+        )
+    if not options.config_file or not options.vocab_file:
+        raise ModelFilesError(
+            "give --model_dir (a checkpoint to continue pretraining) or, to start from scratch, "
+            "--bert_config_file and --vocab_file"
+        )
+    config = read_model_config(options.config_file)
+    vocab = load_vocab(options.vocab_file)
+    if len(vocab) != config.vocab_size:
+        raise ConfigError(
+            f"--vocab_file {options.vocab_file} holds {len(vocab)} tokens but "
+            f"{options.config_file} says vocab_size {config.vocab_size}"
+        )
+    backbone = build_backbone(config, dtype=_policy(options.bf16))
+    return Starting(backbone, config, Path(options.vocab_file), {"from_scratch": True})
+
+
+def output_scheme(config: ModelConfig, output_format: str) -> str:
+    if config.family == "bert":
+        return "google_bert_tf1" if output_format == "tf1" else "hf_bert"
+    if config.embedding_layout == "brightmart":
+        if output_format == "hf":
+            raise ConfigError(
+                "--output_format hf: brightmart's albert_zh layout has no transformers "
+                "equivalent; write tf1"
+            )
+        return "brightmart_albert_tf1"
+    return "google_albert_tf1" if output_format == "tf1" else "hf_albert"
+
+
+def write_model_folder(
+    out: Path, model: MaskedLMModel, config: ModelConfig, vocab_file: Path, output_format: str
+) -> Path:
+    """The backbone and its MLM head as a release folder in ``out`` (see writer)."""
+    scheme = output_scheme(config, output_format)
+    prefix = "" if output_format == "tf1" else f"{config.family}."
+    extra = head_tensors(model.head, scheme)
+    save_pretrained_folder(
+        out,
+        model.backbone,
+        config,
+        vocab_file,
+        scheme,
+        extra_tensors=extra,
+        hf_prefix=prefix,
+        layout=_layout(config, output_format),
+    )
+    if output_format == "hf":  # transformers' class for a backbone with its MLM head
+        path = out / "config.json"
+        data = read_json(path)
+        data["architectures"] = [
+            "AlbertForMaskedLM" if config.family == "albert" else "BertForMaskedLM"
+        ]
+        write_json(path, data)
+    return out
+
+
+def _layout(config: ModelConfig, output_format: str):
+    from classifier.checkpoints.writer import FolderLayout
+
+    if output_format == "hf":
+        return FolderLayout("config.json", "model.safetensors")
+    if config.family == "bert":
+        return FolderLayout("bert_config.json", "bert_model.ckpt")
+    return FolderLayout("albert_config.json", "albert_model.ckpt")
+
+
+class PretrainProgress(keras.callbacks.Callback):
+    """Logs step, loss, accuracy, learning rate and tokens/s every ``every`` steps; every
+    ``save_every`` steps evaluates on the held-out text, checkpoints, rewrites the summary."""
+
+    def __init__(self, run: PretrainRun, every: int):
+        super().__init__()
+        self.run = run
+        self.every = every
+        self._since = time.perf_counter()
+        self._tokens_at = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        if step % self.every and step != self.run.options.num_train_steps:
+            return
+        logs = logs or {}
+        tokens = float(logs.get("tokens", 0.0))
+        seconds = time.perf_counter() - self._since
+        rate = (tokens - self._tokens_at) / seconds if seconds > 0 else 0.0
+        if tokens < self._tokens_at:  # the counter restarted with a new chunk
+            rate = tokens / seconds if seconds > 0 else 0.0
+        self._since, self._tokens_at = time.perf_counter(), tokens
+        learning_rate = float(self.model.optimizer.learning_rate.numpy())
+        logger.info(
+            "step %d/%d: mlm loss %.4f, accuracy %.4f, lr %.3g, %.0f tokens/s",
+            step,
+            self.run.options.num_train_steps,
+            float(logs.get("loss", math.nan)),
+            float(logs.get("accuracy", math.nan)),
+            learning_rate,
+            rate,
+        )
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._tokens_at = 0.0
+        self._since = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.run.checkpoint(logs or {})
+
+
+@dataclass
+class PretrainRun:
+    options: PretrainOptions
+    out: Path
+    model: MaskedLMModel
+    config: ModelConfig
+    vocab_file: Path
+    manager: tf.train.CheckpointManager
+    eval_data: tf.data.Dataset | None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def step(self) -> int:
+        return int(self.model.optimizer.iterations.numpy())
+
+    def evaluate(self) -> dict[str, float]:
+        if self.eval_data is None:
+            return {}
+        for metric in self.model.metrics:
+            metric.reset_state()
+        for batch in self.eval_data:
+            self.model.test_step(batch)
+        figures = {
+            "loss": float(self.model.loss_tracker.result()),
+            "accuracy": float(self.model.accuracy_tracker.result()),
+        }
+        for metric in self.model.metrics:
+            metric.reset_state()
+        return figures
+
+    def checkpoint(self, logs: dict[str, Any]) -> None:
+        """Held-out figures, then the checkpoint, then the summary that points at it."""
+        step = self.step
+        self.summary["tokens_seen"] = int(self.summary.get("tokens_seen", 0)) + int(
+            float(logs.get("tokens", 0.0))
+        )
+        figures = self.evaluate()
+        entry = {
+            "step": step,
+            "train_loss": float(logs.get("loss", math.nan)),
+            "train_accuracy": float(logs.get("accuracy", math.nan)),
+            "tokens_seen": self.summary["tokens_seen"],
+        }
+        if figures:
+            entry.update({"eval_loss": figures["loss"], "eval_accuracy": figures["accuracy"]})
+            logger.info(
+                "step %d: held-out mlm loss %.4f, accuracy %.4f",
+                step,
+                figures["loss"],
+                figures["accuracy"],
+            )
+        self.summary.setdefault("history", []).append(entry)
+        self.summary["steps_done"] = step
+        self.manager.save(checkpoint_number=step)
+        write_json(self.out / SUMMARY_FILE, self.summary)
+
+
+def _words(options: PretrainOptions, vocab_file: Path) -> WordPieceWords:
+    tokenizer = FullTokenizer(vocab_file, do_lower_case=options.do_lower_case)
+    return WordPieceWords(tokenizer, options.masking, options.jieba_user_dict)
+
+
+def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
+    """Pretrains as ``options`` say; returns the summary (also in pretrain_summary.json)."""
+    from classifier.pretraining.corpus import expand_input_files
+
+    inputs = expand_input_files(options.input_file)
+    if options.jieba_user_dict and not Path(options.jieba_user_dict).is_file():
+        raise FileNotFoundError(f"--jieba_user_dict {options.jieba_user_dict} does not exist")
+    start = load_start(options)
+    keras.utils.set_random_seed(options.seed)
+    run_config = {
+        **options.run_config(),
+        "input_files": [str(p) for p in inputs],
+        "vocab_sha256": file_sha256(start.vocab_file),
+    }
+    folder = open_run_folder(options.output_dir, run_config, options.overwrite, ARTIFACTS)
+    out = folder.path
+
+    words = _words(options, start.vocab_file)
+    settings = DataSettings(
+        input_files=tuple(str(p) for p in inputs),
+        vocab_sha256=run_config["vocab_sha256"],
+        do_lower_case=options.do_lower_case,
+        max_seq_length=options.max_seq_length,
+        masking=options.masking,
+        jieba_user_dict=options.jieba_user_dict,
+        eval_fraction=options.eval_fraction,
+        max_eval_sequences=options.max_eval_sequences,
+        document_format=options.document_format,
+    )
+    manifest = prepare_data(out, settings, words)
+
+    head = head_for(start.backbone, start.config)
+    head.build()
+    if start.tensors is not None and load_head(
+        head, start.scheme, start.tensors, start.source["checkpoint"]
+    ):
+        logger.info("loaded the masked-LM head from %s", start.source["checkpoint"])
+        head_source = "checkpoint"
+    else:
+        if start.tensors is not None:
+            logger.info(
+                "%s has no masked-LM head: a new one is initialised", start.source["checkpoint"]
+            )
+        head_source = "initialised"
+    model = MaskedLMModel(start.backbone, head, name="masked_lm")
+    model.compile(
+        optimizer=create_optimizer(
+            options.learning_rate,
+            options.num_train_steps,
+            weight_decay=options.weight_decay,
+            clip_norm=options.clip_norm,
+            epsilon=options.adam_epsilon,
+            warmup_steps=options.warmup_steps,
+        ),
+        jit_compile=False,
+    )
+    model.optimizer.build(model.trainable_weights)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    manager = tf.train.CheckpointManager(
+        checkpoint, str(out / CHECKPOINT_DIR), max_to_keep=options.keep_checkpoints
+    )
+    summary: dict[str, Any] = {
+        "source": start.source,
+        "head": head_source,
+        "model": start.config.to_dict(),
+        "data": {
+            "documents": manifest.documents,
+            "train_sequences": manifest.train_sequences,
+            "train_tokens": manifest.train_tokens,
+            "eval_sequences": manifest.eval_sequences,
+        },
+        "no_next_sentence_prediction": True,
+        "history": [],
+        "resumed_from_step": 0,
+    }
+    if folder.mode == RESUME and manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        previous = read_json(out / SUMMARY_FILE) if (out / SUMMARY_FILE).is_file() else {}
+        summary = {**summary, **previous}
+        summary["resumed_from_step"] = int(model.optimizer.iterations.numpy())
+        logger.info(
+            "resuming from step %d (%s)", summary["resumed_from_step"], manager.latest_checkpoint
+        )
+
+    masking = MaskingConfig(
+        mask_id=words.tokenizer.mask_id,
+        random_ids=random_replacement_ids(load_vocab(start.vocab_file)),
+        masked_lm_prob=options.masked_lm_prob,
+        max_predictions=options.max_predictions_per_seq,
+    )
+    step = int(model.optimizer.iterations.numpy())
+    run = PretrainRun(
+        options,
+        out,
+        model,
+        start.config,
+        start.vocab_file,
+        manager,
+        eval_batches(out, options.eval_batch_size, masking) if manifest.eval_sequences else None,
+        summary,
+    )
+    chunk = options.save_checkpoints_steps
+    if step < options.num_train_steps:
+        if step % chunk:
+            raise RuntimeError(f"checkpoint at step {step} is not at a chunk boundary of {chunk}")
+        data = training_batches(
+            out,
+            manifest,
+            options.train_batch_size,
+            masking,
+            options.seed,
+            skip_sequences=step * options.train_batch_size,
+        )
+        logger.info(
+            "pretraining %s: %d steps of %d sequences (%d tokens at most), %d warm-up steps; "
+            "%d training sequences, masking %s",
+            start.config.family,
+            options.num_train_steps,
+            options.train_batch_size,
+            options.max_seq_length,
+            options.warmup_steps,
+            manifest.train_sequences,
+            options.masking,
+        )
+        started = time.time()
+        model.fit(
+            data,
+            epochs=math.ceil(options.num_train_steps / chunk),
+            initial_epoch=step // chunk,
+            steps_per_epoch=chunk,
+            callbacks=[
+                StopAt(options.num_train_steps),
+                PretrainProgress(run, options.log_every_steps),
+                keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
+            ],
+            shuffle=False,  # the dataset shuffles itself
+            verbose=0,
+        )
+        summary["seconds"] = round(float(summary.get("seconds", 0.0)) + time.time() - started, 1)
+    final = run.evaluate()
+    summary["final_eval"] = final
+    summary["steps_done"] = run.step
+    write_model_folder(out, model, start.config, start.vocab_file, options.output_format)
+    summary["output_format"] = options.output_format
+    write_json(out / SUMMARY_FILE, summary)
+    mark_finished(out)
+    logger.info("wrote the pretrained model to %s (%s format)", out, options.output_format)
+    return summary
+
+
+class StopAt(keras.callbacks.Callback):
+    """Ends training when the optimizer has taken ``total`` steps (the last chunk may be short)."""
+
+    def __init__(self, total: int):
+        super().__init__()
+        self.total = total
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) >= self.total:
+            self.model.stop_training = True

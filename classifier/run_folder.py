@@ -1,0 +1,97 @@
+"""Whether an output folder starts a new run, resumes an unfinished one, or must be refused.
+
+A run writes its configuration (``run.json``: everything that decides its result) before it
+trains, and marks itself finished at the end. Re-running the same command on a folder holding
+an unfinished run of the same configuration resumes it; an unfinished run of another
+configuration is refused with the settings that differ; a finished run, or a folder holding
+anything else, needs ``--overwrite`` (which removes only what such a run writes).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from classifier.files import write_json
+
+RUN_FILE = "run.json"
+FRESH = "fresh"
+RESUME = "resume"
+
+
+class RunFolderError(FileExistsError):
+    """An output folder that cannot be used as asked: says why and what to do."""
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    path: Path
+    mode: str  # FRESH or RESUME
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    keys = sorted(set(old) | set(new))
+    return [
+        f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
+        for key in keys
+        if old.get(key) != new.get(key)
+    ]
+
+
+def open_run_folder(
+    path: str | Path,
+    config: dict[str, Any],
+    overwrite: bool,
+    artifacts: Iterable[str],
+    flag: str = "--output_dir",
+) -> RunFolder:
+    """Decides FRESH or RESUME for ``path`` and ``config`` (JSON-ready); see the module doc.
+
+    With ``overwrite`` the ``artifacts`` (file and folder names a run writes) are removed and
+    the run starts afresh; nothing else in the folder is touched.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"{flag} {out} exists and is not a directory")
+    config = json.loads(json.dumps(config))  # compare as it will read back
+    record = out / RUN_FILE
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        if not record.is_file():
+            raise RunFolderError(
+                f"{flag} {out} is not empty and holds no run to resume; pass --overwrite to "
+                "replace its contents or choose another folder"
+            )
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        if saved.get("finished"):
+            raise RunFolderError(
+                f"{flag} {out} holds a finished run; pass --overwrite to start again"
+            )
+        differences = _differences(saved.get("config", {}), config)
+        if differences:
+            raise RunFolderError(
+                f"{flag} {out} holds an unfinished run of another configuration ("
+                + "; ".join(differences[:12])
+                + "); rerun it with its own settings to resume, or pass --overwrite"
+            )
+        return RunFolder(out, RESUME)
+    if out.is_dir() and overwrite:
+        for name in (*artifacts, RUN_FILE):
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(record, {"config": config, "finished": False})
+    return RunFolder(out, FRESH)
+
+
+def mark_finished(path: str | Path) -> None:
+    record = Path(path) / RUN_FILE
+    data = json.loads(record.read_text(encoding="utf-8"))
+    data["finished"] = True
+    write_json(record, data)

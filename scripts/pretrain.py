@@ -1,0 +1,150 @@
+"""Command line of scripts/pretrain.sh: masked-LM pretraining, flags as run_pretraining.py."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.cli_flags import add_bool, env_default, setup_logging  # noqa: E402
+
+logger = logging.getLogger("pretrain")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Masked-language-model pretraining of a BERT or ALBERT backbone.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("text")
+    g.add_argument(
+        "--input_file",
+        required=True,
+        help="UTF-8 text files, comma-separated, globs allowed: documents separated by blank "
+        "lines, or one document per line",
+    )
+    g.add_argument(
+        "--document_format",
+        choices=("auto", "blank_lines", "lines"),
+        default="auto",
+        help="auto: blank-line-separated documents if a file has blank lines, else one per line",
+    )
+    g.add_argument("--eval_fraction", type=float, default=0.02, help="documents held out")
+    g.add_argument("--max_eval_sequences", type=int, default=2000)
+
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--model_dir",
+        default=env_default("BERT_BASE_DIR"),
+        help="checkpoint folder to continue pretraining (default $BERT_BASE_DIR)",
+    )
+    g.add_argument(
+        "--bert_config_file",
+        "--config_file",
+        dest="config_file",
+        help="model config JSON: with --vocab_file and no --model_dir, pretrain from scratch",
+    )
+    g.add_argument("--vocab_file", help="vocab.txt (see scripts/build_vocab.py)")
+    g.add_argument("--init_checkpoint", help="checkpoint prefix or file (default: in --model_dir)")
+    add_bool(g, "allow_pytorch_pickle", False, "read a Hugging Face pytorch_model.bin")
+    add_bool(g, "do_lower_case", True, "lower-case and strip accents (Chinese releases: true)")
+
+    g = p.add_argument_group("masking")
+    g.add_argument("--max_seq_length", type=int, default=128)
+    g.add_argument("--max_predictions_per_seq", type=int, default=20)
+    g.add_argument("--masked_lm_prob", type=float, default=0.15)
+    g.add_argument(
+        "--masking",
+        choices=("whole_word", "token"),
+        default="whole_word",
+        help="whole_word: every WordPiece of a jieba word masked together; token: plain BERT",
+    )
+    g.add_argument("--jieba_user_dict", help="jieba user dictionary (one word per line)")
+
+    g = p.add_argument_group("training")
+    g.add_argument("--output_dir", required=True)
+    add_bool(g, "overwrite", False, "start again in an --output_dir that holds a run")
+    g.add_argument("--train_batch_size", type=int, default=32)
+    g.add_argument("--eval_batch_size", type=int, default=64)
+    g.add_argument("--learning_rate", type=float, default=1e-4)
+    g.add_argument("--num_train_steps", type=int, default=10000)
+    g.add_argument(
+        "--num_warmup_steps", type=int, default=None, help="default: 10%% of num_train_steps"
+    )
+    g.add_argument("--weight_decay", type=float, default=0.01)
+    g.add_argument("--adam_epsilon", type=float, default=1e-6)
+    g.add_argument(
+        "--save_checkpoints_steps",
+        type=int,
+        default=1000,
+        help="checkpoint, held-out evaluation and summary every this many steps",
+    )
+    g.add_argument("--keep_checkpoints", type=int, default=3)
+    g.add_argument("--log_every_steps", type=int, default=100)
+    g.add_argument("--seed", type=int, default=12345)
+    add_bool(g, "bf16", False, "mixed precision: bfloat16 compute, float32 weights")
+    g.add_argument(
+        "--output_format",
+        choices=("tf1", "hf"),
+        default="tf1",
+        help="tf1: Google's format; hf: config.json + model.safetensors (BertForMaskedLM names)",
+    )
+    add_bool(g, "verbose", False, "debug logging")
+    return p
+
+
+def options_from_args(args: argparse.Namespace):
+    from classifier.pretraining.run import PretrainOptions
+
+    return PretrainOptions(
+        input_file=args.input_file,
+        output_dir=args.output_dir,
+        model_dir=args.model_dir,
+        config_file=args.config_file,
+        vocab_file=args.vocab_file,
+        init_checkpoint=args.init_checkpoint,
+        allow_pytorch_pickle=args.allow_pytorch_pickle,
+        do_lower_case=args.do_lower_case,
+        max_seq_length=args.max_seq_length,
+        max_predictions_per_seq=args.max_predictions_per_seq,
+        masked_lm_prob=args.masked_lm_prob,
+        masking=args.masking,
+        jieba_user_dict=args.jieba_user_dict,
+        document_format=args.document_format,
+        eval_fraction=args.eval_fraction,
+        max_eval_sequences=args.max_eval_sequences,
+        train_batch_size=args.train_batch_size,
+        eval_batch_size=args.eval_batch_size,
+        learning_rate=args.learning_rate,
+        num_train_steps=args.num_train_steps,
+        num_warmup_steps=args.num_warmup_steps,
+        weight_decay=args.weight_decay,
+        adam_epsilon=args.adam_epsilon,
+        save_checkpoints_steps=args.save_checkpoints_steps,
+        keep_checkpoints=args.keep_checkpoints,
+        log_every_steps=args.log_every_steps,
+        seed=args.seed,
+        bf16=args.bf16,
+        output_format=args.output_format,
+        overwrite=args.overwrite,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    from classifier.pretraining.run import run_pretraining
+
+    try:
+        run_pretraining(options_from_args(args))
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        logger.error("%s", err)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
