@@ -17,8 +17,9 @@ from pathlib import Path
 
 DOCUMENT_FORMATS = ("auto", "blank_lines", "lines")
 
-# A sentence ends after one of these (and any closing quotes or brackets that follow).
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])(?![”’」』）)】》\"'])")
+# A sentence: text up to a run of sentence-final marks and any closing quotes or brackets after
+# them, or up to the end of the line.
+_SENTENCE = re.compile(r"[^。！？!?；;…]*(?:[。！？!?；;…]+[”’」』）)】》\"']*|$)")
 
 
 class CorpusError(ValueError):
@@ -49,7 +50,7 @@ def expand_input_files(spec: str | list[str], flag: str = "--input_file") -> lis
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of one line, each keeping its final punctuation; blanks dropped."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -364,6 +365,7 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
         "input_files": [str(p) for p in inputs],
         "vocab_sha256": file_sha256(start.vocab_file),
     }
+    created = not Path(options.output_dir).exists()
     folder = open_run_folder(options.output_dir, run_config, options.overwrite, ARTIFACTS)
     out = folder.path
 
@@ -379,7 +381,12 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
         max_eval_sequences=options.max_eval_sequences,
         document_format=options.document_format,
     )
-    manifest = prepare_data(out, settings, words)
+    try:
+        manifest = prepare_data(out, settings, words)
+    except Exception:
+        if created:  # a bad corpus leaves no half-made run behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
     head = head_for(start.backbone, start.config)
     head.build()
