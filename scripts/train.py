@@ -246,6 +246,21 @@ def add_adapter_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--compacter_phm_dim", type=int, help="Compacter: PHM dimension n (4)")
     g.add_argument("--compacter_rank", type=int, help="Compacter: rank of the PHM factors (1)")
 
+    g = p.add_argument_group("K-Adapter knowledge adapters (phase 2)")
+    g.add_argument(
+        "--knowledge_adapters",
+        type=str_list,
+        help="comma-separated knowledge adapters from pretrain.sh --adapter=k_adapter (their "
+        "output dirs): run beside the backbone, their features concatenated for the head",
+    )
+    add_bool(g, "train_knowledge_adapters", False, "fine-tune the knowledge adapters too")
+    add_bool(
+        g,
+        "freeze_backbone",
+        False,
+        "with --knowledge_adapters: keep the backbone frozen (default: fine-tune it)",
+    )
+
 
 def options_from_args(args: argparse.Namespace):
     from classifier.adapters.flags import FLAG_FIELDS, adapter_config_from_flags
@@ -255,9 +270,24 @@ def options_from_args(args: argparse.Namespace):
     adapter = adapter_config_from_flags(
         args.adapter, {name: getattr(args, name, None) for name in FLAG_FIELDS}
     )
+    if args.knowledge_adapters:
+        if adapter is not None:
+            raise ValueError("--knowledge_adapters cannot be combined with --adapter")
+        from classifier.adapters import KnowledgeAdaptersConfig
+
+        adapter = KnowledgeAdaptersConfig(
+            adapter_dirs=tuple(args.knowledge_adapters),
+            train_adapters=args.train_knowledge_adapters,
+            train_backbone=not args.freeze_backbone,
+        )
+    elif args.train_knowledge_adapters or args.freeze_backbone:
+        raise ValueError(
+            "--train_knowledge_adapters and --freeze_backbone need --knowledge_adapters"
+        )
+    frozen = adapter is not None and adapter.freezes_backbone
     training = TrainingConfig(
         # Adapters train a few fresh weights on a frozen model: 1e-4 is their common choice.
-        learning_rate=args.learning_rate or (1e-4 if adapter is not None else 2e-5),
+        learning_rate=args.learning_rate or (1e-4 if frozen else 2e-5),
         num_train_epochs=args.num_train_epochs,
         train_batch_size=args.train_batch_size,
         eval_batch_size=args.eval_batch_size,

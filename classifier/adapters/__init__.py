@@ -8,7 +8,8 @@
     base_fingerprint(backbone): what a saved adapter records about its base
 
 Kinds (registered by name): houlsby, pfeiffer, lora, k_adapter, fusion, adapter_drop,
-compacter. See docs/adapters.md.
+compacter, knowledge (K-Adapter phase 2: infused knowledge adapters beside the backbone).
+See docs/adapters.md and docs/pretraining.md.
 """
 
 from classifier.adapters.adapted_backbone import AdaptedBackbone, freeze_backbone
@@ -31,6 +32,11 @@ from classifier.adapters.fusion import FusionConfig
 from classifier.adapters.houlsby import HoulsbyConfig
 from classifier.adapters.inference import inference_ready, merge_lora
 from classifier.adapters.k_adapter import KAdapterConfig
+from classifier.adapters.knowledge import (
+    KnowledgeAdapterError,
+    KnowledgeAdaptersConfig,
+    save_knowledge_adapter,
+)
 from classifier.adapters.lora import LoraConfig
 from classifier.adapters.pfeiffer import PfeifferConfig
 from classifier.adapters.storage import (
@@ -55,6 +61,8 @@ __all__ = [
     "FusionConfig",
     "HoulsbyConfig",
     "KAdapterConfig",
+    "KnowledgeAdapterError",
+    "KnowledgeAdaptersConfig",
     "LoraConfig",
     "PfeifferConfig",
     "adapter_config_from_dict",
@@ -71,4 +79,5 @@ __all__ = [
     "read_adapter_config",
     "register_adapter_kind",
     "save_adapter",
+    "save_knowledge_adapter",
 ]

@@ -30,6 +30,10 @@ class AdapterConfig:
     """Base of every adapter kind's configuration; ``kind`` is set by the registry."""
 
     kind: ClassVar[str] = ""
+    # Whether train.sh writes the small swappable artifact (adapter + head) beside the run.
+    saves_artifact: ClassVar[bool] = True
+    # Whether the backbone stays frozen (so an adapter's learning rate default applies).
+    freezes_backbone: ClassVar[bool] = True
 
     def build(self, sites: BackboneSites) -> AdapterModule:
         """The kind's adapter layers for a backbone, built and ready to attach."""

@@ -133,39 +133,51 @@ class KnowledgeAdapterLayer(keras.layers.Layer):
         return x + self.up(h)
 
 
-class KAdapterModule(AdapterModule):
-    """Runs the backbone through a tap model that also returns the attached layers' states."""
+class KnowledgeChainsModule(AdapterModule):
+    """Chains of knowledge adapter layers beside the backbone, each with its own settings.
 
-    def __init__(self, config: KAdapterConfig, sites: BackboneSites, **kwargs: Any):
-        super().__init__(
-            config, sites, name="k_adapter_adapters", dtype=sites.backbone.dtype_policy, **kwargs
-        )
+    ``chains`` lists (name, KAdapterConfig) pairs; chain k's layer j attaches at backbone layer
+    ``attach[j]`` and is stored under ``{name}_layer{j}_at{layer:02d}``. The backbone runs
+    through a tap model that also returns the attached layers' states; the head's feature is
+    the backbone's own feature followed by every chain's last output.
+    """
+
+    def __init__(
+        self,
+        config: AdapterConfig,
+        sites: BackboneSites,
+        chains: list[tuple[str, KAdapterConfig]],
+        **kwargs: Any,
+    ):
+        super().__init__(config, sites, dtype=sites.backbone.dtype_policy, **kwargs)
         hidden = sites.hidden_size
-        size = config.adapter_size(hidden)
-        heads = config.heads(size)
-        self.attach = config.attach_layers(sites.num_layers)
         layers = {}
-        for k in range(config.count):
-            for j, layer_index in enumerate(self.attach):
-                key = f"knowledge{k}_layer{j}_at{layer_index:02d}"
+        chain_layers = []
+        for name, chain_config in chains:
+            check_layers(chain_config.layers, sites.num_layers)
+            size = chain_config.adapter_size(hidden)
+            heads = chain_config.heads(size)
+            attach = chain_config.attach_layers(sites.num_layers)
+            chain = []
+            for j, layer_index in enumerate(attach):
+                key = f"{name}_layer{j}_at{layer_index:02d}"
                 layer = KnowledgeAdapterLayer(
                     hidden,
                     size,
-                    config.num_transformer_layers,
+                    chain_config.num_transformer_layers,
                     heads,
-                    config.intermediate_size or 4 * size,
-                    dropout=config.dropout,
-                    activation=config.activation,
+                    chain_config.intermediate_size or 4 * size,
+                    dropout=chain_config.dropout,
+                    activation=chain_config.activation,
                     name=key,
                     dtype=self.dtype_policy,
                 )
                 layer.build()
                 layers[key] = layer
+                chain.append((layer_index, layer))
+            chain_layers.append(chain)
         self.adapter_layers = layers
-        chains = [
-            [layers[f"knowledge{k}_layer{j}_at{i:02d}"] for j, i in enumerate(self.attach)]
-            for k in range(config.count)
-        ]
+        self.attach = tuple(sorted({i for chain in chain_layers for i, _ in chain}))
         backbone = sites.backbone
         outputs = dict(backbone.output)
         outputs.update({f"layer_{i}": sites.layer_output(i) for i in self.attach})
@@ -174,21 +186,21 @@ class KAdapterModule(AdapterModule):
         # weights are the backbone's.
         self._view = SimpleNamespace(
             taps=keras.Model(backbone.input, outputs, name=f"{backbone.name}_taps"),
-            chains=chains,  # the same layers, in chain order (tracked via adapter_layers)
+            chains=chain_layers,  # the same layers, in chain order (tracked via adapter_layers)
         )
 
     def named_layers(self) -> dict[str, keras.layers.Layer]:
         return dict(self.adapter_layers)
 
     def feature_size(self) -> int:
-        return self.sites.hidden_size * (1 + self.config.count)
+        return self.sites.hidden_size * (1 + len(self._view.chains))
 
     def _knowledge(self, states: dict, mask, training, packed=None) -> list:
-        """Each knowledge adapter's last output, from the backbone's states per layer."""
+        """Each chain's last output, from the backbone's states per layer."""
         outputs = []
         for chain in self._view.chains:
             previous = None
-            for layer_index, layer in zip(self.attach, chain, strict=True):
+            for layer_index, layer in chain:
                 state = states[f"layer_{layer_index}"]
                 x = state if previous is None else state + previous
                 previous = layer(x, mask, training=training, packed=packed)
@@ -220,3 +232,11 @@ class KAdapterModule(AdapterModule):
             "sequence_output": ragged_tokens(tf.concat([x, *knowledge], axis=-1), plan),
             "pooled_output": tf.concat(pooled, axis=-1),
         }
+
+
+class KAdapterModule(KnowledgeChainsModule):
+    """``count`` knowledge adapters of one configuration, trained with the downstream head."""
+
+    def __init__(self, config: KAdapterConfig, sites: BackboneSites, **kwargs: Any):
+        chains = [(f"knowledge{k}", config) for k in range(config.count)]
+        super().__init__(config, sites, chains, name="k_adapter_adapters", **kwargs)

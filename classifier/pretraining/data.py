@@ -72,6 +72,7 @@ class DataManifest:
     documents: int = 0
     seconds: float = 0.0
     stats: dict[str, int] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)  # tagging: the tag of each label id
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,12 +86,82 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _example(token_ids: list[int], word_ids: list[int]) -> bytes:
+def _example(**lists: list[int]) -> bytes:
     feature = {
-        "token_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=token_ids)),
-        "word_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=word_ids)),
+        name: tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+        for name, values in lists.items()
     }
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+class ShardWriter:
+    """Training records into numbered shards of ``per_shard`` records, held-out ones into
+    eval.tfrecord; counts what it wrote into ``manifest``."""
+
+    def __init__(self, folder: Path, manifest: DataManifest, per_shard: int):
+        self.folder, self.manifest, self.per_shard = folder, manifest, per_shard
+        for stale in [*folder.glob("*.tfrecord"), folder / MANIFEST]:
+            stale.unlink(missing_ok=True)
+        self._eval = tf.io.TFRecordWriter(str(folder / EVAL_FILE))
+        self._train: tf.io.TFRecordWriter | None = None
+        self._in_shard = 0
+
+    def write(self, record: bytes, tokens: int, held_out: bool) -> None:
+        manifest = self.manifest
+        if held_out:
+            self._eval.write(record)
+            manifest.eval_sequences += 1
+            manifest.eval_tokens += tokens
+            return
+        if self._train is None or self._in_shard >= self.per_shard:
+            if self._train is not None:
+                self._train.close()
+            name = f"train-{len(manifest.train_shards):05d}.tfrecord"
+            manifest.train_shards.append(name)
+            self._train = tf.io.TFRecordWriter(str(self.folder / name))
+            self._in_shard = 0
+        self._train.write(record)
+        self._in_shard += 1
+        manifest.train_sequences += 1
+        manifest.train_tokens += tokens
+
+    def close(self) -> None:
+        self._eval.close()
+        if self._train is not None:
+            self._train.close()
+
+
+def finish_manifest(folder: Path, manifest: DataManifest, started: float, inputs) -> DataManifest:
+    """Refuses a corpus that gave no training text; otherwise writes the manifest (last)."""
+    if manifest.train_sequences == 0:
+        raise ValueError(
+            f"--input_file: no training text in {', '.join(map(str, inputs))} "
+            f"({manifest.documents} documents, {manifest.eval_sequences} sequences held out)"
+        )
+    manifest.seconds = round(time.time() - started, 1)
+    atomic_write_text(folder / MANIFEST, json.dumps(manifest.to_dict(), indent=2) + "\n")
+    logger.info(
+        "prepared %d documents into %d training sequences (%d tokens) and %d held-out "
+        "sequences in %.0f s",
+        manifest.documents,
+        manifest.train_sequences,
+        manifest.train_tokens,
+        manifest.eval_sequences,
+        manifest.seconds,
+    )
+    return manifest
+
+
+def reusable_manifest(output_dir: Path, fingerprint: dict[str, Any]) -> DataManifest | None:
+    existing = load_manifest(output_dir)
+    if existing is not None and existing.fingerprint == fingerprint:
+        logger.info(
+            "reusing the prepared data in %s (%d training sequences)",
+            output_dir / DATA_DIR,
+            existing.train_sequences,
+        )
+        return existing
+    return None
 
 
 def is_held_out(document: list[str], eval_fraction: float) -> bool:
@@ -114,26 +185,16 @@ def prepare_data(
 ) -> DataManifest:
     """The shards for ``settings`` under output_dir/data, reused when already made from them."""
     fingerprint = settings.fingerprint()
-    existing = load_manifest(output_dir)
-    if existing is not None and existing.fingerprint == fingerprint:
-        logger.info(
-            "reusing the prepared data in %s (%d training sequences)",
-            output_dir / DATA_DIR,
-            existing.train_sequences,
-        )
+    existing = reusable_manifest(output_dir, fingerprint)
+    if existing is not None:
         return existing
     folder = output_dir / DATA_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in [*folder.glob("*.tfrecord"), folder / MANIFEST]:
-        stale.unlink(missing_ok=True)
-
     tokenizer = words.tokenizer
     started = time.time()
     manifest = DataManifest(fingerprint, [])
     stats = {"sentences": 0, "unknown_tokens": 0, "words": 0}
-    train_writer: tf.io.TFRecordWriter | None = None
-    in_shard = 0
-    eval_writer = tf.io.TFRecordWriter(str(folder / EVAL_FILE))
+    writer = ShardWriter(folder, manifest, settings.sequences_per_shard)
     unk = tokenizer.unk_id
     try:
         for document in iter_corpus(
@@ -153,23 +214,8 @@ def prepare_data(
             for sequence in pack_document(
                 encoded, settings.max_seq_length, tokenizer.cls_id, tokenizer.sep_id
             ):
-                record = _example(sequence.token_ids, sequence.word_ids)
-                if held_out:
-                    eval_writer.write(record)
-                    manifest.eval_sequences += 1
-                    manifest.eval_tokens += len(sequence.token_ids)
-                    continue
-                if train_writer is None or in_shard >= settings.sequences_per_shard:
-                    if train_writer is not None:
-                        train_writer.close()
-                    name = f"train-{len(manifest.train_shards):05d}.tfrecord"
-                    manifest.train_shards.append(name)
-                    train_writer = tf.io.TFRecordWriter(str(folder / name))
-                    in_shard = 0
-                train_writer.write(record)
-                in_shard += 1
-                manifest.train_sequences += 1
-                manifest.train_tokens += len(sequence.token_ids)
+                record = _example(token_ids=sequence.token_ids, word_ids=sequence.word_ids)
+                writer.write(record, len(sequence.token_ids), held_out)
             if manifest.documents % log_every == 0:
                 logger.info(
                     "prepared %d documents: %d training sequences, %d held out (%.0f s)",
@@ -179,27 +225,9 @@ def prepare_data(
                     time.time() - started,
                 )
     finally:
-        eval_writer.close()
-        if train_writer is not None:
-            train_writer.close()
-    if manifest.train_sequences == 0:
-        raise ValueError(
-            f"--input_file: no training text in {', '.join(settings.input_files)} "
-            f"({manifest.documents} documents, {manifest.eval_sequences} sequences held out)"
-        )
-    manifest.seconds = round(time.time() - started, 1)
+        writer.close()
     manifest.stats = stats
-    atomic_write_text(folder / MANIFEST, json.dumps(manifest.to_dict(), indent=2) + "\n")
-    logger.info(
-        "prepared %d documents into %d training sequences (%d tokens) and %d held-out "
-        "sequences in %.0f s",
-        manifest.documents,
-        manifest.train_sequences,
-        manifest.train_tokens,
-        manifest.eval_sequences,
-        manifest.seconds,
-    )
-    return manifest
+    return finish_manifest(folder, manifest, started, settings.input_files)
 
 
 _FEATURES = {

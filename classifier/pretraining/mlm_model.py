@@ -9,6 +9,8 @@ it); accuracy likewise.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -23,50 +25,16 @@ from classifier.trainable_tape import trainable_tape
 BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
 
-class MaskedLMModel(keras.Model):
-    """``backbone`` (or an adapted backbone) + ``head``; inputs add masked_positions [B, P].
+class TokenPredictionModel(keras.Model):
+    """A model that predicts some tokens' labels (masked-LM targets, tags): data are
+    (inputs, targets [B, N], weights [B, N]) and ``call`` returns logits [B, N, classes]. The
+    loss is the weighted mean cross-entropy; loss, accuracy and the tokens seen are tracked."""
 
-    ``fuse`` maps a wider sequence output (a K-Adapter backbone concatenates its knowledge
-    adapters' states) back to the hidden width the head expects. ``table_of`` is the backbone
-    whose embeddings the head is tied to (the base backbone under an adapter wrapper).
-    """
-
-    def __init__(
-        self,
-        backbone: keras.Model,
-        head: MaskedLMHead,
-        table_of: keras.Model | None = None,
-        fuse: keras.layers.Layer | None = None,
-        **kwargs,
-    ):
+    def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        # The pooler serves next-sentence prediction, which this pretraining leaves out
-        # (RoBERTa-style): it keeps the values it came with.
-        pooler = getattr(table_of or backbone, "pooler", None)
-        if pooler is not None:
-            for variable in pooler.weights:
-                variable.trainable = False
-        self.backbone = backbone
-        self.head = head
-        self.fuse = fuse
-        base = table_of or backbone
-        self._tied = (word_embedding_table(base), brightmart_projection(base))
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
         self.token_counter = keras.metrics.Sum(name="tokens")
-
-    def call(self, inputs, training=None):
-        outputs = self.backbone({k: inputs[k] for k in BACKBONE_INPUTS}, training=training)
-        sequence = outputs["sequence_output"]
-        if self.fuse is not None:
-            sequence = self.fuse(sequence)
-        positions = ops.cast(inputs["masked_positions"], "int32")
-        gathered = tf.gather(sequence, positions, batch_dims=1)  # [B, P, H]
-        batch, predictions = ops.shape(positions)[0], ops.shape(positions)[1]
-        flat = ops.reshape(gathered, (-1, ops.shape(gathered)[-1]))
-        table, projection = self._tied
-        logits = self.head(flat, table, projection)
-        return ops.reshape(logits, (batch, predictions, -1))
 
     @property
     def metrics(self):
@@ -99,6 +67,79 @@ class MaskedLMModel(keras.Model):
         x, targets, weights = data
         self._step_figures(x, targets, weights, self(x, training=False))
         return {m.name: m.result() for m in self.metrics}
+
+
+class MaskedLMModel(TokenPredictionModel):
+    """``backbone`` (or an adapted backbone) + ``head``; inputs add masked_positions [B, P].
+
+    ``fuse`` maps a wider sequence output (a K-Adapter backbone concatenates its knowledge
+    adapters' states) back to the hidden width the head expects. ``table_of`` is the backbone
+    whose embeddings the head is tied to (the base backbone under an adapter wrapper).
+    """
+
+    def __init__(
+        self,
+        backbone: keras.Model,
+        head: MaskedLMHead,
+        table_of: keras.Model | None = None,
+        fuse: keras.layers.Layer | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        # The pooler serves next-sentence prediction, which this pretraining leaves out
+        # (RoBERTa-style): it keeps the values it came with.
+        pooler = getattr(table_of or backbone, "pooler", None)
+        if pooler is not None:
+            for variable in pooler.weights:
+                variable.trainable = False
+        self.backbone = backbone
+        self.head = head
+        self.fuse = fuse
+        base = table_of or backbone
+        # Off Keras' tracking: these are the backbone's variables, not the head's.
+        self._tied = SimpleNamespace(
+            table=word_embedding_table(base), projection=brightmart_projection(base)
+        )
+
+    def call(self, inputs, training=None):
+        outputs = self.backbone({k: inputs[k] for k in BACKBONE_INPUTS}, training=training)
+        sequence = outputs["sequence_output"]
+        if self.fuse is not None:
+            sequence = self.fuse(sequence)
+        positions = ops.cast(inputs["masked_positions"], "int32")
+        gathered = tf.gather(sequence, positions, batch_dims=1)  # [B, P, H]
+        batch, predictions = ops.shape(positions)[0], ops.shape(positions)[1]
+        flat = ops.reshape(gathered, (-1, ops.shape(gathered)[-1]))
+        logits = self.head(flat, self._tied.table, self._tied.projection)
+        return ops.reshape(logits, (batch, predictions, -1))
+
+
+class TokenTaggingModel(TokenPredictionModel):
+    """A tag for every token from the backbone's sequence output (K-Adapter's linguistic
+    knowledge task: each token predicts its word's part of speech and its place in the word)."""
+
+    def __init__(
+        self,
+        backbone: keras.Model,
+        num_labels: int,
+        feature_size: int,
+        dropout: float = 0.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.backbone = backbone
+        self.dropout = keras.layers.Dropout(dropout)
+        self.classifier = keras.layers.Dense(
+            num_labels,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            name="tagger",
+        )
+        self.classifier.build((None, None, feature_size))  # before the optimizer is built
+
+    def call(self, inputs, training=None):
+        outputs = self.backbone({k: inputs[k] for k in BACKBONE_INPUTS}, training=training)
+        features = self.dropout(outputs["sequence_output"], training=training)
+        return ops.cast(self.classifier(features), "float32")
 
 
 def load_masked_lm(model_dir, allow_pickle: bool = False, dtype=None) -> tuple[MaskedLMModel, bool]:

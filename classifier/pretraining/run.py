@@ -16,13 +16,17 @@ import logging
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from classifier.adapters import KAdapterConfig, apply_adapters, save_knowledge_adapter
+from classifier.adapters.knowledge import KNOWLEDGE_DIR
 from classifier.backbones import build_backbone
 from classifier.checkpoints.loader import load_pretrained, open_checkpoint, read_model_config
 from classifier.checkpoints.model_files import ModelFilesError
@@ -39,7 +43,12 @@ from classifier.pretraining.data import (
 from classifier.pretraining.head_weights import head_tensors, load_head
 from classifier.pretraining.masking import MaskingConfig, random_replacement_ids
 from classifier.pretraining.mlm_head import head_for
-from classifier.pretraining.mlm_model import MaskedLMModel
+from classifier.pretraining.mlm_model import MaskedLMModel, TokenPredictionModel, TokenTaggingModel
+from classifier.pretraining.tagging_data import (
+    prepare_tagging_data,
+    tagging_batches,
+    tagging_eval_batches,
+)
 from classifier.pretraining.words import MASKING_MODES, WordPieceWords
 from classifier.run_folder import RESUME, mark_finished, open_run_folder
 from classifier.text.tokenizer import FullTokenizer
@@ -51,6 +60,7 @@ logger = logging.getLogger(__name__)
 SUMMARY_FILE = "pretrain_summary.json"
 CHECKPOINT_DIR = "checkpoints"
 OUTPUT_FORMATS = ("tf1", "hf")
+KNOWLEDGE_TASKS = ("mlm", "tagging")
 # Everything a pretraining run writes (what --overwrite removes).
 ARTIFACTS = (
     "data",
@@ -67,6 +77,7 @@ ARTIFACTS = (
     "albert_model.ckpt.index",
     "albert_model.ckpt.data-00000-of-00001",
     "checkpoint",
+    KNOWLEDGE_DIR,
 )
 
 
@@ -103,6 +114,8 @@ class PretrainOptions:
     bf16: bool = False
     output_format: str = "tf1"
     overwrite: bool = False
+    knowledge_task: str | None = None  # K-Adapter phase 1: "mlm" or "tagging"
+    adapter_config: KAdapterConfig | None = None  # its knowledge adapter's options
 
     def __post_init__(self) -> None:
         checks = [
@@ -140,6 +153,7 @@ class PretrainOptions:
     def run_config(self) -> dict[str, Any]:
         """What decides the result: compared when a run is resumed (logging is not)."""
         data = asdict(self)
+        data["adapter_config"] = self.adapter_config.to_dict() if self.adapter_config else None
         for key in ("overwrite", "log_every_steps", "keep_checkpoints", "eval_batch_size"):
             data.pop(key)
         return data
@@ -272,9 +286,10 @@ class PretrainProgress(keras.callbacks.Callback):
         self._since, self._tokens_at = time.perf_counter(), tokens
         learning_rate = float(self.model.optimizer.learning_rate.numpy())
         logger.info(
-            "step %d/%d: mlm loss %.4f, accuracy %.4f, lr %.3g, %.0f tokens/s",
+            "step %d/%d: %s loss %.4f, accuracy %.4f, lr %.3g, %.0f tokens/s",
             step,
             self.run.options.num_train_steps,
+            self.run.task_name,
             float(logs.get("loss", math.nan)),
             float(logs.get("accuracy", math.nan)),
             learning_rate,
@@ -293,9 +308,7 @@ class PretrainProgress(keras.callbacks.Callback):
 class PretrainRun:
     options: PretrainOptions
     out: Path
-    model: MaskedLMModel
-    config: ModelConfig
-    vocab_file: Path
+    model: TokenPredictionModel
     manager: tf.train.CheckpointManager
     eval_data: tf.data.Dataset | None
     summary: dict[str, Any] = field(default_factory=dict)
@@ -303,6 +316,10 @@ class PretrainRun:
     @property
     def step(self) -> int:
         return int(self.model.optimizer.iterations.numpy())
+
+    @property
+    def task_name(self) -> str:
+        return self.options.knowledge_task or "mlm"
 
     def evaluate(self) -> dict[str, float]:
         if self.eval_data is None:
@@ -335,8 +352,9 @@ class PretrainRun:
         if figures:
             entry.update({"eval_loss": figures["loss"], "eval_accuracy": figures["accuracy"]})
             logger.info(
-                "step %d: held-out mlm loss %.4f, accuracy %.4f",
+                "step %d: held-out %s loss %.4f, accuracy %.4f",
                 step,
+                self.task_name,
                 figures["loss"],
                 figures["accuracy"],
             )
@@ -351,6 +369,165 @@ def _words(options: PretrainOptions, vocab_file: Path) -> WordPieceWords:
     return WordPieceWords(tokenizer, options.masking, options.jieba_user_dict)
 
 
+@dataclass
+class TaskParts:
+    """What differs between the pretraining tasks; the loop around them is shared."""
+
+    model: TokenPredictionModel
+    train_data: Callable[[int], tf.data.Dataset]  # sequences to skip -> endless batches
+    eval_data: tf.data.Dataset | None
+    finalize: Callable[[], dict[str, Any]]  # writes the task's output, returns its summary
+    summary: dict[str, Any]
+
+
+def _data_settings(options: PretrainOptions, inputs: list[Path], vocab_sha: str, masking: str):
+    return DataSettings(
+        input_files=tuple(str(p) for p in inputs),
+        vocab_sha256=vocab_sha,
+        do_lower_case=options.do_lower_case,
+        max_seq_length=options.max_seq_length,
+        masking=masking,
+        jieba_user_dict=options.jieba_user_dict,
+        eval_fraction=options.eval_fraction,
+        max_eval_sequences=options.max_eval_sequences,
+        document_format=options.document_format,
+    )
+
+
+def _data_summary(manifest) -> dict[str, Any]:
+    return {
+        "documents": manifest.documents,
+        "train_sequences": manifest.train_sequences,
+        "train_tokens": manifest.train_tokens,
+        "eval_sequences": manifest.eval_sequences,
+    }
+
+
+def masked_lm_task(
+    options: PretrainOptions, start: Starting, out: Path, inputs: list[Path], vocab_sha: str
+) -> TaskParts:
+    """Masked-LM pretraining of the whole backbone, or (knowledge_task mlm) of a knowledge
+    adapter beside the frozen backbone, the MLM head reading backbone + adapter states."""
+    words = _words(options, start.vocab_file)
+    settings = _data_settings(options, inputs, vocab_sha, options.masking)
+    manifest = prepare_data(out, settings, words)
+    head = head_for(start.backbone, start.config)
+    head.build()
+    head_source = "initialised"
+    if start.tensors is not None:
+        if load_head(head, start.scheme, start.tensors, start.source["checkpoint"]):
+            logger.info("loaded the masked-LM head from %s", start.source["checkpoint"])
+            head_source = "checkpoint"
+        else:
+            logger.info(
+                "%s has no masked-LM head: a new one is initialised", start.source["checkpoint"]
+            )
+    adapted = knowledge_backbone(options, start)
+    if adapted is None:
+        model = MaskedLMModel(start.backbone, head, name="masked_lm")
+    else:
+        # The knowledge adapter must carry the domain text: a head from the checkpoint stays
+        # as it is; the adapter's states join the backbone's through a fuse layer that starts
+        # as "backbone only", so training starts from the base model's own predictions.
+        if head_source == "checkpoint":
+            for variable in head.weights:
+                variable.trainable = False
+        fuse = identity_fuse(start.config.hidden_size, adapted.adapter.feature_size())
+        model = MaskedLMModel(adapted, head, table_of=start.backbone, fuse=fuse, name="masked_lm")
+    masking = MaskingConfig(
+        mask_id=words.tokenizer.mask_id,
+        random_ids=random_replacement_ids(load_vocab(start.vocab_file)),
+        masked_lm_prob=options.masked_lm_prob,
+        max_predictions=options.max_predictions_per_seq,
+    )
+
+    def finalize() -> dict[str, Any]:
+        if adapted is None:
+            write_model_folder(out, model, start.config, start.vocab_file, options.output_format)
+            return {"output_format": options.output_format}
+        return save_knowledge(options, start, adapted, out, {"name": "mlm"})
+
+    return TaskParts(
+        model=model,
+        train_data=lambda skip: training_batches(
+            out, manifest, options.train_batch_size, masking, options.seed, skip_sequences=skip
+        ),
+        eval_data=eval_batches(out, options.eval_batch_size, masking)
+        if manifest.eval_sequences
+        else None,
+        finalize=finalize,
+        summary={"head": head_source, "data": _data_summary(manifest)},
+    )
+
+
+def tagging_task(
+    options: PretrainOptions, start: Starting, out: Path, inputs: list[Path], vocab_sha: str
+) -> TaskParts:
+    """K-Adapter's linguistic knowledge: token tagging (part of speech and place in the word)
+    from a word/tag corpus, with the knowledge adapter beside the frozen backbone."""
+    tokenizer = FullTokenizer(start.vocab_file, do_lower_case=options.do_lower_case)
+    settings = _data_settings(options, inputs, vocab_sha, "tagging")
+    manifest = prepare_tagging_data(out, settings, tokenizer)
+    adapted = knowledge_backbone(options, start)
+    model = TokenTaggingModel(
+        adapted, len(manifest.labels), adapted.adapter.feature_size(), name="tagger"
+    )
+
+    def finalize() -> dict[str, Any]:
+        task = {"name": "tagging", "labels": manifest.labels}
+        return save_knowledge(options, start, adapted, out, task)
+
+    return TaskParts(
+        model=model,
+        train_data=lambda skip: tagging_batches(
+            out, manifest, options.train_batch_size, options.seed, skip_sequences=skip
+        ),
+        eval_data=tagging_eval_batches(out, options.eval_batch_size)
+        if manifest.eval_sequences
+        else None,
+        finalize=finalize,
+        summary={"labels": manifest.labels, "data": _data_summary(manifest)},
+    )
+
+
+def knowledge_backbone(options: PretrainOptions, start: Starting):
+    """The frozen backbone with one knowledge adapter (None for plain pretraining)."""
+    if options.knowledge_task is None:
+        return None
+    config = options.adapter_config or KAdapterConfig()
+    return apply_adapters(start.backbone, config.replace(count=1))
+
+
+def identity_fuse(hidden: int, width: int) -> keras.layers.Dense:
+    """Dense width -> hidden whose initial output is the first ``hidden`` features (the
+    backbone's), so the adapter's share starts at zero."""
+    kernel = np.zeros((width, hidden), np.float32)
+    kernel[:hidden] = np.eye(hidden, dtype=np.float32)
+    fuse = keras.layers.Dense(
+        hidden, kernel_initializer=keras.initializers.Constant(kernel), name="knowledge_fuse"
+    )
+    fuse.build((None, None, width))
+    return fuse
+
+
+def save_knowledge(options, start: Starting, adapted, out: Path, task: dict) -> dict[str, Any]:
+    saved = save_knowledge_adapter(
+        out / KNOWLEDGE_DIR,
+        adapted.adapter,
+        adapted.adapter_config,
+        adapted.base_fingerprint,
+        {**start.source, "config": start.config.to_dict()},
+        {**task, "input_files": options.input_file},
+    )
+    logger.info(
+        "saved the %s knowledge adapter to %s (%d parameters)",
+        task["name"],
+        out / KNOWLEDGE_DIR,
+        saved["parameters"],
+    )
+    return {"knowledge_adapter": str(out / KNOWLEDGE_DIR), "parameters": saved["parameters"]}
+
+
 def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
     """Pretrains as ``options`` say; returns the summary (also in pretrain_summary.json)."""
     from classifier.pretraining.corpus import expand_input_files
@@ -360,48 +537,24 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
         raise FileNotFoundError(f"--jieba_user_dict {options.jieba_user_dict} does not exist")
     start = load_start(options)
     keras.utils.set_random_seed(options.seed)
+    vocab_sha = file_sha256(start.vocab_file)
     run_config = {
         **options.run_config(),
         "input_files": [str(p) for p in inputs],
-        "vocab_sha256": file_sha256(start.vocab_file),
+        "vocab_sha256": vocab_sha,
     }
     created = not Path(options.output_dir).exists()
     folder = open_run_folder(options.output_dir, run_config, options.overwrite, ARTIFACTS)
     out = folder.path
-
-    words = _words(options, start.vocab_file)
-    settings = DataSettings(
-        input_files=tuple(str(p) for p in inputs),
-        vocab_sha256=run_config["vocab_sha256"],
-        do_lower_case=options.do_lower_case,
-        max_seq_length=options.max_seq_length,
-        masking=options.masking,
-        jieba_user_dict=options.jieba_user_dict,
-        eval_fraction=options.eval_fraction,
-        max_eval_sequences=options.max_eval_sequences,
-        document_format=options.document_format,
-    )
+    build = tagging_task if options.knowledge_task == "tagging" else masked_lm_task
     try:
-        manifest = prepare_data(out, settings, words)
+        task = build(options, start, out, inputs, vocab_sha)
     except Exception:
         if created:  # a bad corpus leaves no half-made run behind
             shutil.rmtree(out, ignore_errors=True)
         raise
 
-    head = head_for(start.backbone, start.config)
-    head.build()
-    if start.tensors is not None and load_head(
-        head, start.scheme, start.tensors, start.source["checkpoint"]
-    ):
-        logger.info("loaded the masked-LM head from %s", start.source["checkpoint"])
-        head_source = "checkpoint"
-    else:
-        if start.tensors is not None:
-            logger.info(
-                "%s has no masked-LM head: a new one is initialised", start.source["checkpoint"]
-            )
-        head_source = "initialised"
-    model = MaskedLMModel(start.backbone, head, name="masked_lm")
+    model = task.model
     model.compile(
         optimizer=create_optimizer(
             options.learning_rate,
@@ -420,14 +573,11 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
     )
     summary: dict[str, Any] = {
         "source": start.source,
-        "head": head_source,
+        "task": options.knowledge_task or "mlm",
+        "knowledge_adapter": options.knowledge_task is not None,
         "model": start.config.to_dict(),
-        "data": {
-            "documents": manifest.documents,
-            "train_sequences": manifest.train_sequences,
-            "train_tokens": manifest.train_tokens,
-            "eval_sequences": manifest.eval_sequences,
-        },
+        **task.summary,
+        "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_weights)),
         "no_next_sentence_prediction": True,
         "history": [],
         "resumed_from_step": 0,
@@ -441,49 +591,26 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
             "resuming from step %d (%s)", summary["resumed_from_step"], manager.latest_checkpoint
         )
 
-    masking = MaskingConfig(
-        mask_id=words.tokenizer.mask_id,
-        random_ids=random_replacement_ids(load_vocab(start.vocab_file)),
-        masked_lm_prob=options.masked_lm_prob,
-        max_predictions=options.max_predictions_per_seq,
-    )
     step = int(model.optimizer.iterations.numpy())
-    run = PretrainRun(
-        options,
-        out,
-        model,
-        start.config,
-        start.vocab_file,
-        manager,
-        eval_batches(out, options.eval_batch_size, masking) if manifest.eval_sequences else None,
-        summary,
-    )
+    run = PretrainRun(options, out, model, manager, task.eval_data, summary)
     chunk = options.save_checkpoints_steps
     if step < options.num_train_steps:
         if step % chunk:
             raise RuntimeError(f"checkpoint at step {step} is not at a chunk boundary of {chunk}")
-        data = training_batches(
-            out,
-            manifest,
-            options.train_batch_size,
-            masking,
-            options.seed,
-            skip_sequences=step * options.train_batch_size,
-        )
         logger.info(
-            "pretraining %s: %d steps of %d sequences (%d tokens at most), %d warm-up steps; "
-            "%d training sequences, masking %s",
+            "pretraining (%s) %s: %d steps of %d sequences (%d tokens at most), %d warm-up "
+            "steps; %d trainable parameters",
+            summary["task"],
             start.config.family,
             options.num_train_steps,
             options.train_batch_size,
             options.max_seq_length,
             options.warmup_steps,
-            manifest.train_sequences,
-            options.masking,
+            summary["trainable_parameters"],
         )
         started = time.time()
         model.fit(
-            data,
+            task.train_data(step * options.train_batch_size),
             epochs=math.ceil(options.num_train_steps / chunk),
             initial_epoch=step // chunk,
             steps_per_epoch=chunk,
@@ -496,14 +623,12 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
             verbose=0,
         )
         summary["seconds"] = round(float(summary.get("seconds", 0.0)) + time.time() - started, 1)
-    final = run.evaluate()
-    summary["final_eval"] = final
+    summary["final_eval"] = run.evaluate()
     summary["steps_done"] = run.step
-    write_model_folder(out, model, start.config, start.vocab_file, options.output_format)
-    summary["output_format"] = options.output_format
+    summary.update(task.finalize())
     write_json(out / SUMMARY_FILE, summary)
     mark_finished(out)
-    logger.info("wrote the pretrained model to %s (%s format)", out, options.output_format)
+    logger.info("pretraining finished: outputs in %s", out)
     return summary
 
 

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 from classifier import metrics as M
-from classifier.adapters import ADAPTER_DIR, save_adapter
+from classifier.adapters import ADAPTER_DIR, adapter_config_from_dict, save_adapter
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write_text, write_json
 from classifier.heads import (
@@ -287,7 +287,8 @@ def train(
         spec = replace(spec, thresholds=tuple(float(t) for t in thresholds))
     save_trained_model(out, model, spec, vocab_file)
     adapter = None
-    if spec.adapter is not None:  # the small, swappable artifact: adapter + head + spec
+    if spec.adapter is not None and adapter_config_from_dict(spec.adapter).saves_artifact:
+        # the small, swappable artifact: adapter + head + spec
         saved = save_adapter(out / ADAPTER_DIR, model, spec)
         adapter = {
             "kind": spec.adapter["kind"],
