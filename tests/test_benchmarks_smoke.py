@@ -22,6 +22,9 @@ SMOKE_RUNS = {
     "bench_serving.py": ["--requests=5", "--clients=2", "--per_client=2"],
     "bench_baseline.py": [],
     "bench_precision.py": [],
+    "bench_multilabel.py": ["--configs=prior,focal"],
+    "bench_pretraining_speed.py": ["--rounds=1", "--steps=2"],
+    "bench_pretraining.py": [],
 }
 
 
