@@ -61,9 +61,9 @@ SUMMARY_FILE = "pretrain_summary.json"
 CHECKPOINT_DIR = "checkpoints"
 OUTPUT_FORMATS = ("tf1", "hf")
 KNOWLEDGE_TASKS = ("mlm", "tagging")
-# Everything a pretraining run writes (what --overwrite removes).
+# Everything a pretraining run writes (what --overwrite removes). The prepared data stays: its
+# manifest says what it was made from, and a run on other inputs or settings rebuilds it.
 ARTIFACTS = (
-    "data",
     CHECKPOINT_DIR,
     "logs",
     SUMMARY_FILE,
