@@ -52,11 +52,11 @@ def ours(
     import numpy as np
 
     from classifier.adapters import apply_adapters, make_adapter_config
+    from classifier.batching import training_dataset
     from classifier.checkpoints import load_pretrained
     from classifier.classifier_spec import ClassifierSpec
     from classifier.trained_model import build_classifier
     from classifier.training import workflow
-    from classifier.training.batching import training_dataset
     from classifier.training.training_config import TrainingConfig
 
     keras.utils.set_random_seed(0)
@@ -70,7 +70,7 @@ def ours(
     config = TrainingConfig(
         learning_rate=2e-5 if kind == "full" else 1e-4, train_batch_size=batch_size
     )
-    encoder = workflow.text_encoder_for(spec, pretrained.files.vocab_file)
+    encoder = spec.text_encoder(pretrained.files.vocab_file)
 
     class Example:
         def __init__(self, text, label):

@@ -57,6 +57,18 @@ class ClassifierSpec:
     def num_labels(self) -> int:
         return len(self.labels)
 
+    def text_encoder(self, vocab_file: str | Path):
+        """The tokenizer + packer these settings describe: one definition for training,
+        evaluation and export (a classifier.text.TextEncoder)."""
+        from classifier.text.encoder import TextEncoder  # TensorFlow only when encoding
+
+        return TextEncoder.from_vocab_file(
+            vocab_file,
+            do_lower_case=self.do_lower_case,
+            max_seq_length=self.max_seq_length,
+            max_chars_per_word=self.max_chars_per_word,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["model"] = self.model.to_dict()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras
 
-from classifier.adapters import AdaptedBackbone, apply_adapters, inference_ready
+from classifier.adapters import AdaptedBackbone, apply_adapters, can_merge, merged_backbone
 from classifier.adapters.fingerprint import UNKNOWN as UNKNOWN_FINGERPRINT
 from classifier.backbones import build_backbone
 from classifier.classifier_spec import ClassifierSpec
@@ -56,7 +56,17 @@ def inference_model(model: TextClassifier, spec: ClassifierSpec) -> TextClassifi
     LoRA is merged into the query/value kernels (a new model; ``model`` is left unchanged);
     other adapters run as trained.
     """
-    return inference_ready(model)
+    if not can_merge(model.backbone):
+        return model
+    merged = TextClassifier(
+        merged_backbone(model.backbone),
+        num_labels=model.num_labels,
+        head_kind=model.head_kind,
+        dropout=model.dropout,
+        initializer_range=model.initializer_range,
+    )
+    merged.head.set_weights(model.head.get_weights())
+    return merged
 
 
 def save_trained_model(

@@ -332,14 +332,14 @@ def http_server(serving_models, tmp_path_factory):
 def in_memory_probabilities(output_dir, texts, texts_b=None):
     """(probabilities, token_ids, segment_ids) of the trained Keras model in ``output_dir``, fed
     as training feeds it: Python tokenizer, length-sorted batches padded to their longest."""
+    from classifier.batching import EncodedExamples
     from classifier.heads import probabilities
+    from classifier.inference import predict_logits
     from classifier.trained_model import VOCAB_FILE, inference_model, load_trained_model
-    from classifier.training.batching import EncodedExamples
-    from classifier.training.workflow import predict_logits, text_encoder_for
 
     model, spec = load_trained_model(output_dir)
     model = inference_model(model, spec)
-    encoder = text_encoder_for(spec, output_dir / VOCAB_FILE)
+    encoder = spec.text_encoder(output_dir / VOCAB_FILE)
     token_ids, segment_ids = encoder.encode_many(texts, texts_b)
     logits = predict_logits(model, EncodedExamples(token_ids, segment_ids), batch_size=4)
     return probabilities(logits, spec.head_kind), token_ids, segment_ids

@@ -49,7 +49,8 @@ def logits(model, seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize("name", list(KINDS))
 def test_saved_adapter_reloads_onto_the_base_and_predicts_identically(name, tmp_path):
-    from classifier.adapters import load_adapter, save_adapter
+    from classifier.adapter_tasks import load_adapter
+    from classifier.adapters import save_adapter
 
     model, spec = trained_classifier(name)
     expected = logits(model)
@@ -75,7 +76,8 @@ def test_saved_adapter_reloads_onto_the_base_and_predicts_identically(name, tmp_
 
 
 def test_loading_onto_another_base_fails_naming_both_fingerprints(tmp_path):
-    from classifier.adapters import BaseModelMismatchError, load_adapter, save_adapter
+    from classifier.adapter_tasks import load_adapter
+    from classifier.adapters import BaseModelMismatchError, save_adapter
     from classifier.adapters.fingerprint import short
 
     model, spec = trained_classifier("pfeiffer")
@@ -102,7 +104,8 @@ def test_fingerprint_is_stable_and_sensitive():
 
 def test_load_adapter_from_the_base_checkpoint_folder(google_bert_dir, tmp_path):
     import classifier
-    from classifier.adapters import apply_adapters, load_adapter, make_adapter_config, save_adapter
+    from classifier.adapter_tasks import load_adapter
+    from classifier.adapters import apply_adapters, make_adapter_config, save_adapter
     from classifier.classifier_spec import ClassifierSpec
     from classifier.trained_model import build_classifier
 
@@ -125,7 +128,8 @@ def test_load_adapter_from_the_base_checkpoint_folder(google_bert_dir, tmp_path)
 
 
 def test_adapter_set_switches_tasks_on_one_backbone(tmp_path):
-    from classifier.adapters import AdapterError, AdapterSet, save_adapter
+    from classifier.adapter_tasks import AdapterSet
+    from classifier.adapters import AdapterError, save_adapter
 
     expected = {}
     for name in ("pfeiffer", "houlsby", "lora", "k_adapter"):
@@ -190,7 +194,8 @@ def test_fusion_trains_saves_and_reloads_without_its_members(tmp_path):
 
     import keras
 
-    from classifier.adapters import apply_adapters, load_adapter, make_adapter_config, save_adapter
+    from classifier.adapter_tasks import load_adapter
+    from classifier.adapters import apply_adapters, make_adapter_config, save_adapter
     from classifier.classifier_spec import ClassifierSpec
     from classifier.trained_model import build_classifier
 
@@ -251,7 +256,8 @@ def test_fusion_refuses_members_that_trained_layer_norms_or_another_base(tmp_pat
 
 @pytest.mark.parametrize("name", ["houlsby", "lora"])
 def test_albert_adapters_round_trip_and_stay_unmerged(name, tmp_path):
-    from classifier.adapters import apply_adapters, load_adapter, save_adapter
+    from classifier.adapter_tasks import load_adapter
+    from classifier.adapters import apply_adapters, save_adapter
     from classifier.classifier_spec import ClassifierSpec
     from classifier.trained_model import build_classifier, inference_model
 

@@ -17,10 +17,10 @@ EXAMPLES, BATCH, EPOCHS = 128, 32, 8
 
 @pytest.fixture(scope="module")
 def demo(demo_bert_dir):
+    from classifier.batching import pad_batch
     from classifier.checkpoints import load_pretrained
     from classifier.classifier_spec import ClassifierSpec
     from classifier.training import workflow
-    from classifier.training.batching import pad_batch
     from processors import TsvProcessor
 
     pretrained = load_pretrained(demo_bert_dir)
@@ -31,7 +31,7 @@ def demo(demo_bert_dir):
         head_kind="multiclass",
         max_seq_length=48,
     )
-    encoder = workflow.text_encoder_for(spec, pretrained.files.vocab_file)
+    encoder = spec.text_encoder(pretrained.files.vocab_file)
     train = workflow.encode_examples(encoder, processor.get_train_examples()[:EXAMPLES], spec)
     # one padded length: a single trace keeps the test fast
     return {

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from classifier.adapters import AdaptedBackbone, make_adapter_config
+from classifier.batching import EncodedExamples
 from classifier.checkpoints.tiny import randomize_weights, tiny_bert_config
 from classifier.classifier_spec import ClassifierSpec
 from classifier.heads import probabilities
+from classifier.inference import predict_logits
 from classifier.text.vocab import build_tiny_chinese_vocab, write_vocab
 from classifier.trained_model import build_classifier, load_trained_model, save_trained_model
-from classifier.training.batching import EncodedExamples
-from classifier.training.workflow import predict_logits, text_encoder_for
 from export import build_serving_module, export_trained_model
 from serving import Predictor
 from tests.conftest import SERVING_TEXTS
@@ -53,7 +53,7 @@ def test_adapted_model_exports_with_its_adapters(tmp_path, kind, options, merged
     served = np.array([list(p.probabilities.values()) for p in predictor.predict(SERVING_TEXTS)])
 
     model, spec = load_trained_model(out)  # as trained: adapters unmerged
-    encoder = text_encoder_for(spec, out / "vocab.txt")
+    encoder = spec.text_encoder(out / "vocab.txt")
     token_ids, segment_ids = encoder.encode_many(SERVING_TEXTS)
     logits = predict_logits(model, EncodedExamples(token_ids, segment_ids), batch_size=8)
     expected = probabilities(logits, "multiclass")

@@ -50,11 +50,11 @@ def task(tmp_path_factory):
 
 
 def train_and_probe(task, tmp_path, head_bias_init: str):
+    from classifier.batching import inference_batches
     from classifier.checkpoints import load_pretrained
     from classifier.classifier_spec import ClassifierSpec
     from classifier.trained_model import build_classifier
     from classifier.training import workflow
-    from classifier.training.batching import inference_batches
     from classifier.training.training_config import TrainingConfig
 
     model_dir, train, dev = task
@@ -63,7 +63,7 @@ def train_and_probe(task, tmp_path, head_bias_init: str):
         model=pretrained.config, labels=LABELS, head_kind="multilabel", max_seq_length=64
     )
     model = build_classifier(spec, pretrained.backbone)
-    encoder = workflow.text_encoder_for(spec, pretrained.files.vocab_file)
+    encoder = spec.text_encoder(pretrained.files.vocab_file)
     config = TrainingConfig(learning_rate=1e-3, num_train_epochs=8, head_bias_init=head_bias_init)
     result = workflow.train(
         model, spec, config, encoder, train, dev, tmp_path, pretrained.files.vocab_file

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.classifier_spec import ClassifierSpec, SpecError
-from classifier.config import ModelConfig
-from classifier.training.batching import (
+from classifier.batching import (
     EncodedExamples,
     bucketed_batches,
     inference_batches,
     pad_batch,
 )
+from classifier.classifier_spec import ClassifierSpec, SpecError
+from classifier.config import ModelConfig
 from classifier.training.optimizer import WarmupLinearDecay, create_optimizer
 from classifier.training.output_dir import OutputDirError, prepare_output_dir
 from classifier.training.workflow import balanced_class_weights

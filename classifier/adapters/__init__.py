@@ -2,10 +2,12 @@
 
     apply_adapters(backbone, config)  -> AdaptedBackbone (the backbone's inputs and outputs)
     make_adapter_config(kind, **options) / adapter_config_from_dict(data)
-    save_adapter(folder, classifier, spec) / load_adapter(folder, backbone or base model dir)
-    AdapterSet(backbone): several task adapters on one backbone, one active at a time
-    inference_ready(classifier): LoRA merged into the kernels for prediction and export
+    save_adapter(folder, classifier, spec): the small artifact (adapter + head + spec)
+    merged_backbone(adapted): LoRA folded into a copy of the base backbone's kernels
     base_fingerprint(backbone): what a saved adapter records about its base
+
+Loading a saved adapter as a classifier, and several tasks on one backbone: classifier.adapter_tasks
+(load_adapter, AdapterSet), above the model that assembles them.
 
 Kinds (registered by name): houlsby, pfeiffer, lora, k_adapter, fusion, adapter_drop,
 compacter, knowledge (K-Adapter phase 2: infused knowledge adapters beside the backbone).
@@ -14,7 +16,6 @@ See docs/adapters.md and docs/pretraining.md.
 
 from classifier.adapters.adapted_backbone import AdaptedBackbone, freeze_backbone
 from classifier.adapters.adapter_drop import AdapterDropConfig
-from classifier.adapters.adapter_set import AdapterSet
 from classifier.adapters.apply import apply_adapters
 from classifier.adapters.compacter import CompacterConfig
 from classifier.adapters.config import (
@@ -30,7 +31,7 @@ from classifier.adapters.fingerprint import base_fingerprint
 from classifier.adapters.flags import adapter_config_from_flags
 from classifier.adapters.fusion import FusionConfig
 from classifier.adapters.houlsby import HoulsbyConfig
-from classifier.adapters.inference import inference_ready, merge_lora
+from classifier.adapters.inference import can_merge, merged_backbone
 from classifier.adapters.k_adapter import KAdapterConfig
 from classifier.adapters.knowledge import (
     KnowledgeAdapterError,
@@ -43,7 +44,6 @@ from classifier.adapters.storage import (
     ADAPTER_DIR,
     AdapterError,
     BaseModelMismatchError,
-    load_adapter,
     read_adapter_config,
     save_adapter,
 )
@@ -55,7 +55,6 @@ __all__ = [
     "AdapterConfigError",
     "AdapterDropConfig",
     "AdapterError",
-    "AdapterSet",
     "BaseModelMismatchError",
     "CompacterConfig",
     "FusionConfig",
@@ -72,10 +71,9 @@ __all__ = [
     "base_fingerprint",
     "freeze_backbone",
     "get_adapter_kind",
-    "inference_ready",
-    "load_adapter",
+    "can_merge",
     "make_adapter_config",
-    "merge_lora",
+    "merged_backbone",
     "read_adapter_config",
     "register_adapter_kind",
     "save_adapter",

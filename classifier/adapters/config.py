@@ -10,11 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-
-if TYPE_CHECKING:
-    from classifier.adapters.module import AdapterModule
-    from classifier.adapters.sites import BackboneSites
+from typing import Any, ClassVar, TypeVar
 
 _KINDS: dict[str, type[AdapterConfig]] = {}
 
@@ -35,8 +31,10 @@ class AdapterConfig:
     # Whether the backbone stays frozen (so an adapter's learning rate default applies).
     freezes_backbone: ClassVar[bool] = True
 
-    def build(self, sites: BackboneSites) -> AdapterModule:
-        """The kind's adapter layers for a backbone, built and ready to attach."""
+    def build(self, sites: Any) -> Any:
+        """The kind's AdapterModule for a backbone's BackboneSites, built and ready to attach.
+
+        (Typed loosely: classifier.adapters.module builds on this module, not the reverse.)"""
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,8 +23,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from classifier.adapters.adapted_backbone import AdaptedBackbone
-from classifier.adapters.apply import apply_adapters
-from classifier.adapters.fingerprint import base_fingerprint, short
+from classifier.adapters.fingerprint import short
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write, atomic_write_text, write_json
 
@@ -179,58 +178,3 @@ def check_base(saved: dict[str, Any], fingerprint: str, folder: Path) -> None:
             f"{short(fingerprint)}: load it onto the checkpoint it was trained on "
             f"(full fingerprints: adapter {expected}, backbone {fingerprint})"
         )
-
-
-def attach_adapter(
-    folder: str | Path, backbone: keras.Model, fingerprint: str | None = None
-) -> tuple[keras.Model, ClassifierSpec, list[tuple[keras.Variable, np.ndarray]]]:
-    """Builds the saved classifier on ``backbone`` without touching the backbone's weights.
-
-    Returns the model, its spec and the backbone values it needs (Houlsby's LayerNorms) for
-    the caller to assign (AdapterSet does so when the task is activated).
-    """
-    from classifier.trained_model import build_classifier
-
-    path = resolve_adapter_dir(folder)
-    saved = read_adapter_config(path)
-    fingerprint = fingerprint or base_fingerprint(backbone)
-    check_base(saved, fingerprint, path)
-    spec = ClassifierSpec.load(path / SPEC_FILE)
-    adapted = apply_adapters(
-        backbone, saved["adapter"], base_fingerprint=fingerprint, initialize=False
-    )
-    model = build_classifier(spec, adapted)
-    tensors = read_adapter_tensors(path)
-    entries = saved_variables(model)
-    own = {k: v for k, v in entries.items() if not k.startswith("backbone/")}
-    overrides = {k: v for k, v in entries.items() if k.startswith("backbone/")}
-    own_tensors = {k: v for k, v in tensors.items() if not k.startswith("backbone/")}
-    assign_entries(own, own_tensors, str(path))
-    missing = sorted(set(overrides) - set(tensors))
-    if missing:
-        raise AdapterError(f"{path}: backbone weights {missing[:5]} are missing")
-    for name, variable in overrides.items():
-        if tuple(tensors[name].shape) != tuple(variable.shape):
-            raise AdapterError(f"{path}: {name} does not fit this backbone's shape")
-    backbone_values = [(variable, tensors[name]) for name, variable in overrides.items()]
-    return model, spec, backbone_values
-
-
-def load_adapter(
-    folder: str | Path, backbone: keras.Model | str | Path
-) -> tuple[keras.Model, ClassifierSpec]:
-    """The classifier saved in ``folder`` (an adapter folder or its training output), on
-    ``backbone``: a loaded base backbone or the base checkpoint folder to load it from.
-
-    Raises BaseModelMismatchError, naming both fingerprints, for any other base. The
-    backbone's own weights change only for kinds that train some of them (Houlsby's
-    LayerNorms); use AdapterSet to keep several tasks on one backbone.
-    """
-    if not isinstance(backbone, keras.Model):
-        from classifier.checkpoints import load_backbone
-
-        backbone = load_backbone(backbone)
-    model, spec, backbone_values = attach_adapter(folder, backbone)
-    for variable, value in backbone_values:
-        variable.assign(value)
-    return model, spec

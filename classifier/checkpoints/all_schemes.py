@@ -1,9 +1,7 @@
 """Importing this module registers every naming scheme (one module per scheme)."""
 
-from classifier.checkpoints import (  # noqa: F401
-    brightmart_albert,
-    google_albert,
-    google_bert,
-    hf_albert,
-    hf_bert,
-)
+import classifier.checkpoints.brightmart_albert  # noqa: F401
+import classifier.checkpoints.google_albert  # noqa: F401
+import classifier.checkpoints.google_bert  # noqa: F401
+import classifier.checkpoints.hf_albert  # noqa: F401
+import classifier.checkpoints.hf_bert  # noqa: F401

@@ -15,8 +15,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+import classifier.checkpoints.all_schemes  # noqa: F401  (registers every scheme)
 from classifier.backbones import build_backbone
-from classifier.checkpoints import all_schemes  # noqa: F401  (registers every scheme)
 from classifier.checkpoints.hf_names import HFStateDict
 from classifier.checkpoints.model_files import (
     HF_PYTORCH_BIN,

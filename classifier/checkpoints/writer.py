@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.checkpoints import all_schemes  # noqa: F401  (registers every scheme)
+import classifier.checkpoints.all_schemes  # noqa: F401  (registers every scheme)
 from classifier.checkpoints.safetensors_checkpoint import (
     write_safetensors,
     write_sharded_safetensors,

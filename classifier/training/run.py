@@ -146,7 +146,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
             _check_labels(examples, spec, split)
         out = prepare_output_dir(options.output_dir, options.overwrite)
         model = build_classifier(spec, backbone)
-        encoder = workflow.text_encoder_for(spec, pretrained.files.vocab_file)
+        encoder = spec.text_encoder(pretrained.files.vocab_file)
         result = workflow.train(
             model,
             spec,
@@ -173,7 +173,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
             )
         for split, examples in (("dev", dev or []), ("test", test or [])):
             _check_labels(examples, spec, split)
-        encoder = workflow.text_encoder_for(spec, out / VOCAB_FILE)
+        encoder = spec.text_encoder(out / VOCAB_FILE)
         outcome = RunResult(spec)
 
     if options.do_eval:

@@ -22,6 +22,7 @@ import numpy as np
 
 from classifier import metrics as M
 from classifier.adapters import ADAPTER_DIR, adapter_config_from_dict, save_adapter
+from classifier.batching import EncodedExamples, steps_per_epoch, training_dataset
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write_text, write_json
 from classifier.heads import (
@@ -32,15 +33,10 @@ from classifier.heads import (
     prior_logits,
     probabilities,
 )
+from classifier.inference import predict_logits
 from classifier.reports import write_confusion_csv, write_confusion_png
 from classifier.text import TextEncoder
 from classifier.trained_model import save_trained_model
-from classifier.training.batching import (
-    EncodedExamples,
-    inference_batches,
-    steps_per_epoch,
-    training_dataset,
-)
 from classifier.training.dev_evaluator import DevEvaluator, StopAtStep
 from classifier.training.optimizer import create_optimizer
 from classifier.training.training_config import TrainingConfig
@@ -54,15 +50,6 @@ class Example(Protocol):
     text_b: str | None
     label: str | None
     labels: tuple[str, ...] | None
-
-
-def text_encoder_for(spec: ClassifierSpec, vocab_file: str | Path) -> TextEncoder:
-    return TextEncoder.from_vocab_file(
-        vocab_file,
-        do_lower_case=spec.do_lower_case,
-        max_seq_length=spec.max_seq_length,
-        max_chars_per_word=spec.max_chars_per_word,
-    )
 
 
 def has_labels(examples: Sequence[Example], head_kind: str) -> bool:
@@ -102,15 +89,6 @@ def balanced_class_weights(labels: np.ndarray, num_labels: int) -> np.ndarray:
     present = counts > 0
     weights[present] = len(labels) / (present.sum() * counts[present])
     return weights
-
-
-def predict_logits(model: keras.Model, data: EncodedExamples, batch_size: int) -> np.ndarray:
-    """Logits for every row of ``data``, in its order (batches are length-sorted inside)."""
-    if len(data) == 0:
-        return np.zeros((0, model.output_shape[-1]), np.float32)
-    dataset, restore = inference_batches(data, batch_size)
-    logits = model.predict(dataset, steps=steps_per_epoch(len(data), batch_size), verbose=0)
-    return np.asarray(logits)[restore]
 
 
 def report(spec: ClassifierSpec, logits: np.ndarray, labels: np.ndarray, thresholds=None) -> dict:

@@ -1,10 +1,14 @@
-"""Several task adapters on one loaded backbone, one of them active.
+"""Saved task adapters as classifiers: one loaded onto its base, or several sharing one base.
+
+A saved adapter (classifier.adapters.storage) holds adapter weights, its head and the task's
+spec; these helpers assemble the classifier around a base backbone (with the model module's
+build_classifier), so they sit above both the adapters package and the model.
 
 Bottleneck, LoRA, K-Adapter and fusion adapters never write into the backbone: each task's
 model attaches its own hooks while it runs, so any task's model predicts correctly at any time.
-Houlsby adapters trained the backbone's LayerNorms; ``activate`` puts the chosen task's
-LayerNorm values in place (and the base values back for tasks without them), so with Houlsby
-tasks use ``activate`` (or ``predict(..., task=...)``) to switch.
+Houlsby adapters trained the backbone's LayerNorms; ``AdapterSet.activate`` puts the chosen
+task's LayerNorm values in place (and the base values back for tasks without them), so with
+Houlsby tasks use ``activate`` (or ``predict(..., task=...)``) to switch.
 """
 
 from __future__ import annotations
@@ -15,10 +19,74 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from classifier.adapters import apply_adapters
 from classifier.adapters.fingerprint import base_fingerprint
-from classifier.adapters.storage import AdapterError, attach_adapter, resolve_adapter_dir
+from classifier.adapters.storage import (
+    SPEC_FILE,
+    AdapterError,
+    assign_entries,
+    check_base,
+    read_adapter_config,
+    read_adapter_tensors,
+    resolve_adapter_dir,
+    saved_variables,
+)
+from classifier.batching import EncodedExamples, pad_batch
+from classifier.checkpoints import load_backbone, load_pretrained
 from classifier.classifier_spec import ClassifierSpec
 from classifier.heads import probabilities
+from classifier.trained_model import build_classifier
+
+
+def attach_adapter(
+    folder: str | Path, backbone: keras.Model, fingerprint: str | None = None
+) -> tuple[keras.Model, ClassifierSpec, list[tuple[keras.Variable, np.ndarray]]]:
+    """Builds the saved classifier on ``backbone`` without touching the backbone's weights.
+
+    Returns the model, its spec and the backbone values it needs (Houlsby's LayerNorms) for
+    the caller to assign (AdapterSet does so when the task is activated).
+    """
+    path = resolve_adapter_dir(folder)
+    saved = read_adapter_config(path)
+    fingerprint = fingerprint or base_fingerprint(backbone)
+    check_base(saved, fingerprint, path)
+    spec = ClassifierSpec.load(path / SPEC_FILE)
+    adapted = apply_adapters(
+        backbone, saved["adapter"], base_fingerprint=fingerprint, initialize=False
+    )
+    model = build_classifier(spec, adapted)
+    tensors = read_adapter_tensors(path)
+    entries = saved_variables(model)
+    own = {k: v for k, v in entries.items() if not k.startswith("backbone/")}
+    overrides = {k: v for k, v in entries.items() if k.startswith("backbone/")}
+    own_tensors = {k: v for k, v in tensors.items() if not k.startswith("backbone/")}
+    assign_entries(own, own_tensors, str(path))
+    missing = sorted(set(overrides) - set(tensors))
+    if missing:
+        raise AdapterError(f"{path}: backbone weights {missing[:5]} are missing")
+    for name, variable in overrides.items():
+        if tuple(tensors[name].shape) != tuple(variable.shape):
+            raise AdapterError(f"{path}: {name} does not fit this backbone's shape")
+    backbone_values = [(variable, tensors[name]) for name, variable in overrides.items()]
+    return model, spec, backbone_values
+
+
+def load_adapter(
+    folder: str | Path, backbone: keras.Model | str | Path
+) -> tuple[keras.Model, ClassifierSpec]:
+    """The classifier saved in ``folder`` (an adapter folder or its training output), on
+    ``backbone``: a loaded base backbone or the base checkpoint folder to load it from.
+
+    Raises BaseModelMismatchError, naming both fingerprints, for any other base. The
+    backbone's own weights change only for kinds that train some of them (Houlsby's
+    LayerNorms); use AdapterSet to keep several tasks on one backbone.
+    """
+    if not isinstance(backbone, keras.Model):
+        backbone = load_backbone(backbone)
+    model, spec, backbone_values = attach_adapter(folder, backbone)
+    for variable, value in backbone_values:
+        variable.assign(value)
+    return model, spec
 
 
 @dataclass
@@ -45,8 +113,6 @@ class AdapterSet:
     @classmethod
     def from_model_dir(cls, model_dir: str | Path, **load_kwargs) -> AdapterSet:
         """Loads the base checkpoint folder (any format load_pretrained reads)."""
-        from classifier.checkpoints import load_pretrained
-
         pretrained = load_pretrained(model_dir, **load_kwargs)
         return cls(pretrained.backbone, vocab_file=pretrained.files.vocab_file)
 
@@ -114,9 +180,6 @@ class AdapterSet:
     ) -> np.ndarray:
         """Probabilities [len(texts), num_labels] of ``task`` (activated first; default the
         active one), texts tokenized with the base checkpoint's vocab."""
-        from classifier.training.batching import EncodedExamples, pad_batch
-        from classifier.training.workflow import text_encoder_for
-
         name = task or self.active
         if name != self.active:
             self.activate(name)
@@ -125,7 +188,7 @@ class AdapterSet:
             raise AdapterError("predict needs the base vocab: use AdapterSet.from_model_dir")
         key = f"{spec.max_seq_length}/{spec.do_lower_case}/{spec.max_chars_per_word}"
         if key not in self._encoders:
-            self._encoders[key] = text_encoder_for(spec, self.vocab_file)
+            self._encoders[key] = spec.text_encoder(self.vocab_file)
         token_ids, segment_ids = self._encoders[key].encode_many(
             texts, text_b if spec.is_pair else None
         )
