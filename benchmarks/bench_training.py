@@ -56,7 +56,8 @@ def ours(
     from classifier.checkpoints import load_pretrained
     from classifier.classifier_spec import ClassifierSpec
     from classifier.trained_model import build_classifier
-    from classifier.training import workflow
+    from classifier.training.compile import compile_for_training
+    from classifier.training.data import encode_examples
     from classifier.training.training_config import TrainingConfig
 
     keras.utils.set_random_seed(0)
@@ -82,10 +83,10 @@ def ours(
                 "",
             )
 
-    data = workflow.encode_examples(
+    data = encode_examples(
         encoder, [Example(text, label) for text, label in zip(texts, labels, strict=True)], spec
     )
-    workflow.compile_for_training(model, spec.head_kind, config, warmup + steps)
+    compile_for_training(model, spec.head, config, warmup + steps, data.labels)
     times = []
 
     class Timer(keras.callbacks.Callback):

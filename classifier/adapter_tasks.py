@@ -34,7 +34,6 @@ from classifier.adapters.storage import (
 from classifier.batching import EncodedExamples, pad_batch
 from classifier.checkpoints import load_backbone, load_pretrained
 from classifier.classifier_spec import ClassifierSpec
-from classifier.heads import probabilities
 from classifier.trained_model import build_classifier
 
 
@@ -195,4 +194,4 @@ class AdapterSet:
         data = EncodedExamples(token_ids, segment_ids, None)
         inputs = pad_batch(data, np.arange(len(token_ids)))
         logits = self.model(name)(inputs, training=False)
-        return probabilities(np.asarray(logits), spec.head_kind)
+        return spec.head.probabilities(np.asarray(logits))

@@ -13,7 +13,7 @@ from typing import Any
 
 from classifier.config import ModelConfig
 from classifier.files import read_json, write_json
-from classifier.heads import MULTILABEL, check_head_kind
+from classifier.heads import Head, check_head_kind, make_head
 
 FORMAT_VERSION = 1
 
@@ -43,8 +43,10 @@ class ClassifierSpec:
             raise SpecError("a classifier needs at least one label")
         if len(set(self.labels)) != len(self.labels):
             raise SpecError("labels must be unique")
-        if self.head_kind != MULTILABEL and len(self.labels) < 2:
-            raise SpecError("a multiclass classifier needs at least two labels")
+        if len(self.labels) < self.head.min_labels:
+            raise SpecError(
+                f"a {self.head_kind} classifier needs at least {self.head.min_labels} labels"
+            )
         if not 2 < self.max_seq_length <= self.model.max_position_embeddings:
             raise SpecError(
                 f"max_seq_length must be in [3, {self.model.max_position_embeddings}] "
@@ -56,6 +58,11 @@ class ClassifierSpec:
     @property
     def num_labels(self) -> int:
         return len(self.labels)
+
+    @property
+    def head(self) -> Head:
+        """The head object of this classifier's kind (its labels and thresholds)."""
+        return make_head(self.head_kind, self.labels, self.thresholds)
 
     def text_encoder(self, vocab_file: str | Path):
         """The tokenizer + packer these settings describe: one definition for training,

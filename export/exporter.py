@@ -13,7 +13,6 @@ import tensorflow as tf
 
 from classifier.backbones import build_backbone
 from classifier.classifier_spec import ClassifierSpec
-from classifier.heads import MULTILABEL
 from classifier.text import TextEncoder
 from classifier.trained_model import (
     LABELS_FILE,
@@ -41,13 +40,6 @@ class ExportResult:
     signatures: list[str]
 
 
-def served_thresholds(spec: ClassifierSpec) -> list[float] | None:
-    """Multilabel: the tuned thresholds (0.5 each if none were tuned); multiclass: None."""
-    if spec.head_kind != MULTILABEL:
-        return None
-    return [float(t) for t in (spec.thresholds or [0.5] * spec.num_labels)]
-
-
 def export_metadata(
     spec: ClassifierSpec, source_dir: str | Path, dtype: str = "float32"
 ) -> dict[str, Any]:
@@ -58,7 +50,7 @@ def export_metadata(
         "labels": list(spec.labels),
         "head_kind": spec.head_kind,
         "is_pair": spec.is_pair,
-        "thresholds": served_thresholds(spec),
+        "thresholds": spec.head.served_thresholds(),
         "max_seq_length": spec.max_seq_length,
         "do_lower_case": spec.do_lower_case,
         "max_chars_per_word": spec.max_chars_per_word,
@@ -112,10 +104,8 @@ def build_serving_module(
     module = ServingModule(
         model,
         encoder,
-        labels=spec.labels,
-        head_kind=spec.head_kind,
+        head=spec.head,
         is_pair=spec.is_pair,
-        thresholds=served_thresholds(spec),
         metadata=export_metadata(spec, out, dtype),
         assets={"vocab": out / VOCAB_FILE, "labels": out / LABELS_FILE},
         freeze_weights=freeze_weights,

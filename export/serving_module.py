@@ -10,7 +10,7 @@ padded only to its own longest row.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import tensorflow as tf
 # The public API has no TF2 freezing; this function is what tf.lite and TF-TRT use for it.
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from classifier.heads import MULTICLASS, MULTILABEL, check_head_kind
+from classifier.heads import Head
 from classifier.text import TextEncoder
 
 
@@ -55,10 +55,8 @@ class ServingModule(tf.Module):
         self,
         model: keras.Model,
         encoder: TextEncoder,
-        labels: Sequence[str],
-        head_kind: str,
+        head: Head,
         is_pair: bool,
-        thresholds: Sequence[float] | None,
         metadata: dict[str, Any],
         assets: dict[str, str | Path] | None = None,
         freeze_weights: bool = False,
@@ -74,13 +72,12 @@ class ServingModule(tf.Module):
             self._get_model = lambda: self._tracked_model
         self.encoder = encoder
         _ = encoder.graph_tokenizer  # built (and tracked) now, not during tracing
-        self.head_kind = check_head_kind(head_kind)
+        self.head = head  # plain Python (not tracked): its decisions are traced into the graph
+        self.head_kind = head.kind
         self.is_pair = bool(is_pair)
-        self.num_labels = len(labels)
-        if head_kind == MULTILABEL and thresholds is None:
-            raise ValueError("a multilabel model needs one threshold per label")
-        self._labels = list(labels)
-        self._thresholds = [float(t) for t in thresholds] if thresholds is not None else []
+        self.num_labels = head.num_labels
+        self._labels = list(head.labels)
+        self._thresholds = head.served_thresholds() or []
         self._metadata_json = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
         # Assets are copied into <version>/assets/ by tf.saved_model.save.
         self.assets = {
@@ -198,17 +195,9 @@ class ServingModule(tf.Module):
 
     def _outputs(self, logits: tf.Tensor) -> dict[str, tf.Tensor]:
         logits = tf.cast(logits, tf.float32)
-        if self.head_kind == MULTICLASS:
-            probabilities = tf.nn.softmax(logits, axis=-1)
-        else:
-            probabilities = tf.sigmoid(logits)
+        probabilities, predicted = self.head.graph_outputs(logits)
         top = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         names = tf.constant(self._labels, tf.string)
-        if self.head_kind == MULTICLASS:
-            predicted = tf.one_hot(top, self.num_labels, dtype=tf.int32)
-        else:
-            thresholds = tf.constant(self._thresholds, tf.float32)
-            predicted = tf.cast(probabilities >= thresholds, tf.int32)
         all_names = tf.broadcast_to(names, tf.shape(probabilities))
         return {
             "label": tf.gather(names, top),

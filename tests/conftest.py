@@ -333,7 +333,6 @@ def in_memory_probabilities(output_dir, texts, texts_b=None):
     """(probabilities, token_ids, segment_ids) of the trained Keras model in ``output_dir``, fed
     as training feeds it: Python tokenizer, length-sorted batches padded to their longest."""
     from classifier.batching import EncodedExamples
-    from classifier.heads import probabilities
     from classifier.inference import predict_logits
     from classifier.trained_model import VOCAB_FILE, inference_model, load_trained_model
 
@@ -342,7 +341,7 @@ def in_memory_probabilities(output_dir, texts, texts_b=None):
     encoder = spec.text_encoder(output_dir / VOCAB_FILE)
     token_ids, segment_ids = encoder.encode_many(texts, texts_b)
     logits = predict_logits(model, EncodedExamples(token_ids, segment_ids), batch_size=4)
-    return probabilities(logits, spec.head_kind), token_ids, segment_ids
+    return spec.head.probabilities(logits), token_ids, segment_ids
 
 
 # === Adapters: a tiny random BERT whose vocab covers data/demo and data/demo_multilabel ===

@@ -20,7 +20,7 @@ def demo(demo_bert_dir):
     from classifier.batching import pad_batch
     from classifier.checkpoints import load_pretrained
     from classifier.classifier_spec import ClassifierSpec
-    from classifier.training import workflow
+    from classifier.training.data import encode_examples
     from processors import TsvProcessor
 
     pretrained = load_pretrained(demo_bert_dir)
@@ -32,7 +32,7 @@ def demo(demo_bert_dir):
         max_seq_length=48,
     )
     encoder = spec.text_encoder(pretrained.files.vocab_file)
-    train = workflow.encode_examples(encoder, processor.get_train_examples()[:EXAMPLES], spec)
+    train = encode_examples(encoder, processor.get_train_examples()[:EXAMPLES], spec)
     # one padded length: a single trace keeps the test fast
     return {
         "dir": demo_bert_dir,
@@ -71,7 +71,7 @@ def test_training_lowers_the_loss_and_touches_only_trainable_weights(name, demo,
 
     from classifier.adapters import apply_adapters, make_adapter_config
     from classifier.checkpoints import load_backbone
-    from classifier.heads import head_loss
+    from classifier.losses import SoftmaxLoss
     from classifier.text_classifier import TextClassifier
 
     keras.utils.set_random_seed(0)
@@ -90,7 +90,7 @@ def test_training_lowers_the_loss_and_touches_only_trainable_weights(name, demo,
     assert len(frozen) >= len(adapted.backbone.weights) - 2 * 2 * 2 - 2  # Houlsby's LNs aside
     start = [np.asarray(v).copy() for v in trainable]
 
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=head_loss("multiclass"))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=SoftmaxLoss())
     before = model.evaluate(demo["x"], demo["y"], verbose=0)
     model.fit(demo["x"], demo["y"], batch_size=BATCH, epochs=EPOCHS, verbose=0)
     after = model.evaluate(demo["x"], demo["y"], verbose=0)

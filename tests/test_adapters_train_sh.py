@@ -101,10 +101,9 @@ def written_probabilities(path: Path, labels: list[str]) -> np.ndarray:
 def test_train_sh_trains_the_adapter_and_it_reloads_onto_the_base(name, runs, demo_bert_dir):
     from classifier.adapter_tasks import load_adapter
     from classifier.adapters import read_adapter_config
-    from classifier.heads import probabilities
     from classifier.inference import predict_logits
     from classifier.trained_model import inference_model, load_trained_model
-    from classifier.training import workflow
+    from classifier.training.data import encode_examples
     from processors import get_processor
 
     root, results = runs
@@ -133,11 +132,11 @@ def test_train_sh_trains_the_adapter_and_it_reloads_onto_the_base(name, runs, de
     data_dir = ROOT / "data" / ("demo_multilabel" if task == "multilabel" else "demo")
     examples = get_processor(task)(str(data_dir)).get_test_examples()
     encoder = spec.text_encoder(Path(demo_bert_dir) / "vocab.txt")
-    data = workflow.encode_examples(encoder, examples, spec, with_labels=False)
+    data = encode_examples(encoder, examples, spec, with_labels=False)
     logits = predict_logits(model, data, 64)
     np.testing.assert_array_equal(logits, predict_logits(full, data, 64))
     written = written_probabilities(out / "test_predictions.tsv", list(spec.labels))
-    np.testing.assert_allclose(probabilities(logits, spec.head_kind), written, atol=1e-6)
+    np.testing.assert_allclose(spec.head.probabilities(logits), written, atol=1e-6)
     if name.startswith("lora"):  # what export gets: LoRA merged into the kernels
         merged = predict_logits(inference_model(full, spec), data, 64)
         np.testing.assert_allclose(merged, logits, atol=1e-5)

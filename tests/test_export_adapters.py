@@ -10,7 +10,6 @@ from classifier.adapters import AdaptedBackbone, make_adapter_config
 from classifier.batching import EncodedExamples
 from classifier.checkpoints.tiny import randomize_weights, tiny_bert_config
 from classifier.classifier_spec import ClassifierSpec
-from classifier.heads import probabilities
 from classifier.inference import predict_logits
 from classifier.text.vocab import build_tiny_chinese_vocab, write_vocab
 from classifier.trained_model import build_classifier, load_trained_model, save_trained_model
@@ -56,6 +55,6 @@ def test_adapted_model_exports_with_its_adapters(tmp_path, kind, options, merged
     encoder = spec.text_encoder(out / "vocab.txt")
     token_ids, segment_ids = encoder.encode_many(SERVING_TEXTS)
     logits = predict_logits(model, EncodedExamples(token_ids, segment_ids), batch_size=8)
-    expected = probabilities(logits, "multiclass")
+    expected = spec.head.probabilities(logits)
     np.testing.assert_allclose(served, expected, atol=1e-5, rtol=0)
     assert result.metadata["adapter"]["kind"] == kind

@@ -9,11 +9,22 @@ import tensorflow as tf
 
 from classifier.heads import (
     MAX_BALANCED_POS_WEIGHT,
+    LossOptions,
     balanced_pos_weight,
-    head_loss,
-    prior_logits,
+    make_head,
 )
 from classifier.losses import SigmoidLoss, SoftmaxLoss
+
+
+def head_loss(kind: str, loss: str = "cross_entropy", targets=None, **options):
+    """The loss a head of ``kind`` builds from train.sh's options."""
+    labels = [f"l{i}" for i in range(5 if kind == "multilabel" else 4)]
+    return make_head(kind, labels).loss(LossOptions(loss=loss, **options), targets)
+
+
+def prior_logits(kind: str, targets, num_labels: int, sample_weights=None, **options):
+    head = make_head(kind, [f"l{i}" for i in range(num_labels)])
+    return head.prior_logits(LossOptions(**options), targets, sample_weights)
 
 
 @pytest.fixture
@@ -64,7 +75,11 @@ def test_asymmetric_loss_matches_the_papers_formula(multilabel_batch):
     negative = -(p_m**gamma_neg) * np.log(1 - p_m)
     reference = (y * positive + (1 - y) * negative).mean()
     loss = head_loss(
-        "multilabel", "asymmetric", asl_gamma_pos=gamma_pos, asl_gamma_neg=gamma_neg, asl_clip=clip
+        "multilabel",
+        "asymmetric",
+        asl_gamma_pos=gamma_pos,
+        asl_gamma_neg=gamma_neg,
+        asl_clip=clip,
     )
     assert float(loss(y, x)) == pytest.approx(reference, rel=1e-5)
 
@@ -103,13 +118,21 @@ def test_multiclass_focal_equals_keras_categorical_focal_cross_entropy(multiclas
     assert float(ours) == pytest.approx(float(reference), rel=1e-5)
 
 
-def test_head_loss_refuses_options_of_the_other_head_kind():
-    with pytest.raises(ValueError, match="asymmetric"):
-        head_loss("multiclass", "asymmetric")
-    with pytest.raises(ValueError, match="pos_weight"):
-        head_loss("multiclass", pos_weight=2.0)
-    with pytest.raises(ValueError, match="label_smoothing"):
-        head_loss("multilabel", label_smoothing=0.1)
+def test_heads_refuse_options_of_the_other_kind_naming_the_flag():
+    multiclass, multilabel = make_head("multiclass", "ab"), make_head("multilabel", "ab")
+    with pytest.raises(ValueError, match="--loss=asymmetric"):
+        multiclass.check_options(LossOptions(loss="asymmetric"))
+    with pytest.raises(ValueError, match="--pos_weight"):
+        multiclass.check_options(LossOptions(pos_weight=2.0))
+    with pytest.raises(ValueError, match="--label_smoothing"):
+        multilabel.check_options(LossOptions(label_smoothing=0.1))
+    with pytest.raises(ValueError, match="--class_weight"):
+        multilabel.check_options(LossOptions(class_weight="balanced"))
+    with pytest.raises(ValueError, match="metric 'accuracy'"):
+        multilabel.check_options(LossOptions(), metric="accuracy")
+    assert multilabel.check_options(LossOptions()) == "micro_f1"
+    with pytest.raises(ValueError, match="--pos_weight must be"):
+        LossOptions(pos_weight="lots")
 
 
 def test_losses_round_trip_through_keras_serialization():
@@ -130,7 +153,7 @@ def test_multilabel_prior_logits_minimise_the_weighted_loss_of_a_constant_model(
     # Many rows, so that the Laplace smoothing of the frequencies is negligible.
     targets = (np.random.default_rng(0).random((20000, 4)) < [0.02, 0.1, 0.3, 0.6]).astype("f4")
     weights = balanced_pos_weight(targets)
-    bias = prior_logits("multilabel", targets, 4, pos_weight=weights)
+    bias = prior_logits("multilabel", targets, 4, pos_weight="balanced")
     loss = SigmoidLoss(pos_weight=weights)
 
     def value(b):

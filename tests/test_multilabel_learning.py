@@ -55,6 +55,7 @@ def train_and_probe(task, tmp_path, head_bias_init: str):
     from classifier.classifier_spec import ClassifierSpec
     from classifier.trained_model import build_classifier
     from classifier.training import workflow
+    from classifier.training.data import encode_examples
     from classifier.training.training_config import TrainingConfig
 
     model_dir, train, dev = task
@@ -68,7 +69,7 @@ def train_and_probe(task, tmp_path, head_bias_init: str):
     result = workflow.train(
         model, spec, config, encoder, train, dev, tmp_path, pretrained.files.vocab_file
     )
-    dev_data = workflow.encode_examples(encoder, dev, spec)
+    dev_data = encode_examples(encoder, dev, spec)
     features, _ = inference_batches(dev_data, 64)
     pooled = np.concatenate(
         [model.backbone(x, training=False)["pooled_output"].numpy() for x in features]

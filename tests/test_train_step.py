@@ -18,16 +18,19 @@ MATMULS = ("MatMul", "BatchMatMulV2", "_MklMatMul", "Einsum")
 def compiled(demo_bert_dir, adapter: str | None):
     from classifier.adapters import apply_adapters, make_adapter_config
     from classifier.checkpoints import load_backbone
+    from classifier.heads import make_head
     from classifier.text_classifier import TextClassifier
+    from classifier.training.compile import compile_for_training
     from classifier.training.training_config import TrainingConfig
-    from classifier.training.workflow import compile_for_training
 
     keras.utils.set_random_seed(0)
     backbone = load_backbone(demo_bert_dir)
     if adapter:
         backbone = apply_adapters(backbone, make_adapter_config(adapter))
     model = TextClassifier(backbone, num_labels=4, dropout=0.0)
-    compile_for_training(model, "multiclass", TrainingConfig(learning_rate=1e-3), 10)
+    compile_for_training(
+        model, make_head("multiclass", "abcd"), TrainingConfig(learning_rate=1e-3), 10, np.arange(4)
+    )
     return model
 
 

@@ -13,9 +13,9 @@ from classifier.batching import (
 )
 from classifier.classifier_spec import ClassifierSpec, SpecError
 from classifier.config import ModelConfig
+from classifier.heads import balanced_class_weights
 from classifier.training.optimizer import WarmupLinearDecay, create_optimizer
 from classifier.training.output_dir import OutputDirError, prepare_output_dir
-from classifier.training.workflow import balanced_class_weights
 
 
 def test_schedule_warms_up_then_decays_linearly_to_zero():

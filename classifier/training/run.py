@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from classifier.adapters import AdapterConfig, apply_adapters
 from classifier.checkpoints import load_pretrained
 from classifier.classifier_spec import ClassifierSpec
-from classifier.heads import MULTICLASS, MULTILABEL
+from classifier.heads import kind_for, make_head
 from classifier.trained_model import VOCAB_FILE, build_classifier, load_trained_model
 from classifier.training import workflow
 from classifier.training.output_dir import prepare_output_dir
@@ -81,22 +81,12 @@ def _log_skipped(task: Task) -> None:
         logger.warning("skipped %d bad rows: %s%s", len(skipped), shown, more)
 
 
-def _check_labels(examples: list, spec: ClassifierSpec, split: str) -> None:
-    known = set(spec.labels)
-    for example in examples:
-        names = example.labels if spec.head_kind == MULTILABEL else (example.label,)
-        for name in names or ():
-            if name is not None and name not in known:
-                raise ValueError(
-                    f"{split} example {example.guid}: label {name!r} is not one of the "
-                    f"model's labels {list(spec.labels)}"
-                )
-
-
 def run(options: RunOptions, task: Task) -> RunResult:
-    head_kind = MULTILABEL if task.is_multilabel else MULTICLASS
-    if options.do_train:
-        options.training.check_head_kind(head_kind)  # before anything is read or written
+    head_kind = kind_for(task.is_multilabel)
+    if options.do_train:  # before anything is read or written
+        make_head(head_kind, ()).check_options(
+            options.training.loss_options(), options.training.metric
+        )
     train = _read(task, "train", True) if options.do_train else None
     dev = _read(task, "dev", options.do_eval) if (options.do_train or options.do_eval) else None
     test = _read(task, "test", True) if options.do_predict else None
@@ -143,7 +133,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
             base_model=base_model,
         )
         for split, examples in (("train", train), ("dev", dev or []), ("test", test or [])):
-            _check_labels(examples, spec, split)
+            spec.head.check_labels(examples, split)
         out = prepare_output_dir(options.output_dir, options.overwrite)
         model = build_classifier(spec, backbone)
         encoder = spec.text_encoder(pretrained.files.vocab_file)
@@ -172,7 +162,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
                 f"{options.task_name!r} is {head_kind}{' pair' if task.is_pair else ''}"
             )
         for split, examples in (("dev", dev or []), ("test", test or [])):
-            _check_labels(examples, spec, split)
+            spec.head.check_labels(examples, split)
         encoder = spec.text_encoder(out / VOCAB_FILE)
         outcome = RunResult(spec)
 
@@ -186,7 +176,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
             model, spec, encoder, test, out / "test_predictions.tsv", options.predict_batch_size
         )
         logger.info("wrote %s", out / "test_predictions.tsv")
-        if workflow.has_labels(test, head_kind):
+        if spec.head.has_labels(test):
             outcome.test_results = workflow.evaluate(
                 model, spec, encoder, test, out, options.predict_batch_size, prefix="test"
             )

@@ -1,0 +1,220 @@
+"""The head object: everything a task's kind of labels decides, in one place.
+
+A model always outputs logits. Whether they are read through a softmax (one label per text) or
+per-label sigmoids (any number of labels), how labels are encoded, which loss and training
+metric apply, how probabilities become decisions (argmax, or tuned per-label thresholds), what
+the reports say and which columns a prediction file has: the head answers all of it, so the
+rest of the code asks the head instead of comparing kind names. New head-level options (a
+loss, calibration) live here, once. Model Garden's Task (official/nlp/tasks) plays this role
+there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+HEAD_BIAS_INITS = ("prior", "zeros")
+
+
+class Example(Protocol):
+    guid: str
+    text_a: str
+    text_b: str | None
+    label: str | None
+    labels: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class LossOptions:
+    """The loss and the imbalance remedies (train.sh's flags of the same names)."""
+
+    loss: str = "cross_entropy"
+    class_weight: str | None = None  # multiclass: None or "balanced"
+    pos_weight: str | float | None = None  # multilabel: None, "balanced" or one weight
+    focal_gamma: float = 2.0
+    asl_gamma_pos: float = 0.0
+    asl_gamma_neg: float = 4.0
+    asl_clip: float = 0.05
+    label_smoothing: float = 0.0
+    head_bias_init: str = "prior"
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.class_weight in (None, "balanced"), "--class_weight must be 'balanced' or unset"),
+            (
+                self.pos_weight is None
+                or self.pos_weight == "balanced"
+                or (isinstance(self.pos_weight, int | float) and self.pos_weight > 0),
+                "--pos_weight must be 'balanced' or a positive number",
+            ),
+            (self.focal_gamma >= 0, "--focal_gamma must be non-negative"),
+            (self.asl_gamma_pos >= 0 and self.asl_gamma_neg >= 0, "--asl_gamma_* must be >= 0"),
+            (0 <= self.asl_clip < 1, "--asl_clip must be in [0, 1)"),
+            (0 <= self.label_smoothing < 1, "--label_smoothing must be in [0, 1)"),
+            (
+                self.head_bias_init in HEAD_BIAS_INITS,
+                f"--head_bias_init must be one of {HEAD_BIAS_INITS}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+class Head(ABC):
+    """One kind of labels over ``labels`` (their order is the model's output order).
+
+    Subclasses set the class attributes and implement the abstract methods; ``thresholds`` are
+    the per-label decision thresholds where the kind uses them (multilabel).
+    """
+
+    kind: ClassVar[str]
+    losses: ClassVar[tuple[str, ...]]
+    selection_metrics: ClassVar[tuple[str, ...]]
+    default_metric: ClassVar[str]
+    min_labels: ClassVar[int]
+    predicted_column: ClassVar[str]
+    gold_column: ClassVar[str]
+
+    def __init__(self, labels: Sequence[str], thresholds: Sequence[float] | None = None):
+        self.labels = tuple(labels)
+        self.thresholds = None if thresholds is None else tuple(float(t) for t in thresholds)
+        self._index = {name: i for i, name in enumerate(self.labels)}
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labels)
+
+    def with_thresholds(self, thresholds: Sequence[float] | None) -> Head:
+        return type(self)(self.labels, thresholds)
+
+    # === Options ===
+    def check_options(self, options: LossOptions, metric: str | None = None) -> str:
+        """Refuses options that mean nothing for this kind, naming the flag; returns the
+        metric that selects the best epoch."""
+        if options.loss not in self.losses:
+            raise ValueError(
+                f"--loss={options.loss} is not available for {self.kind} tasks; "
+                f"choose one of {self.losses}"
+            )
+        metric = metric or self.default_metric
+        if metric not in self.selection_metrics:
+            raise ValueError(
+                f"metric {metric!r} is not available for {self.kind} tasks; "
+                f"choose one of {self.selection_metrics}"
+            )
+        return metric
+
+    # === Labels ===
+    @abstractmethod
+    def gold(self, example: Example) -> tuple[str, ...] | None:
+        """The example's label names (None when it carries none)."""
+
+    def has_labels(self, examples: Sequence[Example]) -> bool:
+        return bool(examples) and all(self.gold(e) is not None for e in examples)
+
+    def check_labels(self, examples: Sequence[Example], split: str) -> None:
+        for example in examples:
+            for name in self.gold(example) or ():
+                if name not in self._index:
+                    raise ValueError(
+                        f"{split} example {example.guid}: label {name!r} is not one of the "
+                        f"model's labels {list(self.labels)}"
+                    )
+
+    @abstractmethod
+    def encode_labels(self, examples: Sequence[Example]) -> np.ndarray:
+        """Label ids [N] or multi-hot rows [N, L], as the loss takes them."""
+
+    def _ids(self, names: Sequence[str]) -> list[int]:
+        try:
+            return [self._index[name] for name in names]
+        except KeyError as err:
+            raise ValueError(f"label {err.args[0]!r} is not in the label set") from None
+
+    # === Training ===
+    @abstractmethod
+    def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
+        """The training loss; ``targets`` (the encoded training labels) size the weights."""
+
+    @abstractmethod
+    def training_metrics(self) -> list[keras.metrics.Metric]:
+        """The cheap per-batch metric Keras shows while training (on logits)."""
+
+    @abstractmethod
+    def sample_weights(self, options: LossOptions, targets: np.ndarray) -> np.ndarray | None:
+        """Per-example weights the options ask for (class weights), or None."""
+
+    @abstractmethod
+    def prior_logits(
+        self,
+        options: LossOptions,
+        targets: np.ndarray,
+        sample_weights: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The bias that makes an untrained head predict the training label frequencies."""
+
+    def describe_options(self, options: LossOptions, targets: np.ndarray) -> str:
+        """One log line about data-dependent loss settings ("" when there are none)."""
+        return ""
+
+    # === Reading logits ===
+    @abstractmethod
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Numerically stable softmax / sigmoid in numpy, float64."""
+
+    @abstractmethod
+    def decisions(self, probabilities: np.ndarray) -> np.ndarray:
+        """Predicted label ids [N] (multiclass) or 0/1 rows [N, L] (multilabel)."""
+
+    @abstractmethod
+    def graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """(probabilities, predicted 0/1 int32 [B, L]) in TensorFlow, for the SavedModel."""
+
+    def served_thresholds(self) -> list[float] | None:
+        """The decision thresholds an export serves (None for heads that have none)."""
+        return None
+
+    def finalize(self, dev_logits: np.ndarray | None, dev_targets: np.ndarray | None) -> Head:
+        """After training: decision settings fitted on dev (thresholds); self by default."""
+        return self
+
+    # === Reports ===
+    @abstractmethod
+    def report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+        """The results dict (metrics, loss, per-label figures) of eval_results.json."""
+
+    @abstractmethod
+    def text_report(self, logits: np.ndarray, targets: np.ndarray) -> str:
+        """scikit-learn's classification report."""
+
+    def write_figures(
+        self, folder: Path, names: dict[str, str], logits: np.ndarray, targets: np.ndarray
+    ) -> dict[str, Any]:
+        """Extra report files (the confusion matrix); returns what to add to the results."""
+        return {}
+
+    # === Prediction files ===
+    @abstractmethod
+    def prediction_fields(self, probabilities: np.ndarray) -> tuple[str, str]:
+        """(predicted label(s), their probability) of one row, as written to the TSV."""
+
+    def gold_field(self, example: Example) -> str:
+        return "|".join(self.gold(example) or ())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "labels": list(self.labels), "thresholds": self.thresholds}
+
+
+def options_from(config: Any) -> LossOptions:
+    """The LossOptions fields of any object that carries them (a TrainingConfig)."""
+    return LossOptions(**{f.name: getattr(config, f.name) for f in dataclasses.fields(LossOptions)})

@@ -1,0 +1,152 @@
+"""Multilabel: any number of labels per text (none included), a sigmoid per label, decisions
+at per-label thresholds tuned on dev (0.5 until tuned)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from classifier import metrics as M
+from classifier.heads.base import Example, Head, LossOptions
+from classifier.losses import SigmoidLoss
+
+MULTILABEL = "multilabel"
+# "balanced" positive weights are n_negative / n_positive per label, capped here: a label seen
+# once in 30k rows would otherwise weigh 30k and swamp every other label's gradient.
+MAX_BALANCED_POS_WEIGHT = 100.0
+
+
+def balanced_pos_weight(targets: np.ndarray) -> np.ndarray:
+    """n_negative / n_positive per label of multi-hot ``targets`` [N, L], capped at
+    MAX_BALANCED_POS_WEIGHT (a label never seen positive gets the cap)."""
+    targets = np.asarray(targets, np.float64)
+    positives = targets.sum(axis=0)
+    negatives = len(targets) - positives
+    with np.errstate(divide="ignore"):
+        ratio = np.where(positives > 0, negatives / np.maximum(positives, 1), np.inf)
+    return np.clip(ratio, 1e-3, MAX_BALANCED_POS_WEIGHT)
+
+
+class MultilabelHead(Head):
+    kind = MULTILABEL
+    losses = ("cross_entropy", "focal", "asymmetric")
+    selection_metrics = ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "loss")
+    default_metric = "micro_f1"
+    min_labels = 1
+    predicted_column = "predicted_labels"
+    gold_column = "gold_labels"
+
+    @property
+    def decision_thresholds(self) -> np.ndarray:
+        if self.thresholds is None:
+            return np.full(self.num_labels, 0.5)
+        return np.asarray(self.thresholds, np.float64)
+
+    def check_options(self, options: LossOptions, metric: str | None = None) -> str:
+        if options.class_weight is not None:
+            raise ValueError("--class_weight applies to multiclass tasks (use --pos_weight)")
+        if options.label_smoothing:
+            raise ValueError("--label_smoothing applies to multiclass tasks")
+        return super().check_options(options, metric)
+
+    def gold(self, example: Example) -> tuple[str, ...] | None:
+        return None if example.labels is None else tuple(example.labels)
+
+    def encode_labels(self, examples: Sequence[Example]) -> np.ndarray:
+        targets = np.zeros((len(examples), self.num_labels), np.float32)
+        for row, example in enumerate(examples):
+            targets[row, self._ids(example.labels or ())] = 1.0
+        return targets
+
+    def pos_weight(self, options: LossOptions, targets: np.ndarray) -> np.ndarray | None:
+        """Per-label positive weights from --pos_weight: None, one number, or "balanced"."""
+        if options.pos_weight is None:
+            return None
+        if options.pos_weight == "balanced":
+            return balanced_pos_weight(targets)
+        return np.full(self.num_labels, float(options.pos_weight))
+
+    def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
+        weights = self.pos_weight(options, targets)
+        weights = None if weights is None else weights.tolist()
+        if options.loss == "focal":
+            gamma = options.focal_gamma
+            return SigmoidLoss(weights, gamma_pos=gamma, gamma_neg=gamma)
+        if options.loss == "asymmetric":
+            return SigmoidLoss(
+                weights,
+                gamma_pos=options.asl_gamma_pos,
+                gamma_neg=options.asl_gamma_neg,
+                clip=options.asl_clip,
+            )
+        return SigmoidLoss(weights)
+
+    def training_metrics(self) -> list[keras.metrics.Metric]:
+        return [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)]
+
+    def sample_weights(self, options: LossOptions, targets: np.ndarray) -> np.ndarray | None:
+        return None
+
+    def describe_options(self, options: LossOptions, targets: np.ndarray) -> str:
+        weights = self.pos_weight(options, targets)
+        if weights is None:
+            return ""
+        pairs = ", ".join(f"{n}={w:.3g}" for n, w in zip(self.labels, weights, strict=True))
+        return f"positive weights: {pairs}"
+
+    def prior_logits(
+        self,
+        options: LossOptions,
+        targets: np.ndarray,
+        sample_weights: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Log-odds of each label's (Laplace-smoothed) frequency, shifted by log(pos_weight):
+        the optimum of the weighted loss for a model that ignores its input."""
+        positives = np.asarray(targets, np.float64).sum(axis=0)
+        freq = (positives + 1.0) / (len(targets) + 2.0)
+        bias = np.log(freq / (1.0 - freq))
+        weights = self.pos_weight(options, targets)
+        if weights is not None:
+            bias = bias + np.log(weights)
+        return bias.astype(np.float32)
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, dtype=np.float64)))
+
+    def decisions(self, probabilities: np.ndarray) -> np.ndarray:
+        return M.multilabel_predictions(probabilities, self.decision_thresholds)
+
+    def graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        probabilities = tf.sigmoid(logits)
+        thresholds = tf.constant(self.decision_thresholds, tf.float32)
+        return probabilities, tf.cast(probabilities >= thresholds, tf.int32)
+
+    def served_thresholds(self) -> list[float] | None:
+        """The tuned thresholds (0.5 each if none were tuned)."""
+        return [float(t) for t in self.decision_thresholds]
+
+    def finalize(self, dev_logits: np.ndarray | None, dev_targets: np.ndarray | None) -> Head:
+        """Per-label thresholds that maximise each label's F1 on dev (0.5 without dev)."""
+        if dev_logits is None or dev_targets is None:
+            return self.with_thresholds([0.5] * self.num_labels)
+        tuned = M.tune_thresholds(self.probabilities(dev_logits), dev_targets)
+        return self.with_thresholds([float(t) for t in tuned])
+
+    def report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+        return M.multilabel_report(logits, targets, list(self.labels), self.decision_thresholds)
+
+    def text_report(self, logits: np.ndarray, targets: np.ndarray) -> str:
+        return M.multilabel_text_report(
+            logits, targets, list(self.labels), self.decision_thresholds
+        )
+
+    def prediction_fields(self, probabilities: np.ndarray) -> tuple[str, str]:
+        chosen = [
+            i for i in range(self.num_labels) if probabilities[i] >= self.decision_thresholds[i]
+        ]
+        predicted = "|".join(self.labels[i] for i in chosen)
+        return predicted, "|".join(f"{probabilities[i]:.6f}" for i in chosen)

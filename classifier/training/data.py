@@ -1,0 +1,60 @@
+"""Step 1 of training: examples -> encoded token ids with the head's label encoding.
+
+Examples are duck-typed (guid, text_a, text_b, label or labels), so training serves any
+DataProcessor without importing the processors package.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from classifier.batching import EncodedExamples
+from classifier.classifier_spec import ClassifierSpec
+from classifier.heads.base import Example, LossOptions
+from classifier.text import TextEncoder
+
+logger = logging.getLogger(__name__)
+
+
+def encode_examples(
+    encoder: TextEncoder,
+    examples: Sequence[Example],
+    spec: ClassifierSpec,
+    with_labels: bool = True,
+) -> EncodedExamples:
+    """Tokenizes and packs every example; the head encodes the labels (ids or multi-hot)."""
+    token_ids, segment_ids = encoder.encode_many(
+        [e.text_a for e in examples], [e.text_b for e in examples] if spec.is_pair else None
+    )
+    labels = spec.head.encode_labels(examples) if with_labels else None
+    return EncodedExamples(token_ids, segment_ids, labels)
+
+
+@dataclass
+class TrainingData:
+    train: EncodedExamples
+    dev: EncodedExamples | None
+
+
+def prepare_data(
+    spec: ClassifierSpec,
+    options: LossOptions,
+    encoder: TextEncoder,
+    train_examples: Sequence[Example],
+    dev_examples: Sequence[Example] | None,
+) -> TrainingData:
+    """Encodes train and dev; adds the per-example weights the options ask for."""
+    started = time.time()
+    train = encode_examples(encoder, train_examples, spec)
+    train.sample_weights = spec.head.sample_weights(options, train.labels)
+    dev = encode_examples(encoder, dev_examples, spec) if dev_examples else None
+    logger.info(
+        "encoded %d train and %d dev examples in %.1fs",
+        len(train),
+        len(dev) if dev else 0,
+        time.time() - started,
+    )
+    return TrainingData(train, dev)

@@ -1,0 +1,74 @@
+"""Step 3 of training: Keras fit with dev evaluation each epoch (best epoch kept, early
+stopping), a CSV log and TensorBoard."""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from classifier.batching import steps_per_epoch, training_dataset
+from classifier.heads.base import Head
+from classifier.inference import predict_logits
+from classifier.training.data import TrainingData
+from classifier.training.dev_evaluator import DevEvaluator, StopAtStep
+from classifier.training.training_config import TrainingConfig
+
+
+@dataclass(frozen=True)
+class Schedule:
+    steps_per_epoch: int
+    total_steps: int
+    epochs: int
+
+
+def schedule_for(num_examples: int, config: TrainingConfig) -> Schedule:
+    steps = steps_per_epoch(num_examples, config.train_batch_size)
+    total = max(1, int(round(steps * config.num_train_epochs)))
+    return Schedule(steps, total, math.ceil(total / steps))
+
+
+@dataclass
+class FitOutcome:
+    history: keras.callbacks.History
+    evaluator: DevEvaluator | None
+
+
+def fit(
+    model: keras.Model,
+    head: Head,
+    config: TrainingConfig,
+    data: TrainingData,
+    schedule: Schedule,
+    metric: str,
+    out: Path,
+) -> FitOutcome:
+    """Trains for ``schedule``; with dev data, the best epoch's weights are restored."""
+
+    def evaluate_dev() -> dict[str, Any]:
+        logits = predict_logits(model, data.dev, config.eval_batch_size)
+        # Multilabel: each epoch is judged at the thresholds it would get if it were the last.
+        return head.finalize(logits, data.dev.labels).report(logits, data.dev.labels)
+
+    callbacks: list[keras.callbacks.Callback] = [StopAtStep(schedule.total_steps)]
+    evaluator = None
+    if data.dev is not None:
+        evaluator = DevEvaluator(evaluate_dev, metric, config.early_stopping_patience)
+        callbacks.append(evaluator)
+    callbacks += [
+        keras.callbacks.CSVLogger(str(out / "training_log.csv")),
+        keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
+    ]
+    history = model.fit(
+        training_dataset(data.train, config.train_batch_size, config.seed, config.group_by_length),
+        epochs=schedule.epochs,
+        steps_per_epoch=schedule.steps_per_epoch,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset shuffles itself
+        verbose=1 if sys.stdout.isatty() else 2,  # a live bar on a terminal, a line per epoch
+    )
+    return FitOutcome(history, evaluator)
