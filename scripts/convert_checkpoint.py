@@ -1,9 +1,9 @@
 """Convert a BERT/ALBERT checkpoint folder: TF1 (Google naming) <-> Hugging Face safetensors.
 
-    python scripts/convert_checkpoint.py --input_dir chinese_L-12_H-768_A-12 \
+    scripts/convert_checkpoint.sh --input_dir chinese_L-12_H-768_A-12 \
         --output_dir chinese_L-12_H-768_A-12_hf            # TF1 -> config.json + model.safetensors
-    python scripts/convert_checkpoint.py --input_dir hfl_rbt3 --output_dir rbt3_tf1 --to tf1
-    python scripts/convert_checkpoint.py --input_dir hfl_macbert_base --output_dir macbert_st \
+    scripts/convert_checkpoint.sh --input_dir hfl_rbt3 --output_dir rbt3_tf1 --to tf1
+    scripts/convert_checkpoint.sh --input_dir hfl_macbert_base --output_dir macbert_st \
         --to hf --allow_pytorch_pickle                     # pytorch_model.bin -> safetensors
 
 The input's family and format are detected; --to defaults to the other format. Tensors are
@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.cli_flags import add_bool, setup_logging  # noqa: E402
+from .cli_flags import add_bool, setup_logging
 
 logger = logging.getLogger("convert_checkpoint")
 

@@ -11,7 +11,7 @@ cd "$ROOT"
 OUT="${DEMO_OUTPUT:-output/demo}"
 
 echo "== 1. a tiny BERT checkpoint in Google's release layout (random weights)"
-"$PYTHON" scripts/make_tiny_checkpoint.py --output_dir "$OUT/tiny_bert" \
+"$PYTHON" -m scripts.make_tiny_checkpoint --output_dir "$OUT/tiny_bert" \
   --vocab_texts data/demo/train.tsv data/demo/dev.tsv data/demo/test.tsv
 
 echo "== 2. fine-tune, evaluate on dev, predict test"

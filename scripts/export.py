@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.cli_flags import add_bool, setup_logging  # noqa: E402
+from .cli_flags import add_bool, setup_logging
 
 logger = logging.getLogger("export")
 

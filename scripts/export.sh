@@ -4,4 +4,4 @@
 # writes exported/demo/<N>/ atomically (N: the next integer unless given).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
-exec "$PYTHON" "$ROOT/scripts/export.py" "$@"
+exec "$PYTHON" -m scripts.export "$@"

@@ -1,6 +1,6 @@
 """Write a tiny checkpoint folder in a real release format, with random weights.
 
-    python scripts/make_tiny_checkpoint.py --output_dir /tmp/tiny_bert \
+    python -m scripts.make_tiny_checkpoint --output_dir /tmp/tiny_bert \
         [--family bert|albert|albert_brightmart] [--format tf1|hf] [--preset NAME] \
         [--vocab_file FILE] [--num_layers 2] [--hidden_size 64] [--randomize]
 
@@ -22,9 +22,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.cli_flags import add_bool  # noqa: E402
+from .cli_flags import add_bool
 
 SCHEMES = {
     ("bert", "tf1"): "google_bert_tf1",

@@ -12,11 +12,8 @@ import contextlib
 import logging
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.cli_flags import add_bool, setup_logging  # noqa: E402
+from .cli_flags import add_bool, setup_logging
 
 logger = logging.getLogger("predict")
 

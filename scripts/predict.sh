@@ -5,4 +5,4 @@
 #   scripts/predict.sh --export_dir exported/demo --input_file texts.txt --output_file out.tsv
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
-exec "$PYTHON" "$ROOT/scripts/predict.py" "$@"
+exec "$PYTHON" -m scripts.predict "$@"

@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.cli_flags import add_bool, env_default, setup_logging  # noqa: E402
+from .cli_flags import add_bool, env_default, setup_logging
 
 logger = logging.getLogger("pretrain")
 
@@ -47,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="config_file",
         help="model config JSON: with --vocab_file and no --model_dir, pretrain from scratch",
     )
-    g.add_argument("--vocab_file", help="vocab.txt (see scripts/build_vocab.py)")
+    g.add_argument("--vocab_file", help="vocab.txt (see scripts/build_vocab.sh)")
     g.add_argument("--init_checkpoint", help="checkpoint prefix or file (default: in --model_dir)")
     add_bool(g, "allow_pytorch_pickle", False, "read a Hugging Face pytorch_model.bin")
     add_bool(g, "do_lower_case", True, "lower-case and strip accents (Chinese releases: true)")

@@ -5,4 +5,4 @@
 # GET /metadata, and a web page at /. SIGTERM / Ctrl-C shut down gracefully.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
-exec "$PYTHON" "$ROOT/scripts/serve.py" "$@"
+exec "$PYTHON" -m scripts.serve "$@"

@@ -13,9 +13,12 @@ if [ ! -x "$ROOT/.venv/bin/python" ]; then
 fi
 # A stamp per requirements file skips the install when nothing changed since the last one.
 STAMP="$ROOT/.venv/.installed-$(basename "$REQUIREMENTS")"
-HASH="$(cat "$ROOT/requirements.txt" "$ROOT/$REQUIREMENTS" | sha256sum | cut -d' ' -f1)"
+HASH="$(cat "$ROOT/requirements.txt" "$ROOT/$REQUIREMENTS" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then
   echo "installing $REQUIREMENTS into .venv"
   "$ROOT/.venv/bin/python" -m pip install --quiet -r "$ROOT/$REQUIREMENTS"
+  # The project itself, editable: its packages and zh-textclf-* commands, without re-resolving
+  # the pinned dependencies installed just above.
+  "$ROOT/.venv/bin/python" -m pip install --quiet --no-deps -e "$ROOT"
   echo "$HASH" > "$STAMP"
 fi

@@ -5,4 +5,4 @@
 # BERT_BASE_DIR and DATA_DIR stand in for --model_dir and --data_dir when those are not given.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
-exec "$PYTHON" "$ROOT/scripts/train.py" "$@"
+exec "$PYTHON" -m scripts.train "$@"

@@ -88,7 +88,7 @@ def test_brightmart_is_refused_with_the_reason(zoo_dirs, tmp_path):
 
 def test_script_runs_from_the_shell(zoo_dirs, tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, str(ROOT / "scripts" / "convert_checkpoint.py")]
+    cmd = [str(ROOT / "scripts" / "convert_checkpoint.sh")]
     cmd += ["--input_dir", str(zoo_dirs["google_bert_tf1"]), "--output_dir", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -74,7 +74,6 @@ def test_a_crash_mid_export_is_never_picked_up(tmp_path):
     script = textwrap.dedent(
         f"""
         import os, sys
-        sys.path.insert(0, {str(REPO)!r})
         from export.versioned_dir import write_version
 
         def crash(folder):

@@ -14,7 +14,7 @@ import numpy as np
 
 CONVERT_HINT = (
     "Convert it once to safetensors, e.g.\n"
-    "  python scripts/convert_checkpoint.py --input_dir {folder} --output_dir {folder}_safetensors "
+    "  scripts/convert_checkpoint.sh --input_dir {folder} --output_dir {folder}_safetensors "
     "--to hf --allow_pytorch_pickle\n"
     "or, with transformers: AutoModel.from_pretrained('{folder}')"
     ".save_pretrained('{folder}_safetensors', safe_serialization=True) and copy vocab.txt;\n"
