@@ -72,7 +72,7 @@ def test_a_crash_mid_export_is_never_picked_up(tmp_path):
     """The process dies (os._exit) while writing: no version appears; the temporary folder
     it leaves is ignored by readers and by the next export."""
     script = textwrap.dedent(
-        f"""
+        """
         import os, sys
         from export.versioned_dir import write_version
 
