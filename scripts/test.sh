@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Sets up .venv with the test requirements, then lints and runs the whole test suite.
-#   scripts/test.sh [extra pytest arguments]
+#   scripts/test.sh [--fast] [extra pytest arguments]
+# --fast leaves out the tests marked slow (scripts run in subprocesses, servers, browsers,
+# trainings of a minute or more): a few minutes instead of the whole suite.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup_env.sh" requirements-dev.txt
 cd "$ROOT"
 
+if [ "${1:-}" = "--fast" ]; then SKIP_BROWSER_SETUP=1; fi
 # The browser test (tests/test_browser.py) drives Debian's Chromium through chromedriver, with a
 # CJK font so Chinese renders; install them when missing. If that is impossible (no root, no
 # apt), the test skips and says why.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
-  || ! fc-list 2>/dev/null | grep -qi "wenquanyi"; then
+if [ -z "${SKIP_BROWSER_SETUP:-}" ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+  || ! fc-list 2>/dev/null | grep -qi "wenquanyi"; }; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; fi
   echo "installing chromium, chromium-driver and fonts-wqy-microhei for the browser test"
@@ -24,4 +27,8 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 export TF_CPP_MIN_LOG_LEVEL=2
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  exec .venv/bin/python -m pytest -m "not slow" "$@"
+fi
 exec .venv/bin/python -m pytest "$@"

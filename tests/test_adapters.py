@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import padded_batch
+from tests.support.samples import padded_batch
 
 H, LAYERS, VOCAB, LABELS = 32, 2, 60, 4
 HEADS, INTER = 2, 4 * 32

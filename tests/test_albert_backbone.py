@@ -10,7 +10,7 @@ import pytest
 
 from classifier.backbones import AlbertBackbone, build_backbone
 from classifier.config import ConfigError, ModelConfig
-from tests.conftest import padded_batch
+from tests.support.samples import padded_batch
 
 
 def albert_config(**overrides) -> ModelConfig:

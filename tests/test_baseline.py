@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import processors
 from classifier.baseline import jieba_words, tfidf_baseline
 
@@ -34,6 +36,7 @@ def test_multilabel_reports_micro_f1():
     assert set(report["thresholds"].values()) == {0.5}
 
 
+@pytest.mark.slow
 def test_script_writes_the_report_without_loading_tensorflow(tmp_path):
     out = tmp_path / "baseline.json"
     code = (
@@ -49,6 +52,7 @@ def test_script_writes_the_report_without_loading_tensorflow(tmp_path):
     assert json.loads(out.read_text())["accuracy"] > 0.9
 
 
+@pytest.mark.slow
 def test_bad_data_dir_is_a_clear_error(tmp_path):
     result = subprocess.run(
         [str(ROOT / "scripts" / "baseline.sh"), "--data_dir", str(tmp_path)],

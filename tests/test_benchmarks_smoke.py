@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SMOKE_RUNS = {

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import CHINESE_SAMPLES
+from tests.support.samples import CHINESE_SAMPLES
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")

@@ -26,6 +26,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
+
 # What the machine's closed network needs (see .library env notes): no background traffic.
 CHROMIUM_FLAGS = (
     "--headless=new",

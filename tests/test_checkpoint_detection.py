@@ -19,7 +19,7 @@ from classifier.checkpoints import (
 from classifier.checkpoints.pytorch_checkpoint import PickleNotAllowedError
 from classifier.checkpoints.safetensors_checkpoint import SafetensorsCheckpoint, write_safetensors
 from classifier.config import ConfigError
-from tests.conftest import padded_batch
+from tests.support.samples import padded_batch
 
 EXPECTED = {
     "google_bert_tf1": ("bert", "google_bert_tf1"),
@@ -173,7 +173,7 @@ def test_google_albert_with_embedding_equal_hidden_has_no_projection(tmp_path):
     from classifier.checkpoints import TF1Checkpoint
     from classifier.checkpoints.tiny import tiny_albert_config, write_tiny_folder
     from classifier.checkpoints.writer import backbone_tensors
-    from tests.conftest import zoo_vocab
+    from tests.support.samples import zoo_vocab
 
     vocab = zoo_vocab()
     config = tiny_albert_config(len(vocab), num_layers=2, hidden_size=32, embedding_size=32)

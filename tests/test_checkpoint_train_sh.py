@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHINESE_SAMPLES
+from tests.support.samples import CHINESE_SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("google_bert_tf1", "brightmart_albert_tf1_preln")

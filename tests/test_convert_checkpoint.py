@@ -85,6 +85,7 @@ def test_brightmart_is_refused_with_the_reason(zoo_dirs, tmp_path):
         convert_checkpoint(zoo_dirs["brightmart_albert_tf1"], tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_script_runs_from_the_shell(zoo_dirs, tmp_path):
     out = tmp_path / "out"
     cmd = [str(ROOT / "scripts" / "convert_checkpoint.sh")]

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import in_memory_probabilities
+from tests.support.serving import in_memory_probabilities
+
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
 
 LONG = "央行宣布降准0.5个百分点，A股三大指数集体高开。" * 400  # ~9,600 characters
 # name -> text; each has a defined behaviour (docs/serving.md, "Edge inputs").

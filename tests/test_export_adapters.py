@@ -15,7 +15,7 @@ from classifier.text.vocab import build_tiny_chinese_vocab, write_vocab
 from classifier.trained_model import build_classifier, load_trained_model, save_trained_model
 from export import build_serving_module, export_trained_model
 from serving import Predictor
-from tests.conftest import SERVING_TEXTS
+from tests.support.samples import SERVING_TEXTS
 
 LABELS = ("体育", "财经", "科技")
 

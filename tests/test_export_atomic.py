@@ -68,6 +68,7 @@ def test_a_failed_export_leaves_nothing(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_crash_mid_export_is_never_picked_up(tmp_path):
     """The process dies (os._exit) while writing: no version appears; the temporary folder
     it leaves is ignored by readers and by the next export."""
@@ -93,6 +94,7 @@ def test_a_crash_mid_export_is_never_picked_up(tmp_path):
     assert latest_version(tmp_path).version == 1
 
 
+@pytest.mark.slow
 def test_real_export_failure_leaves_no_version(serving_models, tmp_path, monkeypatch):
     import export.exporter as exporter
 

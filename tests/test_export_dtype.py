@@ -7,7 +7,9 @@ import pytest
 
 from export import export_trained_model
 from serving import Predictor
-from tests.conftest import SERVING_TEXTS
+from tests.support.samples import SERVING_TEXTS
+
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])

@@ -13,7 +13,8 @@ import json
 
 import pytest
 
-from tests.conftest import our_outputs, padded_batch, report_diffs
+from tests.support.parity import our_outputs, report_diffs
+from tests.support.samples import padded_batch
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from serving import Predictor
-from tests.conftest import SERVING_TEXTS, http_call
+from tests.support.samples import SERVING_TEXTS
+from tests.support.serving import http_call
+
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
 
 MODEL = "multiclass_export"  # the export folder's name is the model name
 TEXTS = [*SERVING_TEXTS, "", " \t ", "好开心😀👍🏻", "央行宣布降准。" * 500]

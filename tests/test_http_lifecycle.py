@@ -13,7 +13,10 @@ import pytest
 
 from export import export_trained_model
 from serving import Predictor
-from tests.conftest import SERVING_TEXTS, ServerProcess, http_call, write_serving_output_dir
+from tests.support.samples import SERVING_TEXTS
+from tests.support.serving import ServerProcess, http_call, write_serving_output_dir
+
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
 
 
 @pytest.fixture(scope="module")

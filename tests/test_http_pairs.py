@@ -12,6 +12,8 @@ from serving.model_holder import ModelHolder
 from serving.predictor import Predictor
 from serving.validation import Limits
 
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
+
 PAIRS = [["物流很快，隔天就到", "售后态度很差"], ["", "物流很快"], ["价格很良心", ""]]
 MODEL = "multilabel_pair_export"
 

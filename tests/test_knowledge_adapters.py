@@ -9,8 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import in_memory_probabilities
 from safetensors.numpy import load_file
+
+from tests.support.serving import in_memory_probabilities
+
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
 
 ROOT = Path(__file__).resolve().parent.parent
 

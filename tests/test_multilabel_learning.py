@@ -14,6 +14,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
+
 LABELS = tuple(f"L{j}" for j in range(10))
 
 

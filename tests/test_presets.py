@@ -81,7 +81,7 @@ def test_a_folder_laid_out_like_the_release_loads(preset, tmp_path):
     from classifier.checkpoints import load_pretrained
     from classifier.checkpoints.tiny import tiny_albert_config, tiny_bert_config, write_tiny_folder
     from classifier.checkpoints.writer import layout_of_files
-    from tests.conftest import zoo_vocab
+    from tests.support.samples import zoo_vocab
 
     vocab = zoo_vocab()
     if preset.family == "bert":

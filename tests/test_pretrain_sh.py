@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SENTENCES = [

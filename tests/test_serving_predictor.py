@@ -10,7 +10,10 @@ import pytest
 
 from serving import InputError, Predictor
 from serving.repl import run_repl, write_predictions_tsv
-from tests.conftest import SERVING_TEXTS, in_memory_probabilities
+from tests.support.samples import SERVING_TEXTS
+from tests.support.serving import in_memory_probabilities
+
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
 
 MULTICLASS_LABELS = ("体育", "财经", "科技", "娱乐")
 EDGE_TEXTS = ["", "   ", "好开心😀👍🏻", "Hello世界 naïve", "央行宣布降准。" * 300]

@@ -15,6 +15,8 @@ import pytest
 
 from serving import Predictor
 
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
+
 REPO = Path(__file__).resolve().parent.parent
 PREDICT_SH = str(REPO / "scripts/predict.sh")
 TEXTS = ["中超第6轮，浙江队5比0逆转武汉三镇", "央行宣布降准0.5个百分点", "", "好开心😀 naïve"]

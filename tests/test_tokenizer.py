@@ -388,6 +388,7 @@ def test_hand_written_pieces(vocab):
 
 
 # === (d) export ===
+@pytest.mark.slow
 def test_saved_model_reloads_in_fresh_process_with_only_tf_and_tf_text(
     vocab, lower_graph, tmp_path
 ):

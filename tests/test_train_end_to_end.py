@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
+
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_SH = str(ROOT / "scripts" / "train.sh")
 FAST = ["--max_seq_length=64", "--learning_rate=2e-3", "--train_batch_size=32"]
