@@ -7,16 +7,7 @@ import logging
 import os
 import sys
 
-
-def str2bool(value: str | bool) -> bool:
-    if isinstance(value, bool):
-        return value
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "t", "yes", "y"):
-        return True
-    if lowered in ("0", "false", "f", "no", "n"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected a boolean, got {value!r}")
+from classifier.flag_types import str2bool
 
 
 def add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:

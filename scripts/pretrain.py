@@ -91,44 +91,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_bool(g, "verbose", False, "debug logging")
 
-    g = p.add_argument_group("K-Adapter knowledge infusion (phase 1)")
-    g.add_argument(
-        "--adapter",
-        choices=("k_adapter",),
-        default=None,
-        help="train a knowledge adapter beside the frozen --model_dir instead of the model",
+    from classifier.adapters.flags import add_adapter_arguments
+
+    group = add_adapter_arguments(
+        p,
+        kinds=("k_adapter",),
+        title="K-Adapter knowledge infusion (phase 1)",
+        adapter_help="train a knowledge adapter beside the frozen --model_dir instead of the model",
     )
-    g.add_argument(
+    group.add_argument(
         "--knowledge_task",
         choices=("mlm", "tagging"),
         default=None,
         help="mlm: masked LM over domain text; tagging: part of speech and word position from "
         "a word/tag corpus (People's Daily format)",
     )
-    g.add_argument("--adapter_size", type=int, help="adapter width (default hidden/4)")
-    g.add_argument(
-        "--adapter_layers",
-        type=lambda t: [int(x) for x in t.split(",") if x.strip()],
-        help="backbone layers the adapter layers attach to (default first, middle, last)",
-    )
-    g.add_argument("--k_adapter_transformer_layers", type=int, help="per adapter layer (2)")
-    g.add_argument("--k_adapter_heads", type=int, help="attention heads in the adapter layers")
-    g.add_argument("--adapter_dropout", type=float, help="dropout inside the adapter (0.1)")
     return p
 
 
 def knowledge_options(args: argparse.Namespace):
     """(knowledge task, KAdapterConfig) from the flags; (None, None) for plain pretraining."""
-    from classifier.adapters import adapter_config_from_flags
+    from classifier.adapters.flags import adapter_config_from_args
 
-    names = ("adapter_size", "adapter_layers", "k_adapter_transformer_layers", "k_adapter_heads")
-    flags = {name: getattr(args, name) for name in (*names, "adapter_dropout")}
-    if args.adapter is None and args.knowledge_task is None:
-        adapter_config_from_flags(None, flags)  # refuses adapter flags without --adapter
-        return None, None
-    if args.adapter is None or args.knowledge_task is None:
+    config = adapter_config_from_args(args)  # refuses adapter flags without --adapter
+    if (config is None) != (args.knowledge_task is None):
         raise ValueError("--adapter=k_adapter and --knowledge_task go together")
-    return args.knowledge_task, adapter_config_from_flags(args.adapter, flags)
+    return args.knowledge_task, config
 
 
 def options_from_args(args: argparse.Namespace):

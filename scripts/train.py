@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from classifier.flag_types import str_list
+
 from .cli_flags import add_bool, env_default, setup_logging
 
 logger = logging.getLogger("train")
@@ -165,84 +167,11 @@ def pos_weight_value(text: str) -> str | float:
     return value
 
 
-def int_list(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.strip()]
-
-
-def str_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-ADAPTER_KINDS = ("houlsby", "pfeiffer", "lora", "k_adapter", "fusion", "adapter_drop", "compacter")
-
-
 def add_adapter_flags(p: argparse.ArgumentParser) -> None:
-    """Adapter flags; each defaults to None (= the kind's default, see docs/adapters.md)."""
-    g = p.add_argument_group("adapters (parameter-efficient fine-tuning on a frozen backbone)")
-    g.add_argument(
-        "--adapter",
-        choices=ADAPTER_KINDS,
-        default=None,
-        help="train only this kind of adapter (+ the head); default: fine-tune everything",
-    )
-    g.add_argument(
-        "--adapter_size",
-        type=int,
-        help="bottleneck width (houlsby 64; pfeiffer/adapter_drop/compacter: hidden/16, /32), "
-        "LoRA rank (8), K-Adapter width (hidden/4)",
-    )
-    g.add_argument(
-        "--adapter_reduction_factor", type=float, help="bottleneck width = hidden size / factor"
-    )
-    g.add_argument("--adapter_dropout", type=float, help="dropout inside the adapters")
-    g.add_argument(
-        "--adapter_activation",
-        choices=("gelu_tanh", "gelu_exact", "relu", "swish", "tanh"),
-        help="bottleneck / K-Adapter nonlinearity",
-    )
-    g.add_argument(
-        "--adapter_init_scale",
-        type=float,
-        help="std of the down-projection's truncated normal (default Kaiming-uniform)",
-    )
-    g.add_argument(
-        "--adapter_layers",
-        type=int_list,
-        help="comma-separated backbone layers that get adapters (K-Adapter: the layers its "
-        "adapter layers attach to, e.g. 0,5,11); default all (K-Adapter: first, middle, last)",
-    )
-    g.add_argument(
-        "--adapter_placement",
-        type=str_list,
-        help="bottleneck hook points: attention_output,ffn_output",
-    )
-    add_bool(
-        g, "adapter_train_layer_norms", None, "also train the LayerNorms (houlsby default true)"
-    )
-    g.add_argument("--lora_alpha", type=float, help="LoRA scaling alpha (update = alpha/r B A)")
-    g.add_argument("--lora_targets", type=str_list, help="LoRA projections: query,value")
-    g.add_argument(
-        "--k_adapter_transformer_layers", type=int, help="transformer layers per adapter layer (2)"
-    )
-    g.add_argument("--k_adapter_heads", type=int, help="attention heads in K-Adapter layers")
-    g.add_argument("--k_adapter_count", type=int, help="knowledge adapters side by side (1)")
-    g.add_argument(
-        "--fusion_adapters",
-        type=str_list,
-        help="comma-separated adapters to fuse: earlier runs' output dirs (or their adapter/)",
-    )
-    g.add_argument("--fusion_temperature", type=float, help="softmax temperature (1.0)")
-    g.add_argument("--adapter_drop_n", type=int, help="AdapterDrop: no adapters below layer n")
-    add_bool(
-        g,
-        "adapter_drop_sampled",
-        None,
-        "AdapterDrop: draw n per training batch (adapters in all layers; n fixed at inference)",
-    )
-    g.add_argument("--adapter_drop_max", type=int, help="AdapterDrop sampled: largest n drawn")
-    g.add_argument("--compacter_phm_dim", type=int, help="Compacter: PHM dimension n (4)")
-    g.add_argument("--compacter_rank", type=int, help="Compacter: rank of the PHM factors (1)")
+    """Adapter flags, generated from the registry's list (classifier.adapters.flags)."""
+    from classifier.adapters.flags import add_adapter_arguments
 
+    add_adapter_arguments(p)
     g = p.add_argument_group("K-Adapter knowledge adapters (phase 2)")
     g.add_argument(
         "--knowledge_adapters",
@@ -260,13 +189,11 @@ def add_adapter_flags(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace):
-    from classifier.adapters.flags import FLAG_FIELDS, adapter_config_from_flags
+    from classifier.adapters.flags import adapter_config_from_args, default_learning_rate
     from classifier.training.run import RunOptions
     from classifier.training.training_config import TrainingConfig
 
-    adapter = adapter_config_from_flags(
-        args.adapter, {name: getattr(args, name, None) for name in FLAG_FIELDS}
-    )
+    adapter = adapter_config_from_args(args)
     if args.knowledge_adapters:
         if adapter is not None:
             raise ValueError("--knowledge_adapters cannot be combined with --adapter")
@@ -281,10 +208,8 @@ def options_from_args(args: argparse.Namespace):
         raise ValueError(
             "--train_knowledge_adapters and --freeze_backbone need --knowledge_adapters"
         )
-    frozen = adapter is not None and adapter.freezes_backbone
     training = TrainingConfig(
-        # Adapters train a few fresh weights on a frozen model: 1e-4 is their common choice.
-        learning_rate=args.learning_rate or (1e-4 if frozen else 2e-5),
+        learning_rate=args.learning_rate or default_learning_rate(adapter),
         num_train_epochs=args.num_train_epochs,
         train_batch_size=args.train_batch_size,
         eval_batch_size=args.eval_batch_size,
