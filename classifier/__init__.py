@@ -5,6 +5,7 @@ Public API:
     load_pretrained(model_dir) -> the backbone plus its config, files and load report
     build_backbone(config)    -> a randomly initialised backbone for a ModelConfig
     ModelConfig               -> hyper-parameters of a BERT or ALBERT backbone
+    FineTuner(model_dir, ...) -> train.sh's job on Python lists: fit, predict, predict_proba
 
 Names resolve on first use, so light modules (classifier.baseline, classifier.metrics) can be
 imported without loading TensorFlow.
@@ -16,6 +17,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "FineTuner": "classifier.estimator",
     "ModelConfig": "classifier.config",
     "build_backbone": "classifier.backbones",
     "load_backbone": "classifier.checkpoints",

@@ -1,0 +1,168 @@
+"""FineTuner: the whole train.sh job from Python, on lists of texts, scikit-learn style.
+
+    tuner = FineTuner("chinese_L-12_H-768_A-12", output_dir="out/news").fit(texts, labels)
+    tuner.predict(["央行宣布降准"])            # ["财经"]
+    tuner.predict_proba(["央行宣布降准"])      # [[p(体育), p(财经), ...]] in tuner.classes_ order
+
+The constructor only stores its parameters; ``fit`` returns the tuner; ``classes_`` is the label
+order (sorted, as train.sh orders labels it finds). Multilabel: ``labels`` are lists of names
+(possibly empty) and ``predict`` returns tuples. Everything lands in ``output_dir`` exactly as
+train.sh writes it, so export.export_trained_model(output_dir, ...) and serving work on it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifier.adapters import AdapterConfig
+from classifier.batching import EncodedExamples
+from classifier.inference import predict_logits
+from classifier.trained_model import VOCAB_FILE, inference_model, load_trained_model
+from classifier.training.run import RunOptions, run
+from classifier.training.training_config import TrainingConfig
+
+
+@dataclass(frozen=True)
+class _Example:
+    guid: str
+    text_a: str
+    text_b: str | None = None
+    label: str | None = None
+    labels: tuple[str, ...] | None = None
+
+
+class _ListTask:
+    """The DataProcessor contract over in-memory lists (what training.run reads)."""
+
+    def __init__(self, labels: Sequence[str], multilabel: bool, pair: bool, splits: dict):
+        self._labels = list(labels)
+        self.is_multilabel = multilabel
+        self.is_pair = pair
+        self._splits = splits
+
+    def get_labels(self) -> list[str]:
+        return list(self._labels)
+
+    def get_train_examples(self) -> list:
+        return self._splits["train"]
+
+    def get_dev_examples(self) -> list:
+        if self._splits["dev"] is None:
+            raise FileNotFoundError("no dev texts were given")
+        return self._splits["dev"]
+
+    def get_test_examples(self) -> list:
+        raise FileNotFoundError("no test texts")
+
+
+class FineTuner:
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        multilabel: bool = False,
+        max_seq_length: int = 128,
+        output_dir: str | Path | None = None,
+        adapter: AdapterConfig | None = None,
+        labels: Sequence[str] | None = None,
+        **training: Any,
+    ):
+        self.model_dir = model_dir
+        self.multilabel = multilabel
+        self.max_seq_length = max_seq_length
+        self.output_dir = output_dir
+        self.adapter = adapter
+        self.labels = labels
+        self.training = training
+
+    def _examples(self, split, texts, labels, texts_b) -> list[_Example]:
+        if labels is not None and len(labels) != len(texts):
+            raise ValueError(f"{split}: {len(texts)} texts but {len(labels)} labels")
+        if texts_b is not None and len(texts_b) != len(texts):
+            raise ValueError(f"{split}: {len(texts)} texts but {len(texts_b)} second texts")
+        examples = []
+        for i, text in enumerate(texts):
+            label = None if labels is None else labels[i]
+            examples.append(
+                _Example(
+                    guid=f"{split}-{i}",
+                    text_a=text,
+                    text_b=None if texts_b is None else texts_b[i],
+                    label=None if self.multilabel else label,
+                    labels=tuple(label) if self.multilabel and label is not None else None,
+                )
+            )
+        return examples
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str] | Sequence[Sequence[str]],
+        dev_texts: Sequence[str] | None = None,
+        dev_labels: Sequence[str] | Sequence[Sequence[str]] | None = None,
+        texts_b: Sequence[str] | None = None,
+        dev_texts_b: Sequence[str] | None = None,
+    ) -> FineTuner:
+        """Fine-tunes (best dev epoch kept when dev texts are given); returns self."""
+        train = self._examples("train", texts, labels, texts_b)
+        dev = self._examples("dev", dev_texts, dev_labels, dev_texts_b) if dev_texts else None
+        names = self.labels
+        if names is None:
+            seen = {n for lab in labels for n in (lab if self.multilabel else [lab])}
+            names = sorted(seen)
+        task = _ListTask(names, self.multilabel, texts_b is not None, {"train": train, "dev": dev})
+        out = Path(self.output_dir or tempfile.mkdtemp(prefix="fine_tuner_"))
+        options = RunOptions(
+            output_dir=str(out),
+            do_train=True,
+            do_eval=dev is not None,
+            overwrite=True,
+            task_name="multilabel" if self.multilabel else "tsv",
+            model_dir=str(self.model_dir),
+            max_seq_length=self.max_seq_length,
+            training=TrainingConfig(**self.training),
+            adapter=self.adapter,
+        )
+        result = run(options, task)
+        self.output_dir_ = out
+        self.classes_ = list(result.spec.labels)
+        self.train_summary_ = result.train_summary
+        self.eval_results_ = result.eval_results
+        self._load()
+        return self
+
+    @classmethod
+    def load(cls, output_dir: str | Path) -> FineTuner:
+        """A tuner over an earlier run folder (train.sh's or fit's output)."""
+        tuner = cls(model_dir="", output_dir=output_dir)
+        tuner.output_dir_ = Path(output_dir)
+        tuner._load()
+        tuner.classes_ = list(tuner.spec_.labels)
+        return tuner
+
+    def _load(self) -> None:
+        model, self.spec_ = load_trained_model(self.output_dir_)
+        self.model_ = inference_model(model, self.spec_)
+        self._encoder = self.spec_.text_encoder(self.output_dir_ / VOCAB_FILE)
+
+    def predict_proba(
+        self, texts: Sequence[str], texts_b: Sequence[str] | None = None, batch_size: int = 64
+    ) -> np.ndarray:
+        """Probabilities [len(texts), len(classes_)] (softmax, or one sigmoid per label)."""
+        token_ids, segment_ids = self._encoder.encode_many(list(texts), texts_b)
+        logits = predict_logits(self.model_, EncodedExamples(token_ids, segment_ids), batch_size)
+        return self.spec_.head.probabilities(logits)
+
+    def predict(self, texts: Sequence[str], texts_b: Sequence[str] | None = None) -> list:
+        """Label names (multiclass) or tuples of names over their tuned thresholds."""
+        head = self.spec_.head
+        decisions = head.decisions(self.predict_proba(texts, texts_b))
+        if decisions.ndim == 1:
+            return [self.classes_[i] for i in decisions]
+        return [tuple(self.classes_[j] for j in np.flatnonzero(row)) for row in decisions]
