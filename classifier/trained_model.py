@@ -12,6 +12,7 @@ from classifier.adapters.fingerprint import UNKNOWN as UNKNOWN_FINGERPRINT
 from classifier.backbones import build_backbone
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write, atomic_write_text
+from classifier.text.vocab import load_vocab, write_vocab
 from classifier.text_classifier import TextClassifier
 
 SPEC_FILE = "classifier_config.json"
@@ -76,7 +77,10 @@ def save_trained_model(
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / WEIGHTS_FILE, lambda tmp: _save_weights(model, tmp))
-    if Path(vocab_file).resolve() != (out / VOCAB_FILE).resolve():
+    if str(vocab_file).endswith(".json"):  # a tokenizer.json: the run folder gets a vocab.txt
+        tokens = load_vocab(vocab_file)
+        atomic_write(out / VOCAB_FILE, lambda tmp: write_vocab(tmp, tokens))
+    elif Path(vocab_file).resolve() != (out / VOCAB_FILE).resolve():
         atomic_write(out / VOCAB_FILE, lambda tmp: shutil.copyfile(vocab_file, tmp))
     atomic_write_text(out / LABELS_FILE, "".join(f"{label}\n" for label in spec.labels))
     spec.save(out / SPEC_FILE)

@@ -13,7 +13,6 @@ import tensorflow as tf
 
 from classifier.backbones import build_backbone
 from classifier.classifier_spec import ClassifierSpec
-from classifier.text import TextEncoder
 from classifier.trained_model import (
     LABELS_FILE,
     VOCAB_FILE,
@@ -22,6 +21,7 @@ from classifier.trained_model import (
     inference_model,
     load_trained_model,
 )
+from export.model_card import CARD_FILE, model_card
 from export.serving_module import OUTPUT_KEYS, ServingModule, describe_signatures
 from export.versioned_dir import write_version
 
@@ -95,12 +95,7 @@ def build_serving_module(
     """The trained model of ``output_dir`` made ready for export (adapters merged)."""
     out = Path(output_dir)
     model, spec = load_for_export(out, dtype)
-    encoder = TextEncoder.from_vocab_file(
-        out / VOCAB_FILE,
-        do_lower_case=spec.do_lower_case,
-        max_seq_length=spec.max_seq_length,
-        max_chars_per_word=spec.max_chars_per_word,
-    )
+    encoder = spec.text_encoder(out / VOCAB_FILE)
     module = ServingModule(
         model,
         encoder,
@@ -126,12 +121,14 @@ def export_trained_model(
     that type: faster where the hardware has it, probabilities within ~1e-2 of float32.
     ``freeze_weights`` stores the weights as graph constants: faster on CPU, far more memory
     while exporting and loading (see serving_module.model_logits)."""
-    module, _ = build_serving_module(output_dir, dtype, freeze_weights)
+    module, spec = build_serving_module(output_dir, dtype, freeze_weights)
     signatures = module.signatures()
-    chosen, path = write_version(
-        export_dir,
-        lambda tmp: tf.saved_model.save(module, str(tmp), signatures=signatures),
-        version,
-    )
+    card = model_card(spec, Path(output_dir), module.export_metadata, Path(export_dir).name)
+
+    def write(tmp: Path) -> None:
+        tf.saved_model.save(module, str(tmp), signatures=signatures)
+        (Path(tmp) / CARD_FILE).write_text(card, encoding="utf-8")
+
+    chosen, path = write_version(export_dir, write, version)
     logger.info("exported %s as version %d: %s", output_dir, chosen, path)
     return ExportResult(chosen, path, module.export_metadata, describe_signatures(signatures))

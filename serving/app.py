@@ -1,8 +1,10 @@
-"""The Flask application: /predict, TF Serving's /v1/models/<name>:predict, /health, /metadata
-and the web page at /. Thin over the ModelHolder (which version) and the MicroBatcher (when).
+"""The Flask application: /predict, TF Serving's /v1/models/<name>:predict, /health, /metadata,
+Prometheus /metrics and the web page at /. Thin over the ModelHolder (which version) and the
+MicroBatcher (when).
 
 Every error is JSON, ``{"error": "<field>: <message>", "field": "<field>"}``: malformed requests
-get a 4xx naming the field, never a 5xx.
+get a 4xx naming the field, never a 5xx. A method a route does not take gets 405 with the
+``Allow`` header (HEAD and OPTIONS are answered for every route, as HTTP prescribes).
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ import concurrent.futures
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request, send_from_directory
+from flask import Flask, Response, g, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from serving import tf_serving
 from serving.batcher import MicroBatcher, ShuttingDown
+from serving.metrics import ServerMetrics
 from serving.model_holder import LoadedModel, ModelHolder
 from serving.prediction import predictions_from_outputs
 from serving.predictor import InputError
@@ -49,8 +53,12 @@ def create_app(
     limits: Limits,
     model_name: str,
     state: ServerState | None = None,
+    metrics: ServerMetrics | None = None,
 ) -> Flask:
     state = state or ServerState()
+    metrics = metrics or ServerMetrics()
+    if batcher.on_batch is None:
+        batcher.on_batch = metrics.observe_batch
     app = Flask(__name__, static_folder=str(WEB_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = limits.max_body_bytes
     app.json.ensure_ascii = False  # Chinese labels stay readable in curl output
@@ -68,6 +76,26 @@ def create_app(
     def run_texts(batch) -> tuple[LoadedModel, dict]:
         result = batcher.predict(batch, timeout=state.request_timeout)
         return result.model, result.outputs
+
+    # === Metrics ===
+    @app.before_request
+    def started() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def measured(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        if "started" in g:
+            metrics.latency.labels(route).observe(time.perf_counter() - g.started)
+        if response.status_code >= 400 and response.is_json:
+            field_name = (response.get_json(silent=True) or {}).get("field", "request")
+            metrics.errors.labels(field_name, str(response.status_code)).inc()
+        return response
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), mimetype=metrics.content_type)
 
     # === Pages and status ===
     @app.get("/")
@@ -130,7 +158,7 @@ def create_app(
                     },
                     "metadata": model_metadata(model),
                 }
-            raise RequestError("method", f"use POST for {rest}", 405)
+            raise RequestError("method", f"use POST for {rest}", 405, allow="POST, OPTIONS")
         if rest != ":predict":
             raise RequestError("path", f"{rest or 'no verb'}: only :predict is served", 404)
         return tf_serving_predict(model)
@@ -160,7 +188,11 @@ def create_app(
     # === Errors: always JSON ===
     @app.errorhandler(RequestError)
     def request_error(err: RequestError):
-        return jsonify(err.to_dict()), err.status
+        response = jsonify(err.to_dict())
+        response.status_code = err.status
+        if err.allow:
+            response.headers["Allow"] = err.allow
+        return response
 
     @app.errorhandler(InputError)
     def input_error(err: InputError):  # a reload changed the model under a validated request
@@ -169,7 +201,12 @@ def create_app(
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         name = HTTP_FIELDS.get(err.code or 500, "request")
-        return jsonify(RequestError(name, err.description or err.name).to_dict()), err.code
+        response = jsonify(RequestError(name, err.description or err.name).to_dict())
+        response.status_code = err.code or 500
+        for key, value in err.get_headers():  # 405: Allow lists the route's methods
+            if key.lower() == "allow":
+                response.headers["Allow"] = value
+        return response
 
     @app.errorhandler(ShuttingDown)
     def shutting_down(err: ShuttingDown):

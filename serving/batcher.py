@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -44,8 +45,13 @@ _STOP = object()
 
 class MicroBatcher:
     def __init__(
-        self, holder: ModelHolder, max_batch_size: int = 32, max_wait_ms: float = 5.0
+        self,
+        holder: ModelHolder,
+        max_batch_size: int = 32,
+        max_wait_ms: float = 5.0,
+        on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
+        """``on_batch(texts, seconds)`` is called after every model call (metrics)."""
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
         self.holder = holder
@@ -56,6 +62,7 @@ class MicroBatcher:
         self._stopped = False
         self.batches_run = 0
         self.requests_run = 0
+        self.on_batch = on_batch
 
     def start(self) -> None:
         self._thread.start()
@@ -117,12 +124,15 @@ class MicroBatcher:
         texts = [t for job in group for t in job.batch.texts]
         pair = group[0].batch.texts_b is not None
         texts_b = [t for job in group for t in (job.batch.texts_b or [])] if pair else None
+        started = time.monotonic()
         try:
             outputs = model.predictor.run(texts, texts_b)
         except Exception as err:
             for job in group:
                 job.future.set_exception(err)
             return
+        if self.on_batch is not None:
+            self.on_batch(len(texts), time.monotonic() - started)
         self.batches_run += 1
         self.requests_run += len(group)
         start = 0

@@ -1,14 +1,20 @@
-"""Run a WSGI app on waitress with a graceful shutdown.
+"""Run a WSGI app on waitress with a graceful shutdown and JSON errors from waitress itself.
 
 On SIGTERM or SIGINT: stop listening (new connections are refused), let every request already
 received finish and its response go out (up to ``grace_seconds``), close idle keep-alive
 connections, then return so the caller can stop its own threads. A second signal while
 draining acts as usual (stops at once). waitress's own ``serve()`` would drop responses still
 in its buffers when interrupted.
+
+Some requests never reach the app: waitress answers them while parsing (a bad Content-Length,
+broken chunking, a body or headers over its limits, a Transfer-Encoding it does not support).
+Those answers come back in the app's JSON error shape, with a 4xx status naming the part of the
+request at fault, instead of waitress's plain-text page (and its 501 for Transfer-Encoding).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
@@ -18,10 +24,50 @@ from collections.abc import Callable
 from waitress import create_server, wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer
+from waitress.task import ErrorTask
 
 logger = logging.getLogger(__name__)
 
 LOOP_TIMEOUT = 0.2
+
+
+def waitress_error_reply(code: int, body: str) -> tuple[int, str, bytes]:
+    """(status, status line, JSON body) for an error waitress raised while parsing."""
+    detail = body.strip() or "malformed request"
+    lowered = detail.lower()
+    if code == 501 or "transfer-encoding" in lowered:
+        status, field = 400, "Transfer-Encoding"
+    elif code == 413:
+        status, field = 413, "body"
+    elif code == 431:
+        status, field = 431, "headers"
+    elif "content-length" in lowered:
+        status, field = 400, "Content-Length"
+    elif "chunk" in lowered:
+        status, field = 400, "body"
+    elif code >= 500:
+        status, field = code, "server"
+    else:
+        status, field = 400, "request"
+    reasons = {400: "Bad Request", 413: "Content Too Large", 431: "Request Header Fields Too Large"}
+    line = f"{status} {reasons.get(status, 'Error')}"
+    payload = {"error": f"{field}: {detail}", "field": field}
+    return status, line, json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+class JsonErrorTask(ErrorTask):
+    def execute(self):
+        error = self.request.error
+        _, line, body = waitress_error_reply(error.code, str(error.body))
+        self.status = line
+        self.response_headers.append(("Content-Type", "application/json; charset=utf-8"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class JsonErrorChannel(HTTPChannel):
+    error_task_class = JsonErrorTask
 
 
 def serve_forever(
@@ -49,6 +95,9 @@ def serve_forever(
         socket_map, addresses = server.map, list(server.effective_listen)
     else:
         socket_map, addresses = server._map, [(server.effective_host, server.effective_port)]
+    for dispatcher in list(socket_map.values()):
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.channel_class = JsonErrorChannel
     stop = stop or threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)

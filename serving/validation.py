@@ -40,11 +40,16 @@ class Limits:
 
 
 class RequestError(Exception):
-    def __init__(self, field: str, message: str, status: int = 400) -> None:
+    """A bad request: the field it names, why, its status (and for 405 the allowed methods)."""
+
+    def __init__(
+        self, field: str, message: str, status: int = 400, allow: str | None = None
+    ) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
         self.status = status
+        self.allow = allow
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": f"{self.field}: {self.message}", "field": self.field}

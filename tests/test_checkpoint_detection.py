@@ -132,7 +132,7 @@ def test_pytorch_bin_needs_the_opt_in(tmp_path, zoo_dirs):
         load_pretrained(folder)
     message = str(err.value)
     assert "--allow_pytorch_pickle" in message
-    assert "convert_checkpoint.py" in message
+    assert "convert_checkpoint.sh" in message
     assert "safe_serialization=True" in message
 
 

@@ -262,3 +262,14 @@ def test_saved_model_cli_lists_the_signatures(serving_models):
         "outputs['labels']",
     ):
         assert needle in out, needle
+
+
+def test_every_export_carries_a_model_card(serving_models):
+    card = (serving_models["multiclass"].version_dir / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("# multiclass_export")
+    for expected in ("BERT, 2 layers, hidden 32", "`体育`", "## Limits", "cut to 32 tokens"):
+        assert expected in card
+    assert "scripts/serve.sh" in card and "Predictor" in card
+    pair = serving_models["multilabel_pair"].version_dir / "README.md"
+    text = pair.read_text(encoding="utf-8")
+    assert "text pairs" in text and "(threshold 0.250)" in text

@@ -90,6 +90,7 @@ def load_pretrained(
     init_checkpoint: str | Path | None = None,
     allow_pickle: bool = False,
     dtype=None,
+    require_vocab: bool = True,
 ) -> Pretrained:
     """Finds the files, reads the config, builds the backbone and loads every weight.
 
@@ -97,7 +98,11 @@ def load_pretrained(
     without it such a folder fails with advice on converting it to safetensors.
     """
     files = find_model_files(
-        model_dir, config_file=config_file, vocab_file=vocab_file, init_checkpoint=init_checkpoint
+        model_dir,
+        config_file=config_file,
+        vocab_file=vocab_file,
+        init_checkpoint=init_checkpoint,
+        require_vocab=require_vocab,
     )
     config = read_model_config(files.config_file)
     tensors, file_format = open_checkpoint(files, allow_pickle)
@@ -136,5 +141,7 @@ def describe(config: ModelConfig) -> str:
 
 
 def load_backbone(model_dir: str | Path, **kwargs) -> keras.Model:
-    """The pretrained backbone in ``model_dir`` (a Google TF1 folder, HF folder, ...)."""
+    """The pretrained backbone in ``model_dir`` (a Google TF1 folder, HF folder, ...); a
+    backbone needs no vocab, so a folder without one loads too."""
+    kwargs.setdefault("require_vocab", False)
     return load_pretrained(model_dir, **kwargs).backbone

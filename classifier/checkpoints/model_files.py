@@ -30,7 +30,7 @@ class ModelFilesError(FileNotFoundError):
 @dataclass(frozen=True)
 class ModelFiles:
     config_file: Path
-    vocab_file: Path
+    vocab_file: Path | None  # vocab.txt (or tokenizer.json); None where none was required
     checkpoint: Path  # a TF1 prefix (no suffix) or a weights file
     weights_format: str  # TF1 | HF_SAFETENSORS | HF_PYTORCH_BIN
 
@@ -45,8 +45,12 @@ def find_model_files(
     config_file: str | Path | None = None,
     vocab_file: str | Path | None = None,
     init_checkpoint: str | Path | None = None,
+    require_vocab: bool = True,
 ) -> ModelFiles:
-    """Resolves the three inputs of a backbone from a folder and/or explicit paths."""
+    """Resolves the three inputs of a backbone from a folder and/or explicit paths.
+
+    A backbone needs no vocab: with ``require_vocab`` False a folder without one still loads
+    (vocab_file None)."""
     folder = Path(model_dir) if model_dir else None
     if folder is not None and not folder.is_dir():
         raise ModelFilesError(f"--model_dir {folder} is not a directory")
@@ -57,9 +61,9 @@ def find_model_files(
     if checkpoint.parent not in search:
         search.append(checkpoint.parent)
     config = Path(config_file) if config_file else _find_config(search)
-    vocab = Path(vocab_file) if vocab_file else _find_vocab(search)
+    vocab = Path(vocab_file) if vocab_file else _find_vocab(search, require_vocab)
     for label, path in (("config", config), ("vocab", vocab)):
-        if not path.is_file():
+        if path is not None and not path.is_file():
             raise ModelFilesError(f"{label} file {path} does not exist")
     return ModelFiles(config, vocab, checkpoint, weights_format)
 
@@ -94,7 +98,7 @@ def _find_config(folders: list[Path]) -> Path:
     )
 
 
-def _find_vocab(folders: list[Path]) -> Path:
+def _find_vocab(folders: list[Path], required: bool = True) -> Path | None:
     for folder in folders:
         for name in ("vocab.txt", "vocab_chinese.txt"):
             if (folder / name).is_file():
@@ -102,7 +106,14 @@ def _find_vocab(folders: list[Path]) -> Path:
         found = sorted(folder.glob("*vocab*.txt"))
         if len(found) == 1:
             return found[0]
-    raise ModelFilesError(f"no vocab.txt in {', '.join(map(str, folders))}; pass --vocab_file")
+    for folder in folders:  # Hugging Face folders may ship only the tokenizers file
+        if (folder / "tokenizer.json").is_file():
+            return folder / "tokenizer.json"
+    if not required:
+        return None
+    raise ModelFilesError(
+        f"no vocab.txt (or tokenizer.json) in {', '.join(map(str, folders))}; pass --vocab_file"
+    )
 
 
 def _find_checkpoint(folder: Path | None, init_checkpoint: str | Path | None) -> tuple[Path, str]:

@@ -26,6 +26,7 @@ from classifier.checkpoints.schemes import get_scheme
 from classifier.checkpoints.tf1_checkpoint import write_tf1_checkpoint
 from classifier.checkpoints.weight_mapping import export_mapped_weights
 from classifier.config import ModelConfig
+from classifier.text.vocab import load_vocab
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ def save_pretrained_folder(
         json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     vocab_path = out / layout.vocab_name
+    if not isinstance(vocab, list) and str(vocab).endswith(".json"):  # a tokenizer.json
+        vocab = load_vocab(vocab)
     if isinstance(vocab, list):
         vocab_path.write_text("".join(f"{token}\n" for token in vocab), encoding="utf-8")
     elif Path(vocab).resolve() != vocab_path.resolve():

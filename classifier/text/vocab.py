@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 REQUIRED_SPECIAL_TOKENS = (PAD, UNK, CLS, SEP)
@@ -31,7 +32,12 @@ class SpecialIds:
 
 def load_vocab(path: PathLike) -> list[str]:
     """Tokens in id order. Lines end at "\\n" only (a trailing "\\r" is removed); tokens are kept
-    as written, so U+2028 or U+0085 inside a token cannot shift the ids that follow it."""
+    as written, so U+2028 or U+0085 inside a token cannot shift the ids that follow it.
+
+    A Hugging Face ``tokenizer.json`` (WordPiece model) is read too: many Hub folders ship it
+    without a vocab.txt."""
+    if str(path).endswith(".json"):
+        return load_tokenizer_json(path)
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -45,6 +51,28 @@ def load_vocab(path: PathLike) -> list[str]:
     tokens = [line[:-1] if line.endswith("\r") else line for line in lines]
     if not tokens:
         raise ValueError(f"{path}: vocab file is empty")
+    lookup_table(tokens, source=str(path))
+    return tokens
+
+
+def load_tokenizer_json(path: PathLike) -> list[str]:
+    """The WordPiece vocab of a Hugging Face tokenizers file, in id order."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable tokenizer.json ({e})") from e
+    model = data.get("model") or {}
+    if model.get("type") != "WordPiece" or not isinstance(model.get("vocab"), dict):
+        raise ValueError(
+            f"{path}: a {model.get('type', 'unknown')} tokenizer; BERT-family models need a "
+            "WordPiece vocab (vocab.txt)"
+        )
+    by_id = {int(i): token for token, i in model["vocab"].items()}
+    if sorted(by_id) != list(range(len(by_id))):
+        raise ValueError(f"{path}: the vocab's ids are not 0..{len(by_id) - 1} without gaps")
+    tokens = [by_id[i] for i in range(len(by_id))]
     lookup_table(tokens, source=str(path))
     return tokens
 

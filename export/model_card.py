@@ -1,0 +1,112 @@
+"""The model card written beside every export (<version>/README.md): what the model is, what it
+was trained on and how well it did, its limits, and how to call it.
+
+Built from what the run folder holds (classifier_config.json, train_summary.json,
+eval_results.json); fields a run did not write are left out rather than guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from classifier.classifier_spec import ClassifierSpec
+
+CARD_FILE = "README.md"
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _figures(results: dict[str, Any]) -> list[str]:
+    keys = ("accuracy", "micro_f1", "macro_f1", "weighted_f1", "samples_f1", "loss")
+    rows = [f"| {k} | {results[k]:.4f} |" for k in keys if isinstance(results.get(k), int | float)]
+    return ["| metric | value |", "|---|---:|", *rows] if rows else []
+
+
+def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any], name: str) -> str:
+    summary = _read(source_dir / "train_summary.json") or {}
+    dev = _read(source_dir / "eval_results.json")
+    test = _read(source_dir / "test_results.json")
+    model = spec.model
+    base = spec.base_model or {}
+    lines = [
+        f"# {name}",
+        "",
+        f"A Chinese text classifier ({spec.head_kind}{', text pairs' if spec.is_pair else ''}) "
+        "exported by zh-textclf: a TensorFlow SavedModel that takes raw text (the tokenizer is "
+        "inside) and returns labels and probabilities.",
+        "",
+        "## Model",
+        "",
+        f"- Architecture: {model.family.upper()}, {model.num_hidden_layers} layers, hidden "
+        f"{model.hidden_size}, {model.num_attention_heads} heads, vocab {model.vocab_size}",
+        f"- Base checkpoint: {base.get('checkpoint', 'unknown')} ({base.get('scheme', 'unknown')})",
+        f"- Adapter: {spec.adapter['kind'] if spec.adapter else 'none (fully fine-tuned)'}",
+        f"- Precision served: {metadata.get('dtype', 'float32')}",
+        f"- Task: {spec.task_name}; head: {spec.head_kind}",
+        "",
+        "## Labels",
+        "",
+    ]
+    thresholds = spec.head.served_thresholds()
+    for i, label in enumerate(spec.labels):
+        extra = f" (threshold {thresholds[i]:.3f})" if thresholds else ""
+        lines.append(f"- `{label}`{extra}")
+    lines += ["", "## Training data and results", ""]
+    if summary:
+        config = summary.get("training_config", {})
+        lines += [
+            f"- Training examples: {summary.get('train_examples')}; dev examples: "
+            f"{summary.get('dev_examples')}",
+            f"- Steps: {summary.get('total_steps')} ({summary.get('epochs_run')} epochs), "
+            f"learning rate {config.get('learning_rate')}, batch {config.get('train_batch_size')}",
+            f"- Best epoch by dev {summary.get('selection_metric')}: {summary.get('best_epoch')}",
+        ]
+    else:
+        lines.append("- No training summary was found in the run folder.")
+    for title, results in (("Dev", dev), ("Test", test)):
+        if results:
+            lines += [
+                "",
+                f"{title} ({results.get('num_examples')} examples):",
+                "",
+                *_figures(results),
+            ]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        f"- Texts are cut to {spec.max_seq_length} tokens ([CLS] and [SEP] included); what "
+        "comes later in a longer text is not seen.",
+        "- Trained for Chinese text; other languages are tokenized (WordPiece) but were not "
+        "what the model learnt from. Scores are the model's probabilities, not calibrated "
+        "guarantees; check them on data like yours before relying on a threshold.",
+        "- The metrics above come from the run's own dev/test files; other data will differ.",
+        "",
+        "## How to call it",
+        "",
+        "```bash",
+        "scripts/serve.sh --export_dir <the folder holding this version>   # HTTP on :8501",
+        "curl -s -X POST http://127.0.0.1:8501/predict -H 'Content-Type: application/json' \\",
+        '  -d \'{"texts": ["物流很快，好评"]}\'',
+        "printf '物流很快，好评\\n' | scripts/predict.sh --export_dir <that folder>",
+        "```",
+        "",
+        "```python",
+        "from serving import Predictor",
+        "predictor = Predictor('<this version folder>')",
+        "print(predictor.predict(['物流很快，好评'])[0].label)",
+        "```",
+        "",
+        "TensorFlow Serving loads the same folder (signature `serving_default`: a string tensor "
+        f"`text`{' and `text_b`' if spec.is_pair else ''} in; `label`, `score`, `labels`, "
+        "`probabilities` out).",
+        "",
+    ]
+    return "\n".join(lines)
