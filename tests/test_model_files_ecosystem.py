@@ -35,9 +35,9 @@ def tokenizer_json(vocab: list[str]) -> dict:
 def test_a_folder_with_tokenizer_json_and_no_vocab_txt_loads(hf_folder, tmp_path):
     from classifier.checkpoints import find_model_files, load_pretrained
     from classifier.classifier_spec import ClassifierSpec
-    from classifier.trained_model import build_classifier, save_trained_model
     from classifier.text.tokenizer import FullTokenizer
     from classifier.text.vocab import load_vocab
+    from classifier.trained_model import build_classifier, save_trained_model
 
     folder, vocab = hf_folder
     (folder / "vocab.txt").unlink()
