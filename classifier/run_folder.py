@@ -79,15 +79,21 @@ def open_run_folder(
             )
         return RunFolder(out, RESUME)
     if out.is_dir() and overwrite:
-        for name in (*artifacts, RUN_FILE):
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        remove_artifacts(out, (*artifacts, RUN_FILE))
     out.mkdir(parents=True, exist_ok=True)
     write_json(record, {"config": config, "finished": False})
     return RunFolder(out, FRESH)
+
+
+def remove_artifacts(folder: Path, names: Iterable[str]) -> None:
+    """Deletes what a run writes (files and folders named ``names``) and nothing else, so a
+    mistyped --output_dir never costs the user unrelated files."""
+    for name in names:
+        target = folder / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
 
 
 def mark_finished(path: str | Path) -> None:

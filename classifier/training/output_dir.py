@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+
+from classifier.run_folder import remove_artifacts
 
 # Everything a training run writes; --overwrite removes these and nothing else.
 RUN_ARTIFACTS = (
@@ -45,11 +46,6 @@ def prepare_output_dir(path: str | Path, overwrite: bool) -> Path:
             raise OutputDirError(
                 f"--output_dir {out} is not empty; pass --overwrite to replace the earlier run"
             )
-        for name in RUN_ARTIFACTS:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        remove_artifacts(out, RUN_ARTIFACTS)
     out.mkdir(parents=True, exist_ok=True)
     return out
