@@ -107,7 +107,7 @@ class AdapterSet:
         self.active: str | None = None
         self._tasks: dict[str, _Task] = {}
         self._base_values: list[tuple[keras.Variable, np.ndarray]] = []
-        self._encoders: dict[str, object] = {}
+        self._encoders: dict[tuple, object] = {}
 
     @classmethod
     def from_model_dir(cls, model_dir: str | Path, **load_kwargs) -> AdapterSet:
@@ -185,13 +185,17 @@ class AdapterSet:
         spec = self.spec(name)
         if self.vocab_file is None:
             raise AdapterError("predict needs the base vocab: use AdapterSet.from_model_dir")
-        key = f"{spec.max_seq_length}/{spec.do_lower_case}/{spec.max_chars_per_word}"
+        key = (
+            spec.max_seq_length,
+            spec.do_lower_case,
+            spec.max_chars_per_word,
+            spec.long_text_policy,
+        )
         if key not in self._encoders:
             self._encoders[key] = spec.text_encoder(self.vocab_file)
-        token_ids, segment_ids = self._encoders[key].encode_many(
-            texts, text_b if spec.is_pair else None
+        data = EncodedExamples.from_texts(
+            self._encoders[key], texts, text_b if spec.is_pair else None
         )
-        data = EncodedExamples(token_ids, segment_ids, None)
-        inputs = pad_batch(data, np.arange(len(token_ids)))
-        logits = self.model(name)(inputs, training=False)
-        return spec.head.probabilities(np.asarray(logits))
+        inputs = pad_batch(data, np.arange(len(data)))
+        logits = data.pool(np.asarray(self.model(name)(inputs, training=False), np.float32))
+        return spec.head.probabilities(logits)

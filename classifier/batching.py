@@ -13,24 +13,67 @@ pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
+from classifier.text.long_text import LongTextPolicy
+
+if TYPE_CHECKING:
+    from classifier.text.encoder import TextEncoder
+
 
 @dataclass
 class EncodedExamples:
-    """Token ids of a data split, ready to batch. Rows keep the order of the examples."""
+    """Token ids of a data split, ready to batch. Rows keep the order of the examples.
+
+    With sliding windows a document gives several consecutive rows: ``document_index`` says
+    whose each row is, every row carries its document's label, and ``pool`` turns row logits
+    into document logits as ``long_text`` says.
+    """
 
     token_ids: list[np.ndarray]
     segment_ids: list[np.ndarray]
     labels: np.ndarray | None = None  # int32 [N] (multiclass) or float32 [N, L] (multilabel)
     sample_weights: np.ndarray | None = None  # float32 [N]
+    document_index: np.ndarray | None = None  # int64 [N]; None: one row per document
+    long_text: LongTextPolicy | None = None
 
     def __len__(self) -> int:
         return len(self.token_ids)
+
+    @classmethod
+    def from_texts(
+        cls, encoder: TextEncoder, texts_a: Sequence[str], texts_b: Sequence[str] | None = None
+    ) -> EncodedExamples:
+        """The encoder's rows of every text (several per text with sliding windows)."""
+        token_ids, segment_ids, documents = encoder.encode_documents(texts_a, texts_b)
+        return cls(token_ids, segment_ids, document_index=documents, long_text=encoder.long_text)
+
+    @property
+    def num_documents(self) -> int:
+        if self.document_index is None:
+            return len(self)
+        return int(self.document_index.max()) + 1 if len(self) else 0
+
+    @property
+    def document_labels(self) -> np.ndarray | None:
+        """One label row per document (the labels of its first row)."""
+        if self.labels is None or self.document_index is None:
+            return self.labels
+        first = np.flatnonzero(np.diff(self.document_index, prepend=-1) != 0)
+        return self.labels[first]
+
+    def pool(self, logits: np.ndarray) -> np.ndarray:
+        """Row logits -> document logits (unchanged without windows)."""
+        if self.document_index is None:
+            return logits
+        return (self.long_text or LongTextPolicy("sliding_window")).pool(
+            logits, self.document_index, self.num_documents
+        )
 
     @property
     def lengths(self) -> np.ndarray:

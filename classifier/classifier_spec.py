@@ -14,6 +14,7 @@ from typing import Any
 from classifier.config import ModelConfig
 from classifier.files import read_json, write_json
 from classifier.heads import Head, check_head_kind, make_head
+from classifier.text.long_text import LongTextPolicy
 
 FORMAT_VERSION = 1
 
@@ -36,6 +37,11 @@ class ClassifierSpec:
     thresholds: tuple[float, ...] | None = None
     adapter: dict[str, Any] | None = None
     base_model: dict[str, Any] = field(default_factory=dict)
+    # Texts over max_seq_length (classifier.text.long_text); the flags of the same names.
+    long_text: str = "truncate"
+    head_tokens: int | None = None
+    doc_stride: int | None = None
+    window_pooling: str = "mean"
 
     def __post_init__(self) -> None:
         check_head_kind(self.head_kind)
@@ -54,6 +60,13 @@ class ClassifierSpec:
             )
         if self.thresholds is not None and len(self.thresholds) != len(self.labels):
             raise SpecError("one threshold per label is required")
+        self.long_text_policy.check(self.max_seq_length, self.is_pair)
+
+    @property
+    def long_text_policy(self) -> LongTextPolicy:
+        return LongTextPolicy(
+            self.long_text, self.head_tokens, self.doc_stride, self.window_pooling
+        )
 
     @property
     def num_labels(self) -> int:
@@ -74,6 +87,7 @@ class ClassifierSpec:
             do_lower_case=self.do_lower_case,
             max_seq_length=self.max_seq_length,
             max_chars_per_word=self.max_chars_per_word,
+            long_text=self.long_text_policy,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -5,7 +5,8 @@
     tuner.predict_proba(["央行宣布降准"])      # [[p(体育), p(财经), ...]] in tuner.classes_ order
 
 The constructor only stores its parameters; ``fit`` returns the tuner; ``classes_`` is the label
-order (sorted, as train.sh orders labels it finds). Multilabel: ``labels`` are lists of names
+order (sorted, as train.sh orders labels it finds). ``long_text`` (with head_tokens, doc_stride,
+window_pooling) is train.sh's --long_text. Multilabel: ``labels`` are lists of names
 (possibly empty) and ``predict`` returns tuples. Everything lands in ``output_dir`` exactly as
 train.sh writes it, so export.export_trained_model(output_dir, ...) and serving work on it.
 """
@@ -71,11 +72,19 @@ class FineTuner:
         output_dir: str | Path | None = None,
         adapter: AdapterConfig | None = None,
         labels: Sequence[str] | None = None,
+        long_text: str = "truncate",
+        head_tokens: int | None = None,
+        doc_stride: int | None = None,
+        window_pooling: str = "mean",
         **training: Any,
     ):
         self.model_dir = model_dir
         self.multilabel = multilabel
         self.max_seq_length = max_seq_length
+        self.long_text = long_text
+        self.head_tokens = head_tokens
+        self.doc_stride = doc_stride
+        self.window_pooling = window_pooling
         self.output_dir = output_dir
         self.adapter = adapter
         self.labels = labels
@@ -126,6 +135,12 @@ class FineTuner:
             task_name="multilabel" if self.multilabel else "tsv",
             model_dir=str(self.model_dir),
             max_seq_length=self.max_seq_length,
+            long_text={
+                "long_text": self.long_text,
+                "head_tokens": self.head_tokens,
+                "doc_stride": self.doc_stride,
+                "window_pooling": self.window_pooling,
+            },
             training=TrainingConfig(**self.training),
             adapter=self.adapter,
         )
@@ -155,8 +170,8 @@ class FineTuner:
         self, texts: Sequence[str], texts_b: Sequence[str] | None = None, batch_size: int = 64
     ) -> np.ndarray:
         """Probabilities [len(texts), len(classes_)] (softmax, or one sigmoid per label)."""
-        token_ids, segment_ids = self._encoder.encode_many(list(texts), texts_b)
-        logits = predict_logits(self.model_, EncodedExamples(token_ids, segment_ids), batch_size)
+        data = EncodedExamples.from_texts(self._encoder, list(texts), texts_b)
+        logits = predict_logits(self.model_, data, batch_size)
         return self.spec_.head.probabilities(logits)
 
     def predict(self, texts: Sequence[str], texts_b: Sequence[str] | None = None) -> list:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ def export_metadata(
         "max_seq_length": spec.max_seq_length,
         "do_lower_case": spec.do_lower_case,
         "max_chars_per_word": spec.max_chars_per_word,
+        **spec.long_text_policy.to_dict(),
         "model_family": spec.model.family,
         "num_layers": spec.model.num_hidden_layers,
         "hidden_size": spec.model.hidden_size,
@@ -90,11 +91,17 @@ def load_for_export(
 
 
 def build_serving_module(
-    output_dir: str | Path, dtype: str = "float32", freeze_weights: bool = False
+    output_dir: str | Path,
+    dtype: str = "float32",
+    freeze_weights: bool = False,
+    long_text: dict[str, Any] | None = None,
 ) -> tuple[ServingModule, ClassifierSpec]:
-    """The trained model of ``output_dir`` made ready for export (adapters merged)."""
+    """The trained model of ``output_dir`` made ready for export (adapters merged);
+    ``long_text`` overrides the run's long-text settings (ClassifierSpec field names)."""
     out = Path(output_dir)
     model, spec = load_for_export(out, dtype)
+    if long_text:
+        spec = replace(spec, **long_text)
     encoder = spec.text_encoder(out / VOCAB_FILE)
     module = ServingModule(
         model,
@@ -114,6 +121,7 @@ def export_trained_model(
     version: int | None = None,
     dtype: str = "float32",
     freeze_weights: bool = False,
+    long_text: dict[str, Any] | None = None,
 ) -> ExportResult:
     """Writes export_dir/<version>/ atomically and returns where; version None = next integer.
 
@@ -121,7 +129,7 @@ def export_trained_model(
     that type: faster where the hardware has it, probabilities within ~1e-2 of float32.
     ``freeze_weights`` stores the weights as graph constants: faster on CPU, far more memory
     while exporting and loading (see serving_module.model_logits)."""
-    module, spec = build_serving_module(output_dir, dtype, freeze_weights)
+    module, spec = build_serving_module(output_dir, dtype, freeze_weights, long_text)
     signatures = module.signatures()
     card = model_card(spec, Path(output_dir), module.export_metadata, Path(export_dir).name)
 

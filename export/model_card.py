@@ -82,8 +82,7 @@ def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any],
         "",
         "## Limits",
         "",
-        f"- Texts are cut to {spec.max_seq_length} tokens ([CLS] and [SEP] included); what "
-        "comes later in a longer text is not seen.",
+        f"- {_long_text_limit(spec)}",
         "- Trained for Chinese text; other languages are tokenized (WordPiece) but were not "
         "what the model learnt from. Scores are the model's probabilities, not calibrated "
         "guarantees; check them on data like yours before relying on a threshold.",
@@ -110,3 +109,25 @@ def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any],
         "",
     ]
     return "\n".join(lines)
+
+
+def _long_text_limit(spec: ClassifierSpec) -> str:
+    budget = spec.max_seq_length - 2
+    policy = spec.long_text_policy
+    if policy.mode == "head_tail":
+        head = policy.head_count(budget)
+        return (
+            f"A text over {budget} tokens is read from its first {head} and its last "
+            f"{budget - head} tokens (--long_text=head_tail); the middle is not seen."
+        )
+    if policy.mode == "sliding_window":
+        return (
+            f"A text over {budget} tokens is read in windows of {budget} tokens, "
+            f"{policy.stride(budget)} apart (--long_text=sliding_window); the window logits are "
+            f"pooled by their {policy.pooling}. Time grows with the text's length."
+        )
+    return (
+        f"Texts are cut to {spec.max_seq_length} tokens ([CLS] and [SEP] included); what "
+        "comes later in a longer text is not seen (--long_text=head_tail or sliding_window "
+        "at training time reads the end too)."
+    )

@@ -46,7 +46,8 @@ class ServingModule(tf.Module):
       predict_ids: input_ids, input_mask, segment_ids int32 [B, L] -> the same outputs; the
         tokens where input_mask is 1 (and the first token) are the sequence, also run
         padding-free
-      tokenize: the raw-text inputs -> input_ids, input_mask, segment_ids (what serving feeds)
+      tokenize: the raw-text inputs -> input_ids, input_mask, segment_ids (what serving feeds;
+        with sliding windows one row per window and document_index, the text of each)
       metadata: no inputs -> labels, thresholds, max_seq_length, head_kind, is_pair, ... and
         the whole metadata as JSON (``metadata_json``)
     """
@@ -134,13 +135,24 @@ class ServingModule(tf.Module):
 
     # === Signature bodies ===
     def _serve_single(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
-        return self._classify_packed(self.encoder(text))
+        features = self.encoder(text)
+        if "document_index" not in features:
+            return self._classify_packed(features)
+        # Sliding windows: each window's logits, pooled into its text's.
+        documents = features.pop("document_index")
+        window_logits = self._packed_logits(features)
+        policy = self.encoder.long_text
+        return self._outputs(policy.pool_graph(window_logits, documents, tf.size(text)))
 
     def _serve_pair(self, text: tf.Tensor, text_b: tf.Tensor) -> dict[str, tf.Tensor]:
         return self._classify_packed(self.encoder(text, text_b))
 
     def _tokenize_single(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
-        return _bert_names(self.encoder(text))
+        features = self.encoder(text)
+        names = _bert_names(features)
+        if "document_index" in features:  # sliding windows: one row per window
+            names["document_index"] = features["document_index"]
+        return names
 
     def _tokenize_pair(self, text: tf.Tensor, text_b: tf.Tensor) -> dict[str, tf.Tensor]:
         return _bert_names(self.encoder(text, text_b))
@@ -179,13 +191,18 @@ class ServingModule(tf.Module):
     def _classify_packed(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Raw-text path: the encoder's rows are left-aligned, so the model can run on the real
         tokens only (padding-free execution) when its backbone supports it."""
+        return self._outputs(self._packed_logits(features))
+
+    def _packed_logits(self, features: dict[str, tf.Tensor]) -> tf.Tensor:
         if not self._packed:
-            return self._classify(features)
+            return self._logits(
+                features["token_ids"], features["segment_ids"], features["padding_mask"]
+            )
         lengths = tf.reduce_sum(features["padding_mask"], axis=1)
         token_ids = tf.RaggedTensor.from_tensor(features["token_ids"], lengths=lengths)
         segment_ids = tf.RaggedTensor.from_tensor(features["segment_ids"], lengths=lengths)
-        return self._outputs(
-            self._logits(token_ids.flat_values, segment_ids.flat_values, tf.cast(lengths, tf.int64))
+        return self._logits(
+            token_ids.flat_values, segment_ids.flat_values, tf.cast(lengths, tf.int64)
         )
 
     def _classify(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:

@@ -31,3 +31,48 @@ def setup_logging(verbose: bool = False) -> None:
     )
     for noisy in ("absl", "tensorflow", "h5py", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def add_long_text_arguments(parser: argparse.ArgumentParser, when: str) -> None:
+    """--long_text, --head_tokens, --doc_stride, --window_pooling (classifier.text.long_text).
+
+    ``when`` says what the flags do in this command (help text)."""
+    from classifier.text.long_text import MODES, POOLINGS
+
+    g = parser.add_argument_group("texts longer than max_seq_length", when)
+    g.add_argument(
+        "--long_text",
+        choices=MODES,
+        default=None,
+        help="truncate (keep the head), head_tail (head + tail, Sun et al. 2019) or "
+        "sliding_window (windows pooled into one prediction); single-text tasks",
+    )
+    g.add_argument(
+        "--head_tokens",
+        type=int,
+        default=None,
+        help="head_tail: tokens kept from the start (default: 128/510 of the budget)",
+    )
+    g.add_argument(
+        "--doc_stride",
+        type=int,
+        default=None,
+        help="sliding_window: tokens between window starts (default: half a window)",
+    )
+    g.add_argument(
+        "--window_pooling",
+        choices=POOLINGS,
+        default=None,
+        help="sliding_window: pool the windows' logits by mean or max (default mean)",
+    )
+
+
+def long_text_overrides(args: argparse.Namespace) -> dict:
+    """The long-text flags given on the command line, as ClassifierSpec field values."""
+    given = {
+        "long_text": args.long_text,
+        "head_tokens": args.head_tokens,
+        "doc_stride": args.doc_stride,
+        "window_pooling": args.window_pooling,
+    }
+    return {name: value for name, value in given.items() if value is not None}

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from .cli_flags import add_bool, setup_logging
+from .cli_flags import add_bool, add_long_text_arguments, long_text_overrides, setup_logging
 
 logger = logging.getLogger("export")
 
@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(BERT-base bfloat16 about 1.8x faster), but exporting and loading need far more "
         "memory (BERT-base float32: about 18 GiB)",
     )
+    add_long_text_arguments(
+        p, "Default: what the run folder was trained with; given here, they override it."
+    )
     add_bool(p, "verbose", False, "debug logging")
     return p
 
@@ -53,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             args.version,
             dtype=args.dtype,
             freeze_weights=args.freeze_weights,
+            long_text=long_text_overrides(args),
         )
     except (SpecError, FileNotFoundError, FileExistsError, ValueError) as err:
         logger.error("%s", err)
@@ -62,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  {meta['model_family']} {meta['head_kind']}{' pair' if meta['is_pair'] else ''} "
         f"({meta['dtype']}), "
-        f"max_seq_length {meta['max_seq_length']}, labels: {' '.join(meta['labels'])}"
+        f"max_seq_length {meta['max_seq_length']} ({meta['long_text']}), "
+        f"labels: {' '.join(meta['labels'])}"
     )
     for line in result.signatures:
         print(f"  {line}")

@@ -8,7 +8,13 @@ import sys
 
 from classifier.flag_types import str_list
 
-from .cli_flags import add_bool, env_default, setup_logging
+from .cli_flags import (
+    add_bool,
+    add_long_text_arguments,
+    env_default,
+    long_text_overrides,
+    setup_logging,
+)
 
 logger = logging.getLogger("train")
 
@@ -62,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         "lower-case and strip accents (True for all Chinese BERT/ALBERT releases)",
     )
     g.add_argument("--max_seq_length", type=int, default=128)
+    add_long_text_arguments(
+        p,
+        "Stored in the run folder with --do_train; given with --do_eval/--do_predict alone, "
+        "they override the stored settings for that evaluation.",
+    )
 
     g = p.add_argument_group("what to run")
     add_bool(g, "do_train", False, "fine-tune on train.tsv, selecting the best epoch on dev.tsv")
@@ -247,6 +258,7 @@ def options_from_args(args: argparse.Namespace):
         do_lower_case=args.do_lower_case,
         max_seq_length=args.max_seq_length,
         predict_batch_size=args.predict_batch_size,
+        long_text=long_text_overrides(args),
         training=training,
         adapter=adapter,
     )

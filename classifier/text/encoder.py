@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from classifier.text.graph_tokenizer import GraphTokenizer
+from classifier.text.long_text import LongTextPolicy
 from classifier.text.packer import pack, pack_ragged
 from classifier.text.tokenizer import FullTokenizer
 from classifier.text.vocab import resolve_vocab
@@ -25,6 +26,10 @@ class TextEncoder(tf.Module):
 
     Empty and whitespace-only texts have no tokens: a single text becomes [CLS] [SEP]; an empty
     text_b makes a pair pack as a single sequence (as run_classifier's ``if tokens_b:``).
+
+    A text longer than the budget is cut as ``long_text`` says (classifier.text.long_text):
+    truncated, head + tail, or split into sliding windows; with windows one text gives several
+    rows, and ``encode_documents`` / ``__call__`` say which document each row belongs to.
     """
 
     def __init__(
@@ -33,6 +38,7 @@ class TextEncoder(tf.Module):
         do_lower_case: bool = True,
         max_seq_length: int = 128,
         max_chars_per_word: int = DEFAULT_MAX_CHARS_PER_WORD,
+        long_text: LongTextPolicy | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
@@ -41,6 +47,8 @@ class TextEncoder(tf.Module):
         self.do_lower_case = bool(do_lower_case)
         self.max_seq_length = int(max_seq_length)
         self.max_chars_per_word = int(max_chars_per_word)
+        self.long_text = long_text or LongTextPolicy()
+        self.long_text.check(self.max_seq_length, is_pair=False)
         # A plain object: tf.Module would wrap a list attribute into a tracked ListWrapper.
         self.tokenizer = FullTokenizer(
             resolve_vocab(vocab), self.do_lower_case, self.max_chars_per_word
@@ -59,11 +67,20 @@ class TextEncoder(tf.Module):
             "do_lower_case": self.do_lower_case,
             "max_seq_length": self.max_seq_length,
             "max_chars_per_word": self.max_chars_per_word,
+            "long_text": self.long_text.to_dict(),
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TextEncoder:
-        return cls(**config)
+        config = dict(config)
+        long_text = config.pop("long_text", None) or {}
+        policy = LongTextPolicy(
+            mode=long_text.get("long_text", "truncate"),
+            head_tokens=long_text.get("head_tokens"),
+            doc_stride=long_text.get("doc_stride"),
+            pooling=long_text.get("window_pooling", "mean"),
+        )
+        return cls(**config, long_text=policy)
 
     @property
     def vocab(self) -> list[str]:
@@ -87,25 +104,55 @@ class TextEncoder(tf.Module):
         return len(self.vocab)
 
     # === Python path ===
+    def encode_rows(
+        self, text_a: str | bytes, text_b: str | bytes | None = None
+    ) -> list[tuple[list[int], list[int]]]:
+        """(token_ids, segment_ids) of every model row of one text: one, or its windows."""
+        ids_a = self.tokenizer.encode(text_a)
+        ids_b = self.tokenizer.encode(text_b) if text_b is not None else None
+        if text_b is not None or self.long_text.mode == "truncate":
+            return [pack(ids_a, ids_b, self.max_seq_length, self.cls_id, self.sep_id)]
+        budget = self.max_seq_length - 2
+        return [
+            pack(part, None, self.max_seq_length, self.cls_id, self.sep_id)
+            for part in self.long_text.select(ids_a, budget)
+        ]
+
     def encode_python(
         self, text_a: str | bytes, text_b: str | bytes | None = None
     ) -> tuple[list[int], list[int]]:
-        """(token_ids, segment_ids), unpadded."""
-        ids_a = self.tokenizer.encode(text_a)
-        ids_b = self.tokenizer.encode(text_b) if text_b is not None else None
-        return pack(ids_a, ids_b, self.max_seq_length, self.cls_id, self.sep_id)
+        """(token_ids, segment_ids), unpadded; one row (sliding windows: encode_rows)."""
+        rows = self.encode_rows(text_a, text_b)
+        if len(rows) != 1:
+            raise ValueError(
+                f"the text makes {len(rows)} sliding windows; use encode_rows or encode_documents"
+            )
+        return rows[0]
+
+    def encode_documents(
+        self, texts_a: Sequence[str], texts_b: Sequence[str | None] | None = None
+    ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
+        """Every text's rows as int32 arrays, unpadded, and with sliding windows the document
+        index of each row (None otherwise: one row per text, in order)."""
+        if texts_b is not None and len(texts_b) != len(texts_a):
+            raise ValueError(f"{len(texts_a)} text_a but {len(texts_b)} text_b")
+        token_ids, segment_ids, documents = [], [], []
+        for i, text_a in enumerate(texts_a):
+            rows = self.encode_rows(text_a, texts_b[i] if texts_b is not None else None)
+            for ids, segments in rows:
+                token_ids.append(np.asarray(ids, np.int32))
+                segment_ids.append(np.asarray(segments, np.int32))
+            documents += [i] * len(rows)
+        index = np.asarray(documents, np.int64) if self.long_text.windowed else None
+        return token_ids, segment_ids, index
 
     def encode_many(
         self, texts_a: Sequence[str], texts_b: Sequence[str | None] | None = None
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``encode_python`` over a dataset: per-example int32 arrays, unpadded."""
-        if texts_b is not None and len(texts_b) != len(texts_a):
-            raise ValueError(f"{len(texts_a)} text_a but {len(texts_b)} text_b")
-        token_ids, segment_ids = [], []
-        for i, text_a in enumerate(texts_a):
-            ids, segments = self.encode_python(text_a, texts_b[i] if texts_b is not None else None)
-            token_ids.append(np.asarray(ids, np.int32))
-            segment_ids.append(np.asarray(segments, np.int32))
+        if self.long_text.windowed:
+            raise ValueError("sliding windows give several rows per text: use encode_documents")
+        token_ids, segment_ids, _ = self.encode_documents(texts_a, texts_b)
         return token_ids, segment_ids
 
     # === Graph path ===
@@ -123,9 +170,23 @@ class TextEncoder(tf.Module):
     def __call__(
         self, text_a: tf.Tensor, text_b: tf.Tensor | None = None, pad_to_max: bool = False
     ) -> dict[str, tf.Tensor]:
-        """tf.string [batch] (and [batch]) -> int32 [batch, L] token_ids/segment_ids/padding_mask."""
+        """tf.string [batch] (and [batch]) -> int32 [rows, L] token_ids/segment_ids/padding_mask.
+
+        One row per text, except with sliding windows: then ``document_index`` int64 [rows]
+        says which text each window comes from.
+        """
         ids_a = self.graph_tokenizer(text_a)
         ids_b = self.graph_tokenizer(text_b) if text_b is not None else None
-        return pack_ragged(
+        documents = None
+        if ids_b is not None and self.long_text.mode != "truncate":
+            raise ValueError(f"long_text={self.long_text.mode} applies to single texts only")
+        if self.long_text.mode != "truncate":
+            ids_a, documents = self.long_text.select_ragged(
+                tf.cast(ids_a, tf.int32), self.max_seq_length - 2
+            )
+        features = pack_ragged(
             ids_a, ids_b, self.max_seq_length, self.cls_id, self.sep_id, self.pad_id, pad_to_max
         )
+        if self.long_text.windowed:
+            features["document_index"] = documents
+        return features

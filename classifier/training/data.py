@@ -25,12 +25,17 @@ def encode_examples(
     spec: ClassifierSpec,
     with_labels: bool = True,
 ) -> EncodedExamples:
-    """Tokenizes and packs every example; the head encodes the labels (ids or multi-hot)."""
-    token_ids, segment_ids = encoder.encode_many(
-        [e.text_a for e in examples], [e.text_b for e in examples] if spec.is_pair else None
+    """Tokenizes and packs every example; the head encodes the labels (ids or multi-hot).
+    With sliding windows each window is a row carrying its document's label."""
+    data = EncodedExamples.from_texts(
+        encoder,
+        [e.text_a for e in examples],
+        [e.text_b for e in examples] if spec.is_pair else None,
     )
-    labels = spec.head.encode_labels(examples) if with_labels else None
-    return EncodedExamples(token_ids, segment_ids, labels)
+    if with_labels:
+        labels = spec.head.encode_labels(examples)
+        data.labels = labels if data.document_index is None else labels[data.document_index]
+    return data
 
 
 @dataclass

@@ -20,6 +20,6 @@ def finalize(
     logits = targets = None
     if data.dev is not None:
         logits = predict_logits(model, data.dev, config.eval_batch_size)
-        targets = data.dev.labels
+        targets = data.dev.document_labels
     head = spec.head.finalize(logits, targets)
     return replace(spec, thresholds=head.thresholds)

@@ -52,7 +52,8 @@ def fit(
     def evaluate_dev() -> dict[str, Any]:
         logits = predict_logits(model, data.dev, config.eval_batch_size)
         # Multilabel: each epoch is judged at the thresholds it would get if it were the last.
-        return head.finalize(logits, data.dev.labels).report(logits, data.dev.labels)
+        targets = data.dev.document_labels
+        return head.finalize(logits, targets).report(logits, targets)
 
     callbacks: list[keras.callbacks.Callback] = [StopAtStep(schedule.total_steps)]
     evaluator = None

@@ -9,7 +9,7 @@ the output folder is touched, so a bad row or a wrong path costs nothing already
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,6 +51,9 @@ class RunOptions:
     do_lower_case: bool = True
     max_seq_length: int = 128
     predict_batch_size: int = 64
+    # ClassifierSpec long-text fields given by flags (long_text, head_tokens, doc_stride,
+    # window_pooling): the new model's settings, or overrides of a loaded one's.
+    long_text: dict[str, Any] = field(default_factory=dict)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     adapter: AdapterConfig | None = None  # train adapters on the frozen backbone (None: full)
 
@@ -131,6 +134,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
             task_name=options.task_name,
             adapter=backbone.adapter_config.to_dict() if options.adapter is not None else None,
             base_model=base_model,
+            **options.long_text,
         )
         for split, examples in (("train", train), ("dev", dev or []), ("test", test or [])):
             spec.head.check_labels(examples, split)
@@ -163,6 +167,9 @@ def run(options: RunOptions, task: Task) -> RunResult:
             )
         for split, examples in (("dev", dev or []), ("test", test or [])):
             spec.head.check_labels(examples, split)
+        if options.long_text:
+            spec = replace(spec, **options.long_text)
+            logger.info("long texts: %s", spec.long_text_policy.to_dict())
         encoder = spec.text_encoder(out / VOCAB_FILE)
         outcome = RunResult(spec)
 

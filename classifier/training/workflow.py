@@ -135,9 +135,10 @@ def evaluate(
     head = spec.head
     data = encode_examples(encoder, examples, spec)
     logits = predict_logits(model, data, batch_size)
-    results = head.report(logits, data.labels)
-    results.update(head.write_figures(out, files, logits, data.labels))
-    atomic_write_text(out / files["report"], head.text_report(logits, data.labels))
+    targets = data.document_labels
+    results = head.report(logits, targets)
+    results.update(head.write_figures(out, files, logits, targets))
+    atomic_write_text(out / files["report"], head.text_report(logits, targets))
     write_json(out / files["results"], results)
     return results
 
