@@ -35,6 +35,7 @@ class ClassifierSpec:
     head_dropout: float = 0.1
     task_name: str = "tsv"
     thresholds: tuple[float, ...] | None = None
+    temperatures: tuple[float, ...] | None = None  # calibration fitted on dev (one or per label)
     adapter: dict[str, Any] | None = None
     base_model: dict[str, Any] = field(default_factory=dict)
     # Texts over max_seq_length (classifier.text.long_text); the flags of the same names.
@@ -49,9 +50,13 @@ class ClassifierSpec:
             raise SpecError("a classifier needs at least one label")
         if len(set(self.labels)) != len(self.labels):
             raise SpecError("labels must be unique")
-        if len(self.labels) < self.head.min_labels:
+        try:
+            head = self.head
+        except ValueError as err:  # thresholds or temperatures that do not fit the labels
+            raise SpecError(str(err)) from None
+        if len(self.labels) < head.min_labels:
             raise SpecError(
-                f"a {self.head_kind} classifier needs at least {self.head.min_labels} labels"
+                f"a {self.head_kind} classifier needs at least {head.min_labels} labels"
             )
         if not 2 < self.max_seq_length <= self.model.max_position_embeddings:
             raise SpecError(
@@ -75,7 +80,7 @@ class ClassifierSpec:
     @property
     def head(self) -> Head:
         """The head object of this classifier's kind (its labels and thresholds)."""
-        return make_head(self.head_kind, self.labels, self.thresholds)
+        return make_head(self.head_kind, self.labels, self.thresholds, self.temperatures)
 
     def text_encoder(self, vocab_file: str | Path):
         """The tokenizer + packer these settings describe: one definition for training,
@@ -95,6 +100,7 @@ class ClassifierSpec:
         data["model"] = self.model.to_dict()
         data["labels"] = list(self.labels)
         data["thresholds"] = None if self.thresholds is None else list(self.thresholds)
+        data["temperatures"] = None if self.temperatures is None else list(self.temperatures)
         return {"format_version": FORMAT_VERSION, **data}
 
     @classmethod
@@ -107,6 +113,8 @@ class ClassifierSpec:
         data["labels"] = tuple(data["labels"])
         if data.get("thresholds") is not None:
             data["thresholds"] = tuple(float(t) for t in data["thresholds"])
+        if data.get("temperatures") is not None:
+            data["temperatures"] = tuple(float(t) for t in data["temperatures"])
         return cls(**data)
 
     def save(self, path: str | Path) -> None:

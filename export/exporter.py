@@ -51,6 +51,7 @@ def export_metadata(
         "head_kind": spec.head_kind,
         "is_pair": spec.is_pair,
         "thresholds": spec.head.served_thresholds(),
+        "temperatures": None if spec.temperatures is None else list(spec.temperatures),
         "max_seq_length": spec.max_seq_length,
         "do_lower_case": spec.do_lower_case,
         "max_chars_per_word": spec.max_chars_per_word,

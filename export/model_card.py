@@ -84,8 +84,8 @@ def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any],
         "",
         f"- {_long_text_limit(spec)}",
         "- Trained for Chinese text; other languages are tokenized (WordPiece) but were not "
-        "what the model learnt from. Scores are the model's probabilities, not calibrated "
-        "guarantees; check them on data like yours before relying on a threshold.",
+        "what the model learnt from.",
+        f"- {_calibration_note(spec)}",
         "- The metrics above come from the run's own dev/test files; other data will differ.",
         "",
         "## How to call it",
@@ -130,4 +130,20 @@ def _long_text_limit(spec: ClassifierSpec) -> str:
         f"Texts are cut to {spec.max_seq_length} tokens ([CLS] and [SEP] included); what "
         "comes later in a longer text is not seen (--long_text=head_tail or sliding_window "
         "at training time reads the end too)."
+    )
+
+
+def _calibration_note(spec: ClassifierSpec) -> str:
+    if spec.temperatures is None:
+        return (
+            "Scores are the model's uncalibrated probabilities (trained with "
+            "--calibration=none or without dev data); check them on data like yours before "
+            "relying on a threshold."
+        )
+    shown = ", ".join(f"{t:.3f}" for t in spec.temperatures[:8])
+    more = " ..." if len(spec.temperatures) > 8 else ""
+    return (
+        f"Scores are calibrated on dev by temperature scaling (T = {shown}{more}; the served "
+        "`logits` are the model's raw ones, `probabilities` read them divided by T). "
+        "Calibrated on the run's dev data: on other data, check before relying on a threshold."
     )

@@ -151,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="prior",
         help="start the head at the training label frequencies (prior) or at zero logits",
     )
+    g.add_argument(
+        "--calibration",
+        choices=("temperature", "none"),
+        default="temperature",
+        help="after training, fit temperature scaling on dev so the probabilities are "
+        "calibrated (decisions unchanged); shipped in the export",
+    )
     g = p.add_argument_group("precision and logging")
     add_bool(
         g,
@@ -242,6 +249,7 @@ def options_from_args(args: argparse.Namespace):
         label_smoothing=args.label_smoothing,
         head_bias_init=args.head_bias_init,
         group_by_length=args.group_by_length,
+        calibration=args.calibration,
     )
     return RunOptions(
         output_dir=args.output_dir,

@@ -36,8 +36,13 @@ def kind_for(is_multilabel: bool) -> str:
     return MULTILABEL if is_multilabel else MULTICLASS
 
 
-def make_head(kind: str, labels: Sequence[str], thresholds: Sequence[float] | None = None) -> Head:
-    return HEADS[check_head_kind(kind)](labels, thresholds)
+def make_head(
+    kind: str,
+    labels: Sequence[str],
+    thresholds: Sequence[float] | None = None,
+    temperatures: Sequence[float] | None = None,
+) -> Head:
+    return HEADS[check_head_kind(kind)](labels, thresholds, temperatures)
 
 
 __all__ = [

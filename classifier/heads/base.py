@@ -22,6 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from classifier.calibration import ReliabilityBins, write_reliability_png
+
 HEAD_BIAS_INITS = ("prior", "zeros")
 
 
@@ -74,7 +76,10 @@ class Head(ABC):
     """One kind of labels over ``labels`` (their order is the model's output order).
 
     Subclasses set the class attributes and implement the abstract methods; ``thresholds`` are
-    the per-label decision thresholds where the kind uses them (multilabel).
+    the per-label decision thresholds where the kind uses them (multilabel); ``temperatures``
+    divide the model's logits before anything reads them (classifier.calibration): every public
+    method takes the model's raw logits, and the underscored ones the subclasses implement get
+    them scaled.
     """
 
     kind: ClassVar[str]
@@ -85,9 +90,23 @@ class Head(ABC):
     predicted_column: ClassVar[str]
     gold_column: ClassVar[str]
 
-    def __init__(self, labels: Sequence[str], thresholds: Sequence[float] | None = None):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        thresholds: Sequence[float] | None = None,
+        temperatures: Sequence[float] | None = None,
+    ):
         self.labels = tuple(labels)
         self.thresholds = None if thresholds is None else tuple(float(t) for t in thresholds)
+        self.temperatures = None if temperatures is None else tuple(float(t) for t in temperatures)
+        if self.temperatures is not None:
+            if len(self.temperatures) not in self.temperature_counts():
+                raise ValueError(
+                    f"{len(self.temperatures)} temperatures for {self.num_labels} {self.kind} "
+                    f"labels (allowed: {' or '.join(map(str, self.temperature_counts()))})"
+                )
+            if not all(t > 0 for t in self.temperatures):
+                raise ValueError("temperatures must be positive")
         self._index = {name: i for i, name in enumerate(self.labels)}
 
     @property
@@ -95,7 +114,47 @@ class Head(ABC):
         return len(self.labels)
 
     def with_thresholds(self, thresholds: Sequence[float] | None) -> Head:
-        return type(self)(self.labels, thresholds)
+        return type(self)(self.labels, thresholds, self.temperatures)
+
+    def temperature_counts(self) -> tuple[int, ...]:
+        """How many temperatures this kind can take: one, or one per label."""
+        return (1, self.num_labels)
+
+    def with_temperatures(self, temperatures: Sequence[float] | None) -> Head:
+        return type(self)(self.labels, self.thresholds, temperatures)
+
+    # === Calibration ===
+    def scaled(self, logits: np.ndarray) -> np.ndarray:
+        """The logits divided by the temperature(s), float64 (unchanged without any)."""
+        logits = np.asarray(logits, np.float64)
+        if self.temperatures is None:
+            return logits
+        return logits / np.asarray(self.temperatures, np.float64)
+
+    def scaled_graph(self, logits: tf.Tensor) -> tf.Tensor:
+        if self.temperatures is None:
+            return logits
+        return logits / tf.constant(self.temperatures, logits.dtype)
+
+    def calibrate(self, dev_logits: np.ndarray, dev_targets: np.ndarray) -> Head:
+        """This head with temperature(s) fitted on dev (classifier.calibration)."""
+        return self.with_temperatures(self._fit_temperatures(dev_logits, dev_targets))
+
+    @abstractmethod
+    def _fit_temperatures(self, logits: np.ndarray, targets: np.ndarray) -> list[float]: ...
+
+    @abstractmethod
+    def reliability(self, logits: np.ndarray, targets: np.ndarray) -> ReliabilityBins:
+        """The reliability bins of these (raw) logits read through this head."""
+
+    def calibration_report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+        """ECE of the served probabilities and of the uncalibrated ones, and the temperatures."""
+        raw = self.with_temperatures(None)
+        return {
+            "ece": self.reliability(logits, targets).ece,
+            "ece_before_calibration": raw.reliability(logits, targets).ece,
+            "temperatures": None if self.temperatures is None else list(self.temperatures),
+        }
 
     # === Options ===
     def check_options(self, options: LossOptions, metric: str | None = None) -> str:
@@ -168,17 +227,25 @@ class Head(ABC):
         return ""
 
     # === Reading logits ===
-    @abstractmethod
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of the model's logits, float64."""
+        return self._probabilities(self.scaled(logits))
+
+    @abstractmethod
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Numerically stable softmax / sigmoid in numpy, float64."""
 
     @abstractmethod
     def decisions(self, probabilities: np.ndarray) -> np.ndarray:
         """Predicted label ids [N] (multiclass) or 0/1 rows [N, L] (multilabel)."""
 
-    @abstractmethod
     def graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """(probabilities, predicted 0/1 int32 [B, L]) in TensorFlow, for the SavedModel."""
+        """(calibrated probabilities, predicted 0/1 int32 [B, L]) of the model's logits in
+        TensorFlow, for the SavedModel."""
+        return self._graph_outputs(self.scaled_graph(logits))
+
+    @abstractmethod
+    def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]: ...
 
     def served_thresholds(self) -> list[float] | None:
         """The decision thresholds an export serves (None for heads that have none)."""
@@ -189,18 +256,36 @@ class Head(ABC):
         return self
 
     # === Reports ===
-    @abstractmethod
     def report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
-        """The results dict (metrics, loss, per-label figures) of eval_results.json."""
+        """The results dict (metrics, loss of the calibrated probabilities, per-label figures)
+        of eval_results.json."""
+        return self._report(self.scaled(logits), targets)
 
     @abstractmethod
+    def _report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]: ...
+
     def text_report(self, logits: np.ndarray, targets: np.ndarray) -> str:
         """scikit-learn's classification report."""
+        return self._text_report(self.scaled(logits), targets)
+
+    @abstractmethod
+    def _text_report(self, logits: np.ndarray, targets: np.ndarray) -> str: ...
 
     def write_figures(
         self, folder: Path, names: dict[str, str], logits: np.ndarray, targets: np.ndarray
     ) -> dict[str, Any]:
-        """Extra report files (the confusion matrix); returns what to add to the results."""
+        """Extra report files (the reliability diagram, the kind's own figures); returns what
+        to add to the results."""
+        before = self.with_temperatures(None).reliability(logits, targets)
+        title = "calibrated by temperature" if self.temperatures else "not calibrated"
+        write_reliability_png(
+            folder / names["reliability_png"], before, self.reliability(logits, targets), title
+        )
+        return self._write_figures(folder, names, self.scaled(logits), targets)
+
+    def _write_figures(
+        self, folder: Path, names: dict[str, str], logits: np.ndarray, targets: np.ndarray
+    ) -> dict[str, Any]:
         return {}
 
     # === Prediction files ===
@@ -212,7 +297,12 @@ class Head(ABC):
         return "|".join(self.gold(example) or ())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "labels": list(self.labels), "thresholds": self.thresholds}
+        return {
+            "kind": self.kind,
+            "labels": list(self.labels),
+            "thresholds": self.thresholds,
+            "temperatures": self.temperatures,
+        }
 
 
 def options_from(config: Any) -> LossOptions:

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from classifier import metrics as M
+from classifier.calibration import ReliabilityBins, fit_softmax_temperature, multiclass_bins
 from classifier.heads.base import Example, Head, LossOptions
 from classifier.losses import SoftmaxLoss
 from classifier.reports import write_confusion_csv, write_confusion_png
@@ -74,7 +75,7 @@ class MulticlassHead(Head):
         bias = np.log(freq)
         return (bias - bias.mean()).astype(np.float32)
 
-    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         logits = np.asarray(logits, dtype=np.float64)
         shifted = logits - logits.max(axis=-1, keepdims=True)
         exp = np.exp(shifted)
@@ -83,24 +84,33 @@ class MulticlassHead(Head):
     def decisions(self, probabilities: np.ndarray) -> np.ndarray:
         return np.asarray(probabilities).argmax(axis=-1)
 
-    def graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         probabilities = tf.nn.softmax(logits, axis=-1)
         top = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         return probabilities, tf.one_hot(top, self.num_labels, dtype=tf.int32)
 
-    def report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    def _report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
         return M.multiclass_report(logits, targets, list(self.labels))
 
-    def text_report(self, logits: np.ndarray, targets: np.ndarray) -> str:
+    def _text_report(self, logits: np.ndarray, targets: np.ndarray) -> str:
         return M.multiclass_text_report(logits, targets, list(self.labels))
 
-    def write_figures(
+    def _write_figures(
         self, folder: Path, names: dict[str, str], logits: np.ndarray, targets: np.ndarray
     ) -> dict[str, Any]:
         matrix = M.multiclass_confusion(logits, targets, self.num_labels)
         write_confusion_csv(folder / names["confusion_csv"], matrix, list(self.labels))
         write_confusion_png(folder / names["confusion_png"], matrix, list(self.labels))
         return {"confusion_matrix": matrix.tolist()}
+
+    def temperature_counts(self) -> tuple[int, ...]:
+        return (1,)  # one per class would change the argmax: not a calibration
+
+    def _fit_temperatures(self, logits: np.ndarray, targets: np.ndarray) -> list[float]:
+        return [fit_softmax_temperature(logits, targets)]
+
+    def reliability(self, logits: np.ndarray, targets: np.ndarray) -> ReliabilityBins:
+        return multiclass_bins(self.probabilities(logits), targets)
 
     def prediction_fields(self, probabilities: np.ndarray) -> tuple[str, str]:
         best = int(np.argmax(probabilities))

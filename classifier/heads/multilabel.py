@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from classifier import metrics as M
+from classifier.calibration import ReliabilityBins, fit_sigmoid_temperatures, multilabel_bins
 from classifier.heads.base import Example, Head, LossOptions
 from classifier.losses import SigmoidLoss
 
@@ -114,13 +115,13 @@ class MultilabelHead(Head):
             bias = bias + np.log(weights)
         return bias.astype(np.float32)
 
-    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, dtype=np.float64)))
 
     def decisions(self, probabilities: np.ndarray) -> np.ndarray:
         return M.multilabel_predictions(probabilities, self.decision_thresholds)
 
-    def graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         probabilities = tf.sigmoid(logits)
         thresholds = tf.constant(self.decision_thresholds, tf.float32)
         return probabilities, tf.cast(probabilities >= thresholds, tf.int32)
@@ -136,13 +137,19 @@ class MultilabelHead(Head):
         tuned = M.tune_thresholds(self.probabilities(dev_logits), dev_targets)
         return self.with_thresholds([float(t) for t in tuned])
 
-    def report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    def _report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
         return M.multilabel_report(logits, targets, list(self.labels), self.decision_thresholds)
 
-    def text_report(self, logits: np.ndarray, targets: np.ndarray) -> str:
+    def _text_report(self, logits: np.ndarray, targets: np.ndarray) -> str:
         return M.multilabel_text_report(
             logits, targets, list(self.labels), self.decision_thresholds
         )
+
+    def _fit_temperatures(self, logits: np.ndarray, targets: np.ndarray) -> list[float]:
+        return fit_sigmoid_temperatures(logits, targets)
+
+    def reliability(self, logits: np.ndarray, targets: np.ndarray) -> ReliabilityBins:
+        return multilabel_bins(self.probabilities(logits), targets)
 
     def prediction_fields(self, probabilities: np.ndarray) -> tuple[str, str]:
         chosen = [

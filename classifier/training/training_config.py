@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from classifier.calibration import METHODS
 from classifier.heads import HEADS, LossOptions, options_from
 
 ALL_LOSSES = tuple(dict.fromkeys(loss for head in HEADS.values() for loss in head.losses))
@@ -33,6 +34,7 @@ class TrainingConfig:
     bf16: bool = False  # mixed precision: float32 weights, bfloat16 matmuls
     adam_epsilon: float = 1e-6  # google-research/bert's; torch and HF Trainer use 1e-8
     group_by_length: bool = False  # length-sorted training batches (faster, label-skewed)
+    calibration: str = "temperature"  # fitted on dev after training ("none": raw probabilities)
     # === LossOptions ===
     loss: str = "cross_entropy"  # multiclass: cross_entropy, focal; multilabel: + asymmetric
     class_weight: str | None = None  # multiclass: None or "balanced"
@@ -59,6 +61,7 @@ class TrainingConfig:
             ),
             (self.adam_epsilon > 0, "adam_epsilon must be positive"),
             (self.loss in ALL_LOSSES, f"loss must be one of {ALL_LOSSES}"),
+            (self.calibration in METHODS, f"--calibration must be one of {METHODS}"),
         ]
         for ok, message in checks:
             if not ok:

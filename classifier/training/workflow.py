@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from classifier.classifier_spec import ClassifierSpec
+from classifier.error_analysis import write_error_analysis
 from classifier.files import atomic_write_text, write_json
 from classifier.heads.base import Example
 from classifier.inference import predict_logits
@@ -116,6 +117,8 @@ def report_file_names(prefix: str) -> dict[str, str]:
         "report": f"{extra}classification_report.txt",
         "confusion_csv": f"{extra}confusion_matrix.csv",
         "confusion_png": f"{extra}confusion_matrix.png",
+        "error_analysis": f"{extra}error_analysis.md",
+        "reliability_png": f"{extra}reliability_diagram.png",
     }
 
 
@@ -137,8 +140,10 @@ def evaluate(
     logits = predict_logits(model, data, batch_size)
     targets = data.document_labels
     results = head.report(logits, targets)
+    results.update(head.calibration_report(logits, targets))
     results.update(head.write_figures(out, files, logits, targets))
     atomic_write_text(out / files["report"], head.text_report(logits, targets))
+    write_error_analysis(out / files["error_analysis"], head, examples, logits, targets, prefix)
     write_json(out / files["results"], results)
     return results
 
