@@ -126,3 +126,19 @@ class SoftmaxLoss(keras.losses.Loss):
         config = super().get_config()
         config.update(gamma=self.gamma, label_smoothing=self.label_smoothing)
         return config
+
+
+def symmetric_kl_softmax(logits_a, logits_b):
+    """R-Drop's consistency term for softmax outputs: (KL(p_a||p_b) + KL(p_b||p_a)) / 2 per
+    row, batch mean. For softmax that is sum_k (p_a - p_b)(z_a - z_b) / 2 (the normalisers
+    cancel), which needs no logarithm of a probability."""
+    a, b = ops.cast(logits_a, "float32"), ops.cast(logits_b, "float32")
+    gap = ops.softmax(a, axis=-1) - ops.softmax(b, axis=-1)
+    return 0.5 * ops.mean(ops.sum(gap * (a - b), axis=-1))
+
+
+def symmetric_kl_sigmoid(logits_a, logits_b):
+    """The same per label for sigmoid outputs (one Bernoulli each): (p_a - p_b)(z_a - z_b) / 2,
+    the mean over labels and batch (as the loss averages over labels)."""
+    a, b = ops.cast(logits_a, "float32"), ops.cast(logits_b, "float32")
+    return 0.5 * ops.mean((ops.sigmoid(a) - ops.sigmoid(b)) * (a - b))

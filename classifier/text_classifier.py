@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops, tree
 
 from classifier.heads import MULTICLASS, ClassificationHead, check_head_kind
+from classifier.step_regularizers import StepRegularizers
 from classifier.trainable_tape import trainable_tape
 
 
@@ -81,22 +82,57 @@ class TextClassifier(keras.Model):
         segment_ids = tf.RaggedTensor.from_tensor(x["segment_ids"], lengths=lengths)
         return self.packed_logits(token_ids, segment_ids, training=True)
 
+    # Set by the training compile step (classifier.step_regularizers); not saved.
+    step_regularizers: StepRegularizers | None = None
+
     def train_step(self, data):
         """Keras's TensorFlow train_step, with a tape that watches only the trainable weights
-        (see classifier.trainable_tape for why) and the padding-free forward pass."""
+        (see classifier.trainable_tape for why) and the padding-free forward pass; plus FGM
+        and R-Drop when ``step_regularizers`` asks for them."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         trainable = self.trainable_weights
-        with trainable_tape(trainable) as tape:
+        regularizers = self.step_regularizers or StepRegularizers()
+        fgm = regularizers.fgm_epsilon > 0
+        watched = list(trainable)
+        if fgm and not any(v is regularizers.embedding for v in trainable):
+            watched.append(regularizers.embedding)  # frozen embeddings still need a gradient
+        loss, y_pred, gradients = self._loss_and_gradients(
+            x, y, sample_weight, watched, regularizers
+        )
+        batch = tf.shape(next(i for i in tree.flatten(x) if i is not None))[0]
+        self._loss_tracker.update_state(loss, sample_weight=batch)
+        if fgm:
+            embedding = regularizers.embedding
+            grad = tf.convert_to_tensor(gradients[_index_of(watched, embedding)])
+            delta = regularizers.fgm_epsilon * grad / (tf.norm(grad) + 1e-12)
+            embedding.assign_add(tf.cast(delta, embedding.dtype))
+            _, _, adversarial = self._loss_and_gradients(
+                x, y, sample_weight, trainable, regularizers
+            )
+            embedding.assign_sub(tf.cast(delta, embedding.dtype))
+            gradients = [
+                _add(g, a) for g, a in zip(gradients[: len(trainable)], adversarial, strict=True)
+            ]
+        self.optimizer.apply_gradients(zip(gradients[: len(trainable)], trainable, strict=True))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def _loss_and_gradients(self, x, y, sample_weight, variables, regularizers):
+        """(loss, logits of the first pass, gradients of ``variables``); R-Drop's two passes
+        and consistency term when its alpha is set."""
+        with trainable_tape(variables) as tape:
             y_pred = self.training_logits(x)
             loss = self._compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
             )
-            batch = tf.shape(next(i for i in tree.flatten(x) if i is not None))[0]
-            self._loss_tracker.update_state(loss, sample_weight=batch)
-            loss = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(loss, trainable)
-        self.optimizer.apply_gradients(zip(gradients, trainable, strict=True))
-        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+            if regularizers.rdrop_alpha > 0:
+                second = self.training_logits(x)
+                loss_b = self._compute_loss(
+                    x=x, y=y, y_pred=second, sample_weight=sample_weight, training=True
+                )
+                consistency = regularizers.consistency(y_pred, second)
+                loss = 0.5 * (loss + loss_b) + regularizers.rdrop_alpha * consistency
+            scaled = self.optimizer.scale_loss(loss)
+        return loss, y_pred, tape.gradient(scaled, variables)
 
     def get_config(self):
         return {
@@ -114,3 +150,20 @@ class TextClassifier(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+
+def _index_of(variables, target) -> int:
+    return next(i for i, v in enumerate(variables) if v is target)
+
+
+def _add(a, b):
+    """Sum of two gradients, either possibly None or IndexedSlices (embedding lookups)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, tf.IndexedSlices) and isinstance(b, tf.IndexedSlices):
+        return tf.IndexedSlices(
+            tf.concat([a.values, b.values], 0), tf.concat([a.indices, b.indices], 0), a.dense_shape
+        )
+    return tf.convert_to_tensor(a) + tf.convert_to_tensor(b)

@@ -151,6 +151,40 @@ def build_parser() -> argparse.ArgumentParser:
         default="prior",
         help="start the head at the training label frequencies (prior) or at zero logits",
     )
+    g = p.add_argument_group("fine-tuning recipes (docs/training.md)")
+    g.add_argument(
+        "--layerwise_lr_decay",
+        type=float,
+        default=None,
+        help="layer-wise learning-rate decay d: head and pooler at the peak, layer i of L at "
+        "d^(L-i), embeddings at d^(L+1) (e.g. 0.9)",
+    )
+    g.add_argument(
+        "--head_learning_rate",
+        type=float,
+        default=None,
+        help="peak learning rate of the classification head (default --learning_rate)",
+    )
+    g.add_argument(
+        "--adversarial",
+        choices=("fgm",),
+        default=None,
+        help="adversarial training on the word embeddings: fgm (fast gradient method)",
+    )
+    g.add_argument("--adv_epsilon", type=float, default=1.0, help="FGM perturbation norm")
+    g.add_argument(
+        "--rdrop_alpha",
+        type=float,
+        default=0.0,
+        help="R-Drop: weight of the symmetric KL between two dropout passes (e.g. 1.0-5.0)",
+    )
+    g.add_argument(
+        "--ema_decay",
+        type=float,
+        default=None,
+        help="keep an exponential moving average of the weights (e.g. 0.999); dev judges, "
+        "and the run saves and exports, the averaged weights",
+    )
     g.add_argument(
         "--calibration",
         choices=("temperature", "none"),
@@ -250,6 +284,12 @@ def options_from_args(args: argparse.Namespace):
         head_bias_init=args.head_bias_init,
         group_by_length=args.group_by_length,
         calibration=args.calibration,
+        layerwise_lr_decay=args.layerwise_lr_decay,
+        head_learning_rate=args.head_learning_rate,
+        adversarial=args.adversarial,
+        adv_epsilon=args.adv_epsilon,
+        rdrop_alpha=args.rdrop_alpha,
+        ema_decay=args.ema_decay,
     )
     return RunOptions(
         output_dir=args.output_dir,

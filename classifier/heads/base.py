@@ -222,6 +222,10 @@ class Head(ABC):
     ) -> np.ndarray:
         """The bias that makes an untrained head predict the training label frequencies."""
 
+    @abstractmethod
+    def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
+        """R-Drop's symmetric KL between two dropout passes' predictions (classifier.losses)."""
+
     def describe_options(self, options: LossOptions, targets: np.ndarray) -> str:
         """One log line about data-dependent loss settings ("" when there are none)."""
         return ""

@@ -13,7 +13,7 @@ import tensorflow as tf
 from classifier import metrics as M
 from classifier.calibration import ReliabilityBins, fit_softmax_temperature, multiclass_bins
 from classifier.heads.base import Example, Head, LossOptions
-from classifier.losses import SoftmaxLoss
+from classifier.losses import SoftmaxLoss, symmetric_kl_softmax
 from classifier.reports import write_confusion_csv, write_confusion_png
 
 MULTICLASS = "multiclass"
@@ -51,6 +51,9 @@ class MulticlassHead(Head):
     def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
         gamma = options.focal_gamma if options.loss == "focal" else 0.0
         return SoftmaxLoss(gamma=gamma, label_smoothing=options.label_smoothing)
+
+    def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
+        return symmetric_kl_softmax(logits_a, logits_b)
 
     def training_metrics(self) -> list[keras.metrics.Metric]:
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]

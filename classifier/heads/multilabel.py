@@ -13,7 +13,7 @@ import tensorflow as tf
 from classifier import metrics as M
 from classifier.calibration import ReliabilityBins, fit_sigmoid_temperatures, multilabel_bins
 from classifier.heads.base import Example, Head, LossOptions
-from classifier.losses import SigmoidLoss
+from classifier.losses import SigmoidLoss, symmetric_kl_sigmoid
 
 MULTILABEL = "multilabel"
 # "balanced" positive weights are n_negative / n_positive per label, capped here: a label seen
@@ -85,6 +85,9 @@ class MultilabelHead(Head):
                 clip=options.asl_clip,
             )
         return SigmoidLoss(weights)
+
+    def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
+        return symmetric_kl_sigmoid(logits_a, logits_b)
 
     def training_metrics(self) -> list[keras.metrics.Metric]:
         return [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)]

@@ -9,6 +9,8 @@ import numpy as np
 
 from classifier.batching import EncodedExamples
 from classifier.heads.base import Head
+from classifier.step_regularizers import StepRegularizers, word_embedding_variable
+from classifier.training.layer_rates import LayerRates
 from classifier.training.optimizer import create_optimizer
 from classifier.training.training_config import TrainingConfig
 
@@ -41,6 +43,14 @@ def compile_for_training(
     description = head.describe_options(options, targets)
     if description:
         logger.info("%s", description)
+    rates = layer_rates(model, config)
+    if rates.active:
+        logger.info(
+            "learning rates: layer-wise decay %s, head %s",
+            rates.decay,
+            config.head_learning_rate or config.learning_rate,
+        )
+    model.step_regularizers = step_regularizers(model, head, config)
     model.compile(
         optimizer=create_optimizer(
             config.learning_rate,
@@ -49,8 +59,40 @@ def compile_for_training(
             config.weight_decay,
             config.clip_norm,
             epsilon=config.adam_epsilon,
+            rate_multiplier=rates.function() if rates.active else None,
+            ema_decay=config.ema_decay,
         ),
         loss=head.loss(options, targets),
         metrics=head.training_metrics(),
         jit_compile=False,
     )
+
+
+def layer_rates(model: keras.Model, config: TrainingConfig) -> LayerRates:
+    """--layerwise_lr_decay and --head_learning_rate as per-variable rate multipliers."""
+    backbone = model.backbone
+    while not hasattr(backbone, "num_hidden_layers") and hasattr(backbone, "backbone"):
+        backbone = backbone.backbone  # adapted backbones wrap the base one
+    num_layers = int(getattr(backbone, "num_hidden_layers", 0))
+    num_groups = int(getattr(backbone, "num_hidden_groups", 1))
+    head = None
+    if config.head_learning_rate is not None:
+        head = config.head_learning_rate / config.learning_rate
+    return LayerRates(num_layers, num_groups, config.layerwise_lr_decay, head)
+
+
+def step_regularizers(model: keras.Model, head: Head, config: TrainingConfig) -> StepRegularizers:
+    """FGM and R-Drop settings for the model's train_step (None when neither is on)."""
+    regularizers = StepRegularizers(
+        fgm_epsilon=config.adv_epsilon if config.adversarial == "fgm" else 0.0,
+        rdrop_alpha=config.rdrop_alpha,
+        consistency=head.consistency_loss,
+    )
+    if regularizers.fgm_epsilon > 0:
+        regularizers.embedding = word_embedding_variable(model)
+        logger.info(
+            "FGM adversarial training on the word embeddings, epsilon %s", config.adv_epsilon
+        )
+    if regularizers.rdrop_alpha > 0:
+        logger.info("R-Drop: two dropout passes per batch, alpha %s", config.rdrop_alpha)
+    return regularizers

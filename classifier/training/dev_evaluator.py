@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import keras
@@ -20,7 +21,8 @@ class DevEvaluator(keras.callbacks.Callback):
     The dev figures are added to Keras' logs as dev_<name> (so the progress bar, CSV and
     TensorBoard logs show them). The trainable weights of the best epoch are kept in memory
     and restored when training ends; with ``patience``, training stops after that many epochs
-    without improvement. Only trainable weights are copied: frozen ones cannot change.
+    without improvement. Only trainable weights are copied: frozen ones cannot change. With an
+    EMA of the weights, ``weights`` swaps the averages in while an epoch is judged.
     """
 
     def __init__(
@@ -28,9 +30,12 @@ class DevEvaluator(keras.callbacks.Callback):
         evaluate: Callable[[], dict[str, Any]],
         metric: str,
         patience: int | None = None,
+        weights: Callable[[], AbstractContextManager] | None = None,
     ):
         super().__init__()
         self.evaluate = evaluate
+        # The weights an epoch is judged (and kept) by: the averaged ones with EMA.
+        self.weights = weights or nullcontext
         self.metric = metric
         self.patience = patience
         self.best_value: float | None = None
@@ -48,6 +53,10 @@ class DevEvaluator(keras.callbacks.Callback):
         return value > self.best_value
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        with self.weights():
+            self._judge(epoch, logs)
+
+    def _judge(self, epoch: int, logs: dict | None) -> None:
         results = self.evaluate()
         value = float(results[self.metric])
         self.history.append({"epoch": epoch + 1, **_scalars(results)})

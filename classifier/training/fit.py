@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +60,12 @@ def fit(
     callbacks: list[keras.callbacks.Callback] = [StopAtStep(schedule.total_steps)]
     evaluator = None
     if data.dev is not None:
-        evaluator = DevEvaluator(evaluate_dev, metric, config.early_stopping_patience)
+        evaluator = DevEvaluator(
+            evaluate_dev,
+            metric,
+            config.early_stopping_patience,
+            weights=lambda: averaged_weights(model),
+        )
         callbacks.append(evaluator)
     callbacks += [
         keras.callbacks.CSVLogger(str(out / "training_log.csv")),
@@ -73,3 +80,23 @@ def fit(
         verbose=1 if sys.stdout.isatty() else 2,  # a live bar on a terminal, a line per epoch
     )
     return FitOutcome(history, evaluator)
+
+
+@contextmanager
+def averaged_weights(model: keras.Model) -> Iterator[None]:
+    """Inside: the model holds its optimizer's moving averages (--ema_decay), as Keras will
+    leave them when training ends; outside: the raw weights training continues from."""
+    optimizer = model.optimizer
+    if not getattr(optimizer, "use_ema", False) or not optimizer.built:
+        yield
+        return
+    variables = optimizer._trainable_variables  # Keras pairs the averages with these
+    raw = [v.numpy() for v in variables]
+    for variable, average in zip(variables, optimizer._model_variables_moving_average, strict=True):
+        if average is not None:
+            variable.assign(average)
+    try:
+        yield
+    finally:
+        for variable, value in zip(variables, raw, strict=True):
+            variable.assign(value)

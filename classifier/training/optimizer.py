@@ -1,8 +1,12 @@
-"""AdamW with BERT's fine-tuning recipe: warmup then linear decay, no decay on LayerNorm/bias."""
+"""AdamW with BERT's fine-tuning recipe: warmup then linear decay, no decay on LayerNorm/bias;
+optionally a learning rate per layer and an exponential moving average of the weights."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
+import tensorflow as tf
 from keras import ops
 
 # Variables matched by these name fragments get no weight decay (google-research/bert excludes
@@ -39,6 +43,40 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+class LayerwiseAdamW(keras.optimizers.AdamW):
+    """AdamW whose step (and decoupled weight decay, as a PyTorch parameter group's) is scaled
+    per variable by ``rate_multiplier(variable.path)`` (classifier.training.layer_rates).
+
+    Keras optimizers have one learning rate; this subclass changes only the rate each
+    variable's update receives, so clipping, EMA and the schedule stay Keras's own.
+    """
+
+    def __init__(self, rate_multiplier: Callable[[str], float], **kwargs):
+        super().__init__(**kwargs)
+        self._rate_multiplier = rate_multiplier
+        self._multipliers: list[float] = []
+
+    def build(self, variables):
+        super().build(variables)
+        self._multipliers = [float(self._rate_multiplier(v.path)) for v in variables]
+
+    def multiplier_of(self, variable) -> float:
+        return self._multipliers[self._get_variable_index(variable)]
+
+    def update_step(self, gradient, variable, learning_rate):
+        scaled = ops.multiply(learning_rate, self.multiplier_of(variable))
+        super().update_step(gradient, variable, scaled)
+
+    def _apply_weight_decay(self, variables):
+        if self.weight_decay is None:
+            return
+        for variable in variables:
+            if self._use_weight_decay(variable):
+                raw = variable.value if isinstance(variable, keras.Variable) else variable
+                rate = tf.cast(self.learning_rate, raw.dtype) * self.multiplier_of(variable)
+                raw.assign_sub(raw * tf.cast(self.weight_decay, raw.dtype) * rate)
+
+
 def create_optimizer(
     learning_rate: float,
     total_steps: int,
@@ -47,9 +85,13 @@ def create_optimizer(
     clip_norm: float | None = 1.0,
     epsilon: float = 1e-6,
     warmup_steps: int | None = None,
+    rate_multiplier: Callable[[str], float] | None = None,
+    ema_decay: float | None = None,
 ) -> keras.optimizers.Optimizer:
     """AdamW (beta1 0.9, beta2 0.999, eps 1e-6 as google-research/bert) with global-norm
-    clipping at ``clip_norm``.
+    clipping at ``clip_norm``. ``rate_multiplier`` (variable path -> factor) gives each
+    variable its own rate; ``ema_decay`` keeps Keras's moving average of the weights
+    (``use_ema``), which replaces the weights when training ends.
 
     Unlike google-research/bert's AdamWeightDecayOptimizer, Keras' AdamW applies Adam's bias
     correction (as transformers' AdamW does); with warmup the two differ only in the first steps.
@@ -57,7 +99,7 @@ def create_optimizer(
     if warmup_steps is None:  # fine-tuning gives a proportion, pretraining a step count
         warmup_steps = int(round(total_steps * warmup_proportion))
     schedule = WarmupLinearDecay(learning_rate, total_steps, warmup_steps)
-    optimizer = keras.optimizers.AdamW(
+    options = dict(
         learning_rate=schedule,
         weight_decay=weight_decay,
         beta_1=0.9,
@@ -65,5 +107,11 @@ def create_optimizer(
         epsilon=epsilon,
         global_clipnorm=clip_norm,
     )
+    if ema_decay is not None:
+        options.update(use_ema=True, ema_momentum=ema_decay)
+    if rate_multiplier is None:
+        optimizer = keras.optimizers.AdamW(**options)
+    else:
+        optimizer = LayerwiseAdamW(rate_multiplier, **options)
     optimizer.exclude_from_weight_decay(var_names=NO_DECAY_NAMES)
     return optimizer

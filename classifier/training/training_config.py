@@ -35,6 +35,13 @@ class TrainingConfig:
     adam_epsilon: float = 1e-6  # google-research/bert's; torch and HF Trainer use 1e-8
     group_by_length: bool = False  # length-sorted training batches (faster, label-skewed)
     calibration: str = "temperature"  # fitted on dev after training ("none": raw probabilities)
+    # === Recipes (docs/training.md) ===
+    layerwise_lr_decay: float | None = None  # d: layer i at d^(L - i), embeddings d^(L + 1)
+    head_learning_rate: float | None = None  # the classification head's own peak rate
+    adversarial: str | None = None  # "fgm": adversarial training on the word embeddings
+    adv_epsilon: float = 1.0  # FGM step size (bert4keras' examples use 0.5-1)
+    rdrop_alpha: float = 0.0  # R-Drop consistency weight (0: off)
+    ema_decay: float | None = None  # keep an EMA of the weights; saved weights are the average
     # === LossOptions ===
     loss: str = "cross_entropy"  # multiclass: cross_entropy, focal; multilabel: + asymmetric
     class_weight: str | None = None  # multiclass: None or "balanced"
@@ -62,6 +69,21 @@ class TrainingConfig:
             (self.adam_epsilon > 0, "adam_epsilon must be positive"),
             (self.loss in ALL_LOSSES, f"loss must be one of {ALL_LOSSES}"),
             (self.calibration in METHODS, f"--calibration must be one of {METHODS}"),
+            (
+                self.layerwise_lr_decay is None or 0 < self.layerwise_lr_decay <= 1,
+                "--layerwise_lr_decay must be in (0, 1]",
+            ),
+            (
+                self.head_learning_rate is None or self.head_learning_rate > 0,
+                "--head_learning_rate must be positive",
+            ),
+            (self.adversarial in (None, "fgm"), "--adversarial must be 'fgm' or unset"),
+            (self.adv_epsilon > 0, "--adv_epsilon must be positive"),
+            (self.rdrop_alpha >= 0, "--rdrop_alpha must be non-negative"),
+            (
+                self.ema_decay is None or 0 < self.ema_decay < 1,
+                "--ema_decay must be in (0, 1)",
+            ),
         ]
         for ok, message in checks:
             if not ok:
