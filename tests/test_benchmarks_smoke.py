@@ -28,6 +28,7 @@ SMOKE_RUNS = {
     "bench_pretraining_speed.py": ["--rounds=1", "--steps=2"],
     "bench_pretraining.py": [],
     "bench_long_text.py": [],
+    "bench_recipes.py": ["--recipes=plain,fgm", "--tasks=sentiment"],
 }
 
 
@@ -74,6 +75,8 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
             "sliding_window_max",
         }
         assert figures["runs"]["sliding_window_mean"][0]["train_rows"] > 300  # windows
+    elif script == "bench_recipes.py":
+        assert set(figures["summary"]["sentiment"]) == {"plain", "fgm"}
     elif script == "bench_baseline.py":
         assert figures["dev_accuracy"] > figures["majority_class_accuracy"]
     elif script == "bench_precision.py":
