@@ -7,6 +7,9 @@ multilabel set of data/prepare_peoples_daily_multilabel.py (dev micro-F1, thresh
 dev as train.sh does; its test split is the dev split's twin). Training rows are capped by
 --max_train so that every configuration and seed runs in a few minutes on a CPU.
 
+Each run's expected calibration error (test for sentiment, dev for multilabel) before and
+after the temperature fitted on dev is reported too (ECE before -> after).
+
 Model: --model_dir (for example a model pretrained by benchmarks/bench_pretraining.py, or a
 downloaded checkpoint); by default a small BERT (2 layers, hidden 128, vocab of the data's
 characters) from random weights, the same for every configuration. Every run is train.sh with
@@ -125,7 +128,12 @@ def train(task: str, data: Path, model: Path, out: Path, flags: list[str], seed:
     else:
         figures = json.loads((out / "eval_results.json").read_text(encoding="utf-8"))
         value = figures["micro_f1"]
-    return {"value": value, "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "value": value,
+        "ece": figures["ece"],
+        "ece_before_calibration": figures["ece_before_calibration"],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> None:
@@ -154,6 +162,7 @@ def main() -> None:
 
     cache = Path(tempfile.gettempdir()) / "zh_textclf_bench"
     runs: dict[str, dict[str, list[float]]] = {}
+    calibration: dict[str, dict[str, list[tuple[float, float]]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         tasks = {}
@@ -175,6 +184,7 @@ def main() -> None:
                 args.hidden_size,
             )
             runs[name] = {}
+            calibration[name] = {}
             for seed in seeds:  # seeds outermost: every recipe sees the same machine load
                 for recipe in chosen:
                     if recipe in MULTICLASS_ONLY and task != "tsv":
@@ -182,9 +192,13 @@ def main() -> None:
                     out = work / f"{name}_{recipe}_{seed}"
                     run = train(task, data, model, out, table[recipe], seed, args)
                     runs[name].setdefault(recipe, []).append(run["value"])
+                    calibration[name].setdefault(recipe, []).append(
+                        (run["ece_before_calibration"], run["ece"])
+                    )
                     print(
                         f"{name:>10} {recipe:>12} seed {seed}: {run['value']:.4f} "
-                        f"({run['seconds']:.0f} s)",
+                        f"(ECE {run['ece_before_calibration']:.4f} -> {run['ece']:.4f}; "
+                        f"{run['seconds']:.0f} s)",
                         flush=True,
                     )
 
@@ -198,15 +212,19 @@ def main() -> None:
             mean = statistics.fmean(values)
             spread = max(values) - min(values)
             delta = mean - plain if plain is not None else float("nan")
+            eces = calibration[name][recipe]
             summary[name][recipe] = {
                 "mean": round(mean, 4),
                 "spread": round(spread, 4),
                 "minus_plain": round(delta, 4),
                 "values": values,
+                "ece_before_calibration": round(statistics.fmean(e[0] for e in eces), 4),
+                "ece_after_calibration": round(statistics.fmean(e[1] for e in eces), 4),
             }
             print(
                 f"{'':>{len(name) + len(metric) + 4}} {recipe:>12} {mean:8.4f} {spread:8.4f} "
-                f"{delta:+8.4f}"
+                f"{delta:+8.4f}  ECE {summary[name][recipe]['ece_before_calibration']:.4f} -> "
+                f"{summary[name][recipe]['ece_after_calibration']:.4f}"
             )
     if args.output:
         save_json(
