@@ -4,7 +4,7 @@ and word they contain (data/prepare_peoples_daily_multilabel.py).
     python benchmarks/bench_multilabel.py [--tiny] [--seeds 1,2,3] [--configs ...] [--output F]
 
 A small BERT (2 layers, hidden 128, vocab built from the data's characters) is trained from
-random weights by the train.sh code path, once per configuration and seed, and compared on dev
+random weights (or --model_dir, e.g. one pretrained by bench_pretraining.py, at --learning_rate) by the train.sh code path, once per configuration and seed, and compared on dev
 micro-F1 (thresholds tuned on dev, as train.sh does) with the two peers measured in the same run:
 the label priors (a constant prediction, thresholds tuned the same way) and jieba + TF-IDF +
 logistic regression (scripts/baseline.sh). Configurations:
@@ -115,7 +115,15 @@ def write_model(folder: Path, data: Path, hidden: int) -> Path:
     return folder
 
 
-def train(data: Path, model: Path, out: Path, flags: list[str], seed: int, epochs: float) -> dict:
+def train(
+    data: Path,
+    model: Path,
+    out: Path,
+    flags: list[str],
+    seed: int,
+    epochs: float,
+    learning_rate: float = 1e-3,
+) -> dict:
     """One train.sh run in its own process; returns its dev results and loss history."""
     import json
 
@@ -130,7 +138,7 @@ def train(data: Path, model: Path, out: Path, flags: list[str], seed: int, epoch
         f"--model_dir={model}",
         f"--output_dir={out}",
         "--overwrite",
-        "--learning_rate=1e-3",
+        f"--learning_rate={learning_rate}",
         f"--num_train_epochs={epochs}",
         "--max_seq_length=128",
         f"--seed={seed}",
@@ -158,6 +166,10 @@ def main() -> None:
     parser.add_argument("--hidden_size", type=int, default=128)
     parser.add_argument("--seeds", default="1", help="comma-separated training seeds")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="which configurations")
+    parser.add_argument(
+        "--model_dir", type=Path, help="checkpoint to fine-tune (default: a random small BERT)"
+    )
+    parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--output", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
     if args.tiny:
@@ -170,7 +182,9 @@ def main() -> None:
 
     cache = Path(tempfile.gettempdir()) / "zh_textclf_bench"
     data = prepare(cache, args.max_train)
-    model = write_model(cache / f"pd_bert_h{args.hidden_size}", data, args.hidden_size)
+    model = args.model_dir or write_model(
+        cache / f"pd_bert_h{args.hidden_size}", data, args.hidden_size
+    )
     priors, tfidf = priors_micro_f1(data), tfidf_micro_f1(data)
     print(f"label priors: dev micro-F1 {priors:.4f}; TF-IDF baseline: {tfidf:.4f}", flush=True)
 
@@ -178,9 +192,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:  # seeds outermost: every configuration sees the same load
             for name in configs:
-                run = train(
-                    data, model, Path(tmp) / f"{name}_{seed}", CONFIGS[name], seed, args.epochs
-                )
+                out = Path(tmp) / f"{name}_{seed}"
+                run = train(data, model, out, CONFIGS[name], seed, args.epochs, args.learning_rate)
                 runs.setdefault(name, []).append(run)
                 print(
                     f"{name:>14} seed {seed}: micro-F1 {run['micro_f1']:.4f} macro-F1 "
