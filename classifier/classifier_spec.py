@@ -69,8 +69,8 @@ class ClassifierSpec:
 
     @property
     def long_text_policy(self) -> LongTextPolicy:
-        return LongTextPolicy(
-            self.long_text, self.head_tokens, self.doc_stride, self.window_pooling
+        return LongTextPolicy.from_dict(
+            {name: getattr(self, name) for name in LongTextPolicy().to_dict()}
         )
 
     @property

@@ -53,7 +53,7 @@ def multiclass_run(demo_checkpoint, tmp_path_factory) -> Path:
         "--do_train",
         "--do_eval",
         "--do_predict",
-        "--data_dir=data/demo",
+        f"--data_dir={ROOT / 'data/demo'}",
         f"--model_dir={demo_checkpoint}",
         f"--output_dir={out}",
         "--num_train_epochs=10",
@@ -125,7 +125,7 @@ def test_rerun_refuses_to_overwrite_without_the_flag(multiclass_run, demo_checkp
     before = (multiclass_run / "eval_results.json").read_bytes()
     result = run_train(
         "--do_train",
-        "--data_dir=data/demo",
+        f"--data_dir={ROOT / 'data/demo'}",
         f"--model_dir={demo_checkpoint}",
         f"--output_dir={multiclass_run}",
     )
@@ -136,7 +136,9 @@ def test_rerun_refuses_to_overwrite_without_the_flag(multiclass_run, demo_checkp
 
 def test_eval_only_reloads_the_trained_model_and_reproduces_the_figures(multiclass_run):
     before = json.loads((multiclass_run / "eval_results.json").read_text())
-    result = run_train("--do_eval", "--data_dir=data/demo", f"--output_dir={multiclass_run}")
+    result = run_train(
+        "--do_eval", f"--data_dir={ROOT / 'data/demo'}", f"--output_dir={multiclass_run}"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     after = json.loads((multiclass_run / "eval_results.json").read_text())
     assert after["accuracy"] == before["accuracy"]
@@ -250,7 +252,7 @@ def test_bf16_mixed_precision_trains_and_saves_a_float32_model(demo_checkpoint, 
         "--task_name=tsv",
         "--do_train",
         "--do_eval",
-        "--data_dir=data/demo",
+        f"--data_dir={ROOT / 'data/demo'}",
         f"--model_dir={demo_checkpoint}",
         f"--output_dir={out}",
         "--num_train_epochs=4",
@@ -265,8 +267,74 @@ def test_bf16_mixed_precision_trains_and_saves_a_float32_model(demo_checkpoint, 
     # The reported dev figures are those of the saved float32 weights: an eval-only run that
     # reloads them reproduces them exactly.
     before = json.loads((out / "eval_results.json").read_text())
-    again = run_train("--task_name=tsv", "--do_eval", "--data_dir=data/demo", f"--output_dir={out}")
+    again = run_train(
+        "--task_name=tsv", "--do_eval", f"--data_dir={ROOT / 'data/demo'}", f"--output_dir={out}"
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     after = json.loads((out / "eval_results.json").read_text())
     assert after["accuracy"] == before["accuracy"]
     assert after["loss"] == pytest.approx(before["loss"], abs=1e-5)
+
+
+def test_long_text_flags_train_store_and_override(demo_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    result = run_train(
+        "--do_train",
+        "--do_eval",
+        f"--data_dir={ROOT / 'data/demo'}",
+        f"--model_dir={demo_checkpoint}",
+        f"--output_dir={out}",
+        "--num_train_epochs=1",
+        "--max_seq_length=16",
+        "--long_text=sliding_window",
+        "--doc_stride=7",
+        "--window_pooling=max",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    spec = json.loads((out / "classifier_config.json").read_text(encoding="utf-8"))
+    assert (spec["long_text"], spec["doc_stride"], spec["window_pooling"]) == (
+        "sliding_window",
+        7,
+        "max",
+    )
+    summary = json.loads((out / "train_summary.json").read_text(encoding="utf-8"))
+    dev_rows = len((ROOT / "data/demo/dev.tsv").read_text(encoding="utf-8").splitlines())
+    assert summary["train_examples"] > len(
+        (ROOT / "data/demo/train.tsv").read_text(encoding="utf-8").splitlines()
+    )  # windows
+    assert json.loads((out / "eval_results.json").read_text())["num_examples"] == dev_rows
+    # Evaluation alone may read the texts another way; the stored settings stay.
+    result = run_train(
+        "--do_eval",
+        f"--data_dir={ROOT / 'data/demo'}",
+        f"--output_dir={out}",
+        "--long_text=head_tail",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "'long_text': 'head_tail'" in result.stderr
+    spec = json.loads((out / "classifier_config.json").read_text(encoding="utf-8"))
+    assert spec["long_text"] == "sliding_window"
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--task_name=pair", "--long_text=head_tail"], "applies to single-text tasks"),
+        (["--long_text=head_tail", "--head_tokens=500"], "--head_tokens 500 is over the 126"),
+        (["--long_text=sliding_window", "--doc_stride=0"], "--doc_stride must be >= 1"),
+    ],
+)
+def test_bad_long_text_flags_stop_before_anything_is_read(
+    demo_checkpoint, tmp_path, flags, message
+):
+    out = tmp_path / "run"
+    result = run_train(
+        "--do_train",
+        f"--data_dir={ROOT / 'data/demo'}",
+        f"--model_dir={demo_checkpoint}",
+        f"--output_dir={out}",
+        *flags,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()

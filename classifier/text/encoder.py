@@ -73,13 +73,7 @@ class TextEncoder(tf.Module):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TextEncoder:
         config = dict(config)
-        long_text = config.pop("long_text", None) or {}
-        policy = LongTextPolicy(
-            mode=long_text.get("long_text", "truncate"),
-            head_tokens=long_text.get("head_tokens"),
-            doc_stride=long_text.get("doc_stride"),
-            pooling=long_text.get("window_pooling", "mean"),
-        )
+        policy = LongTextPolicy.from_dict(config.pop("long_text", None) or {})
         return cls(**config, long_text=policy)
 
     @property

@@ -154,6 +154,16 @@ class LongTextPolicy:
             return tf.math.unsorted_segment_max(logits, document_index, num_documents)
         return tf.math.unsorted_segment_mean(logits, document_index, num_documents)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LongTextPolicy:
+        """The inverse of ``to_dict`` (ClassifierSpec's and train.sh's field names)."""
+        return cls(
+            mode=data.get("long_text") or "truncate",
+            head_tokens=data.get("head_tokens"),
+            doc_stride=data.get("doc_stride"),
+            pooling=data.get("window_pooling") or "mean",
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "long_text": self.mode,

@@ -17,6 +17,7 @@ from classifier.adapters import AdapterConfig, apply_adapters
 from classifier.checkpoints import load_pretrained
 from classifier.classifier_spec import ClassifierSpec
 from classifier.heads import kind_for, make_head
+from classifier.text.long_text import LongTextPolicy
 from classifier.trained_model import VOCAB_FILE, build_classifier, load_trained_model
 from classifier.training import workflow
 from classifier.training.output_dir import prepare_output_dir
@@ -90,6 +91,8 @@ def run(options: RunOptions, task: Task) -> RunResult:
         make_head(head_kind, ()).check_options(
             options.training.loss_options(), options.training.metric
         )
+        policy = LongTextPolicy.from_dict(options.long_text)
+        policy.check(options.max_seq_length, task.is_pair)
     train = _read(task, "train", True) if options.do_train else None
     dev = _read(task, "dev", options.do_eval) if (options.do_train or options.do_eval) else None
     test = _read(task, "test", True) if options.do_predict else None
