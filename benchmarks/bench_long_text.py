@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--hidden_size", type=int, default=128)
     parser.add_argument("--seeds", default="1")
+    parser.add_argument("--modes", default=",".join(MODES), help="which long-text modes to run")
     parser.add_argument("--output", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
     if args.tiny:
@@ -139,7 +140,11 @@ def main() -> None:
         tfidf = tfidf_report(long_data)["accuracy"]
         print(f"TF-IDF on the prefixed texts: test accuracy {tfidf:.4f}", flush=True)
         jobs = [("clean_reviews", clean, ["--long_text=truncate"])]
-        jobs += [(name, long_data, flags) for name, flags in MODES.items()]
+        chosen = [m.strip() for m in args.modes.split(",") if m.strip()]
+        unknown = set(chosen) - set(MODES)
+        if unknown:
+            parser.error(f"unknown modes {sorted(unknown)}; known: {list(MODES)}")
+        jobs += [(name, long_data, MODES[name]) for name in chosen]
         for seed in seeds:
             for name, data, flags in jobs:
                 run = train(data, model, work / f"{name}_{seed}", flags, seed, args.epochs)
