@@ -268,3 +268,19 @@ def test_dev_judges_the_averaged_weights_and_training_continues_from_the_raw_one
         np.testing.assert_array_equal(got, want)
     for variable, want in zip(model.trainable_weights, raw, strict=True):
         np.testing.assert_array_equal(variable.numpy(), want)
+
+
+def test_an_ema_too_slow_for_the_run_is_warned_about(caplog):
+    from classifier.heads import make_head
+    from classifier.training.compile import compile_for_training
+
+    model, _ = tiny_model()
+    _, y = batch()
+    config = TrainingConfig(ema_decay=0.999)
+    with caplog.at_level("WARNING"):
+        compile_for_training(model, make_head("multiclass", LABELS), config, 100, y)
+    assert "--ema_decay 0.999 over 100 steps" in caplog.text and "0.9000" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        compile_for_training(model, make_head("multiclass", LABELS), config, 5000, y)
+    assert "--ema_decay" not in caplog.text
