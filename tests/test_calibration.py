@@ -119,6 +119,7 @@ def test_bad_temperatures_are_refused():
     assert ClassifierSpec.from_dict(spec.to_dict()) == spec
 
 
+@pytest.mark.slow  # fine-tunes and exports a tiny model
 def test_training_calibrates_and_the_export_serves_calibrated_probabilities(
     demo_bert_dir, tmp_path
 ):

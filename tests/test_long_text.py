@@ -202,6 +202,7 @@ def window_tuner(ending_checkpoint, tmp_path_factory):
     return fine_tune(ending_checkpoint, "sliding_window", tmp_path_factory.mktemp("windows"))
 
 
+@pytest.mark.slow  # fine-tunes tiny models
 def test_verdicts_at_the_end_are_learnt_only_when_the_end_is_read(
     ending_checkpoint, window_tuner, tmp_path
 ):
@@ -214,6 +215,7 @@ def test_verdicts_at_the_end_are_learnt_only_when_the_end_is_read(
     assert window_tuner.train_summary_["train_examples"] > 300  # windows, not documents
 
 
+@pytest.mark.slow  # fine-tunes tiny models
 def test_export_serves_long_texts_as_the_in_memory_model_predicts(window_tuner, tmp_path):
     import tensorflow as tf
 
@@ -234,6 +236,7 @@ def test_export_serves_long_texts_as_the_in_memory_model_predicts(window_tuner, 
     assert "--long_text=sliding_window" in card
 
 
+@pytest.mark.slow  # fine-tunes tiny models
 def test_an_export_can_override_the_trained_mode(window_tuner, tmp_path):
     import tensorflow as tf
 
