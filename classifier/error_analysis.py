@@ -23,7 +23,6 @@ import numpy as np
 
 from classifier.files import atomic_write_text
 from classifier.heads.base import Example, Head
-from classifier.heads.multilabel import MULTILABEL
 
 TOP_EXAMPLES = 10  # rows in the "most confident wrong" / "least confident right" tables
 TOP_GROUPS = 10  # confused label pairs (multiclass) or labels (multilabel) listed
@@ -109,10 +108,11 @@ def error_analysis_markdown(
     if not len(examples):
         return "\n".join([*title, "No examples.", ""])
     probs = head.probabilities(logits)
-    decisions = head.decisions(probs)
-    if head.kind == MULTILABEL:
-        thresholds = np.asarray(head.served_thresholds() or [0.5] * head.num_labels)
-        gold, predicted = np.asarray(targets) > 0.5, np.asarray(decisions) > 0
+    decisions = np.asarray(head.decisions(probs))
+    thresholds = head.served_thresholds()
+    if thresholds is not None:  # per-label decisions: 0/1 rows against multi-hot targets
+        thresholds = np.asarray(thresholds)
+        gold, predicted = np.asarray(targets) > 0.5, decisions > 0
         body = _multilabel(head.labels, probs, predicted, gold, thresholds, texts)
     else:
         body = _multiclass(head.labels, probs, decisions, np.asarray(targets, int), texts)
