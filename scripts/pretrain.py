@@ -66,7 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_bool(g, "overwrite", False, "start again in an --output_dir that holds a run")
     g.add_argument("--train_batch_size", type=int, default=32)
     g.add_argument("--eval_batch_size", type=int, default=64)
-    g.add_argument("--learning_rate", type=float, default=1e-4)
+    g.add_argument(
+        "--learning_rate",
+        type=float,
+        default=None,
+        help="peak rate (default: 1e-4 from a checkpoint or for a knowledge adapter; from "
+        "scratch 1e-3 up to hidden 128, 5e-4 up to 256, 1e-4 above)",
+    )
     g.add_argument("--num_train_steps", type=int, default=10000)
     g.add_argument(
         "--num_warmup_steps", type=int, default=None, help="default: 10%% of num_train_steps"

@@ -367,3 +367,24 @@ def test_cli_flags_match_run_pretraining_names():
         "--output_format",
     }
     assert expected <= flags
+
+
+def test_default_learning_rate_follows_the_start_and_the_model_size():
+    from classifier.config import ModelConfig
+    from classifier.pretraining.run import PretrainOptions, default_learning_rate
+
+    def config(hidden: int) -> ModelConfig:
+        return ModelConfig(vocab_size=100, hidden_size=hidden, num_attention_heads=2)
+
+    scratch = PretrainOptions(input_file="c.txt", output_dir="o", config_file="b.json")
+    assert default_learning_rate(scratch, config(128)) == 1e-3
+    assert default_learning_rate(scratch, config(256)) == 5e-4
+    assert default_learning_rate(scratch, config(768)) == 1e-4
+    continued = PretrainOptions(input_file="c.txt", output_dir="o", model_dir="bert")
+    assert default_learning_rate(continued, config(128)) == 1e-4
+    adapter = PretrainOptions(
+        input_file="c.txt", output_dir="o", model_dir="bert", knowledge_task="tagging"
+    )
+    assert default_learning_rate(adapter, config(128)) == 1e-4
+    with pytest.raises(ValueError, match="--learning_rate"):
+        PretrainOptions(input_file="c.txt", output_dir="o", learning_rate=0.0)

@@ -17,7 +17,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ class PretrainOptions:
     max_eval_sequences: int = 2000
     train_batch_size: int = 32
     eval_batch_size: int = 64
-    learning_rate: float = 1e-4
+    learning_rate: float | None = None  # None: default_learning_rate()
     num_train_steps: int = 10000
     num_warmup_steps: int | None = None  # None: 10% of num_train_steps
     weight_decay: float = 0.01
@@ -126,7 +126,10 @@ class PretrainOptions:
             (0 <= self.eval_fraction < 1, "--eval_fraction must be in [0, 1)"),
             (self.train_batch_size >= 1, "--train_batch_size must be positive"),
             (self.eval_batch_size >= 1, "--eval_batch_size must be positive"),
-            (self.learning_rate > 0, "--learning_rate must be positive"),
+            (
+                self.learning_rate is None or self.learning_rate > 0,
+                "--learning_rate must be positive",
+            ),
             (self.num_train_steps >= 1, "--num_train_steps must be at least 1"),
             (
                 self.num_warmup_steps is None or 0 <= self.num_warmup_steps <= self.num_train_steps,
@@ -169,6 +172,23 @@ class Starting:
     source: dict[str, Any]
     tensors: Any = None  # the checkpoint's tensors (for its MLM head), None from scratch
     scheme: str | None = None
+
+
+CONTINUED_LEARNING_RATE = 1e-4
+FROM_SCRATCH_LEARNING_RATES = ((128, 1e-3), (256, 5e-4))  # (hidden size up to, peak rate)
+
+
+def default_learning_rate(options: PretrainOptions, config: ModelConfig) -> float:
+    """--learning_rate when not given: 1e-4 for a checkpoint or a knowledge adapter (BERT's
+    rate); from scratch, small models need a higher one to leave the unigram plateau within
+    a CPU budget: 1e-3 up to hidden 128 (measured here, benchmarks/RESULTS.md), 5e-4 up to
+    256 (ELECTRA-Small's), 1e-4 above."""
+    if options.model_dir or options.init_checkpoint or options.knowledge_task:
+        return CONTINUED_LEARNING_RATE
+    for hidden, rate in FROM_SCRATCH_LEARNING_RATES:
+        if config.hidden_size <= hidden:
+            return rate
+    return CONTINUED_LEARNING_RATE
 
 
 def _policy(bf16: bool) -> str | None:
@@ -536,6 +556,9 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
     if options.jieba_user_dict and not Path(options.jieba_user_dict).is_file():
         raise FileNotFoundError(f"--jieba_user_dict {options.jieba_user_dict} does not exist")
     start = load_start(options)
+    if options.learning_rate is None:
+        options = replace(options, learning_rate=default_learning_rate(options, start.config))
+        logger.info("learning rate %g (the default for this start and size)", options.learning_rate)
     keras.utils.set_random_seed(options.seed)
     vocab_sha = file_sha256(start.vocab_file)
     run_config = {
