@@ -11,11 +11,13 @@ and all training labels; then the same with a tagging knowledge adapter (K-Adapt
 3. Model: 2 layers, hidden 128, 4 heads, FFN 512 (--layers, --hidden); pretrain.sh from
    scratch with whole-word masking (--masking), 64 x 64-token batches, lr 1e-3, for a fixed
    time budget (a 40-step probe measures the step time; the step count is set so the run fits
-   --minutes on this machine; --steps fixes it instead). On two cores a small model that takes
+   --minutes on this machine, on the safe side since the probe includes start-up; --steps
+   fixes it instead; --pretrained_dir skips steps 2-3 and uses an earlier pretrain.sh output
+   made on this corpus). On two cores a small model that takes
    many steps learns more than a bigger one that takes few: 4 layers / hidden 256 managed 900
    steps in 44 minutes and stayed at the unigram plateau (RESULTS.md).
 4. Knowledge adapter: pretrain.sh --adapter=k_adapter --knowledge_task=tagging on the tagged
-   People's Daily, on the pretrained model, for --adapter_minutes.
+   People's Daily, on the pretrained model, for --tag_steps (default: --adapter_minutes).
 5. Fine-tuning (train.sh, dev-selected epoch): pretrained, random init (same config and vocab),
    pretrained + frozen knowledge adapter; at each of --learning_rates (1e-4 and 5e-4), test
    accuracy of the dev-selected epoch, and the learning rate with the best dev accuracy per
