@@ -136,7 +136,7 @@ def best_of(runs: list[dict]) -> dict:
     return max(runs, key=lambda r: r["dev_accuracy"])
 
 
-def pretraining_figures(pretrained: Path, steps_wanted: int | None = None) -> dict:
+def pretraining_figures(pretrained: Path) -> dict:
     """What pretrain.sh's summary and run.json say about the pretrained model."""
     summary = json.loads((pretrained / "pretrain_summary.json").read_text(encoding="utf-8"))
     settings = json.loads((pretrained / "run.json").read_text(encoding="utf-8"))["config"]
@@ -187,16 +187,17 @@ def pretrain_here(
     config = model_config(size, args.layers, args.hidden)
     config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
     scratch = (f"--bert_config_file={config_file}", f"--vocab_file={vocab}")
+    steps, tag_steps = args.steps, args.tag_steps
     if args.tiny:  # a few steps, no probe
         steps, tag_steps = 20, 10
-    else:
+    elif steps is None or tag_steps is None:
         # The probe's time includes start-up and tracing, so the step count it gives is on
         # the safe side of the budget.
         probe_dir = work / "probe"
         run_script("pretrain", *pretrain_flags(corpus, probe_dir, 40, args), *scratch)
         probe = json.loads((probe_dir / "pretrain_summary.json").read_text(encoding="utf-8"))
-        steps = args.steps or steps_for(args.minutes, probe, floor=40)
-        tag_steps = args.tag_steps or steps_for(args.adapter_minutes, probe, floor=20)
+        steps = steps or steps_for(args.minutes, probe, floor=40)
+        tag_steps = tag_steps or steps_for(args.adapter_minutes, probe, floor=20)
         print(f"probe: {probe['seconds'] / probe['steps_done']:.2f} s/step", flush=True)
     pretrained = work / "pretrained"
     run_script("pretrain", *pretrain_flags(corpus, pretrained, steps, args), *scratch)
@@ -239,7 +240,11 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20.0, help="pretraining time budget")
     parser.add_argument("--steps", type=int, help="pretraining steps (default: fit --minutes)")
     parser.add_argument("--adapter_minutes", type=float, default=5.0)
-    parser.add_argument("--tag_steps", type=int, help="tagging adapter steps (default: fit)")
+    parser.add_argument(
+        "--tag_steps",
+        type=int,
+        help="tagging adapter steps (default: fit --adapter_minutes; 1000 with --pretrained_dir)",
+    )
     parser.add_argument(
         "--pretrained_dir",
         type=Path,

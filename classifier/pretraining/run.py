@@ -174,7 +174,7 @@ class Starting:
     scheme: str | None = None
 
 
-CONTINUED_LEARNING_RATE = 1e-4
+BERT_LEARNING_RATE = 1e-4  # google-research/bert's pretraining rate
 FROM_SCRATCH_LEARNING_RATES = ((128, 1e-3), (256, 5e-4))  # (hidden size up to, peak rate)
 
 
@@ -184,11 +184,11 @@ def default_learning_rate(options: PretrainOptions, config: ModelConfig) -> floa
     a CPU budget: 1e-3 up to hidden 128 (measured here, benchmarks/RESULTS.md), 5e-4 up to
     256 (ELECTRA-Small's), 1e-4 above."""
     if options.model_dir or options.init_checkpoint or options.knowledge_task:
-        return CONTINUED_LEARNING_RATE
+        return BERT_LEARNING_RATE
     for hidden, rate in FROM_SCRATCH_LEARNING_RATES:
         if config.hidden_size <= hidden:
             return rate
-    return CONTINUED_LEARNING_RATE
+    return BERT_LEARNING_RATE
 
 
 def _policy(bf16: bool) -> str | None:

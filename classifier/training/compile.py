@@ -51,13 +51,14 @@ def compile_for_training(
             config.head_learning_rate or config.learning_rate,
         )
     model.step_regularizers = step_regularizers(model, head, config)
-    if config.ema_decay is not None and config.ema_decay**total_steps > 0.5:
+    first_step_share = config.ema_decay**total_steps if config.ema_decay is not None else 0.0
+    if first_step_share > 0.5:
         logger.warning(
             "--ema_decay %s over %d steps: the averaged weights will still be more than half the "
             "first step's (decay^steps = %.2f); a decay near 1 - 10/steps (%.4f) averages the run",
             config.ema_decay,
             total_steps,
-            config.ema_decay**total_steps,
+            first_step_share,
             max(0.0, 1 - 10 / total_steps),
         )
     model.compile(
