@@ -150,21 +150,41 @@ def random_batches(num_rows: int, batch_size: int, rng: np.random.Generator) -> 
     return [order[i : i + batch_size] for i in range(0, num_rows, batch_size)]
 
 
+def epoch_batches(
+    lengths: np.ndarray, batch_size: int, seed: int, epoch: int, group_by_length: bool
+) -> list[np.ndarray]:
+    """The index batches of pass ``epoch`` over the data: a function of (seed, epoch) alone, so
+    a resumed run draws exactly the batches the interrupted one would have drawn."""
+    rng = np.random.default_rng([seed, epoch])
+    if group_by_length:
+        return bucketed_batches(lengths, batch_size, rng)
+    return random_batches(len(lengths), batch_size, rng)
+
+
 def training_dataset(
-    data: EncodedExamples, batch_size: int, seed: int, group_by_length: bool = False
+    data: EncodedExamples,
+    batch_size: int,
+    seed: int,
+    group_by_length: bool = False,
+    skip_batches: int = 0,
 ) -> tf.data.Dataset:
-    """An endlessly repeating dataset; every pass draws a new shuffle (length-grouped or not)."""
-    rng = np.random.default_rng(seed)
+    """An endlessly repeating dataset; every pass draws a new shuffle (length-grouped or not).
+
+    ``skip_batches`` starts the stream after that many batches (a resumed run): the skipped
+    passes are drawn as index lists only, nothing is padded."""
     lengths = data.lengths
 
     def generate() -> Iterator[tuple]:
+        epoch, skip = 0, skip_batches
         while True:
-            if group_by_length:
-                batches = bucketed_batches(lengths, batch_size, rng)
-            else:
-                batches = random_batches(len(lengths), batch_size, rng)
-            for indices in batches:
+            batches = epoch_batches(lengths, batch_size, seed, epoch, group_by_length)
+            epoch += 1
+            if skip >= len(batches):
+                skip -= len(batches)
+                continue
+            for indices in batches[skip:]:
                 yield _rows(data, indices)
+            skip = 0
 
     dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(data))
     return dataset.prefetch(4)

@@ -77,6 +77,7 @@ def open_run_folder(
                 + "; ".join(differences[:12])
                 + "); rerun it with its own settings to resume, or pass --overwrite"
             )
+        remove_stale_temporaries(out)
         return RunFolder(out, RESUME)
     if out.is_dir() and overwrite:
         remove_artifacts(out, (*artifacts, RUN_FILE))
@@ -94,6 +95,14 @@ def remove_artifacts(folder: Path, names: Iterable[str]) -> None:
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Deletes the temporary files (``.NAME.*.tmp``, classifier.files.atomic_write) that a
+    killed run left half-written; the files they were to replace are untouched."""
+    for stale in folder.rglob(".*.tmp"):
+        if stale.is_file():
+            stale.unlink()
 
 
 def mark_finished(path: str | Path) -> None:

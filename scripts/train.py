@@ -80,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_bool(g, "do_predict", False, "predict test.tsv into test_predictions.tsv")
     g.add_argument("--output_dir", required=True)
     add_bool(g, "overwrite", False, "replace an earlier run's files in --output_dir")
+    g.add_argument(
+        "--save_checkpoints_steps",
+        type=int,
+        default=1000,
+        help="checkpoint the whole training state into OUTPUT_DIR/checkpoints every this many "
+        "steps and at each epoch end; rerunning a killed run's command resumes it",
+    )
+    g.add_argument(
+        "--keep_checkpoints", type=int, default=3, help="how many recent checkpoints to keep"
+    )
 
     g = p.add_argument_group("training")
     g.add_argument("--train_batch_size", type=int, default=32)
@@ -290,6 +300,8 @@ def options_from_args(args: argparse.Namespace):
         adv_epsilon=args.adv_epsilon,
         rdrop_alpha=args.rdrop_alpha,
         ema_decay=args.ema_decay,
+        save_checkpoints_steps=args.save_checkpoints_steps,
+        keep_checkpoints=args.keep_checkpoints,
     )
     return RunOptions(
         output_dir=args.output_dir,

@@ -11,7 +11,6 @@ Memory stays flat in the corpus size: only one document and the shuffle buffer a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -76,14 +75,6 @@ class DataManifest:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _example(**lists: list[int]) -> bytes:

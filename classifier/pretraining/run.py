@@ -32,11 +32,10 @@ from classifier.checkpoints.loader import load_pretrained, open_checkpoint, read
 from classifier.checkpoints.model_files import ModelFilesError
 from classifier.checkpoints.writer import save_pretrained_folder
 from classifier.config import ConfigError, ModelConfig
-from classifier.files import read_json, write_json
+from classifier.files import file_sha256, read_json, write_json
 from classifier.pretraining.data import (
     DataSettings,
     eval_batches,
-    file_sha256,
     prepare_data,
     training_batches,
 )
@@ -53,6 +52,7 @@ from classifier.pretraining.words import MASKING_MODES, WordPieceWords
 from classifier.run_folder import RESUME, mark_finished, open_run_folder
 from classifier.text.tokenizer import FullTokenizer
 from classifier.text.vocab import load_vocab
+from classifier.training.checkpointing import RandomStates
 from classifier.training.optimizer import create_optimizer
 
 logger = logging.getLogger(__name__)
@@ -590,7 +590,9 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
         jit_compile=False,
     )
     model.optimizer.build(model.trainable_weights)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    checkpoint = tf.train.Checkpoint(
+        model=model, optimizer=model.optimizer, random=RandomStates(model)
+    )
     manager = tf.train.CheckpointManager(
         checkpoint, str(out / CHECKPOINT_DIR), max_to_keep=options.keep_checkpoints
     )

@@ -10,6 +10,8 @@ from typing import Any
 
 import keras
 
+from classifier.training.checkpointing import BestWeights
+
 logger = logging.getLogger(__name__)
 
 LOWER_IS_BETTER = {"loss"}
@@ -19,10 +21,12 @@ class DevEvaluator(keras.callbacks.Callback):
     """Runs ``evaluate()`` at the end of every epoch and acts on ``metric``.
 
     The dev figures are added to Keras' logs as dev_<name> (so the progress bar, CSV and
-    TensorBoard logs show them). The trainable weights of the best epoch are kept in memory
-    and restored when training ends; with ``patience``, training stops after that many epochs
-    without improvement. Only trainable weights are copied: frozen ones cannot change. With an
-    EMA of the weights, ``weights`` swaps the averages in while an epoch is judged.
+    TensorBoard logs show them). The trainable weights of the best epoch are copied into
+    ``best`` (BestWeights, checkpointed with the run) and put back by ``restore_best`` when
+    training ends; with ``patience``, training stops after that many epochs without
+    improvement. Only trainable weights are copied: frozen ones cannot change. With an EMA of
+    the weights, ``weights`` swaps the averages in while an epoch is judged. ``state`` and
+    ``load_state`` carry the rest across a resumed run.
     """
 
     def __init__(
@@ -31,6 +35,7 @@ class DevEvaluator(keras.callbacks.Callback):
         metric: str,
         patience: int | None = None,
         weights: Callable[[], AbstractContextManager] | None = None,
+        best: BestWeights | None = None,
     ):
         super().__init__()
         self.evaluate = evaluate
@@ -40,10 +45,23 @@ class DevEvaluator(keras.callbacks.Callback):
         self.patience = patience
         self.best_value: float | None = None
         self.best_epoch: int | None = None
-        self.best_results: dict[str, Any] | None = None
         self.history: list[dict[str, Any]] = []
-        self._best_weights: list | None = None
+        self.best = best
         self._epochs_without_improvement = 0
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "best_value": self.best_value,
+            "best_epoch": self.best_epoch,
+            "history": self.history,
+            "epochs_without_improvement": self._epochs_without_improvement,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.best_value = state.get("best_value")
+        self.best_epoch = state.get("best_epoch")
+        self.history = list(state.get("history", []))
+        self._epochs_without_improvement = int(state.get("epochs_without_improvement", 0))
 
     def _improved(self, value: float) -> bool:
         if self.best_value is None:
@@ -63,8 +81,9 @@ class DevEvaluator(keras.callbacks.Callback):
         if logs is not None:
             logs.update({f"dev_{k}": v for k, v in _scalars(results).items()})
         if self._improved(value) and not math.isnan(value):
-            self.best_value, self.best_epoch, self.best_results = value, epoch + 1, results
-            self._best_weights = [w.numpy() for w in self.model.trainable_weights]
+            self.best_value, self.best_epoch = value, epoch + 1
+            if self.best is not None:
+                self.best.keep(self.model.trainable_weights)
             self._epochs_without_improvement = 0
         else:
             self._epochs_without_improvement += 1
@@ -80,27 +99,11 @@ class DevEvaluator(keras.callbacks.Callback):
             logger.info("early stopping: no dev improvement for %d epochs", self.patience)
             self.model.stop_training = True
 
-    def on_train_end(self, logs: dict | None = None) -> None:
-        if self._best_weights is not None:
-            for variable, value in zip(
-                self.model.trainable_weights, self._best_weights, strict=True
-            ):
-                variable.assign(value)
+    def restore_best(self, model: keras.Model) -> None:
+        """Puts the best epoch's trainable weights back into ``model``."""
+        if self.best is not None and self.best_epoch is not None:
+            self.best.restore_into(model.trainable_weights)
             logger.info("restored the weights of epoch %d", self.best_epoch)
-
-
-class StopAtStep(keras.callbacks.Callback):
-    """Ends training after exactly ``total_steps`` optimizer steps (fractional epochs)."""
-
-    def __init__(self, total_steps: int):
-        super().__init__()
-        self.total_steps = total_steps
-        self.steps = 0
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self.steps += 1
-        if self.steps >= self.total_steps:
-            self.model.stop_training = True
 
 
 def _scalars(results: dict[str, Any]) -> dict[str, float]:

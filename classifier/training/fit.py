@@ -1,8 +1,14 @@
 """Step 3 of training: Keras fit with dev evaluation each epoch (best epoch kept, early
-stopping), a CSV log and TensorBoard."""
+stopping), a CSV log and TensorBoard; checkpointed so that a killed run resumes exactly.
+
+Each epoch is one ``model.fit`` call: a resumed run starts inside an epoch, and Keras epochs
+all have the same length, so the first call after a resume runs only the epoch's remaining
+batches (with the epoch's own number) and the data stream starts where the killed run was.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 from collections.abc import Iterator
@@ -16,9 +22,18 @@ import keras
 from classifier.batching import steps_per_epoch, training_dataset
 from classifier.heads.base import Head
 from classifier.inference import predict_logits
+from classifier.training.checkpointing import (
+    CHECKPOINT_DIR,
+    BestWeights,
+    SaveTrainingState,
+    StopOnNonFiniteLoss,
+    TrainingCheckpoint,
+)
 from classifier.training.data import TrainingData
-from classifier.training.dev_evaluator import DevEvaluator, StopAtStep
+from classifier.training.dev_evaluator import DevEvaluator
 from classifier.training.training_config import TrainingConfig
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,8 +51,10 @@ def schedule_for(num_examples: int, config: TrainingConfig) -> Schedule:
 
 @dataclass
 class FitOutcome:
-    history: keras.callbacks.History
     evaluator: DevEvaluator | None
+    train_loss_history: list[float]
+    resumed_from_step: int
+    steps_done: int
 
 
 def fit(
@@ -48,8 +65,10 @@ def fit(
     schedule: Schedule,
     metric: str,
     out: Path,
+    resume: bool = False,
 ) -> FitOutcome:
-    """Trains for ``schedule``; with dev data, the best epoch's weights are restored."""
+    """Trains for ``schedule``; with dev data, the best epoch's weights are restored. With
+    ``resume`` the latest checkpoint in OUT/checkpoints (if any) is where training goes on."""
 
     def evaluate_dev() -> dict[str, Any]:
         logits = predict_logits(model, data.dev, config.eval_batch_size)
@@ -57,29 +76,94 @@ def fit(
         targets = data.dev.document_labels
         return head.finalize(logits, targets).report(logits, targets)
 
-    callbacks: list[keras.callbacks.Callback] = [StopAtStep(schedule.total_steps)]
-    evaluator = None
+    evaluator = best = None
     if data.dev is not None:
+        best = BestWeights(model.trainable_weights)
         evaluator = DevEvaluator(
             evaluate_dev,
             metric,
             config.early_stopping_patience,
             weights=lambda: averaged_weights(model),
+            best=best,
         )
-        callbacks.append(evaluator)
-    callbacks += [
-        keras.callbacks.CSVLogger(str(out / "training_log.csv")),
+    model.optimizer.build(model.trainable_variables)  # its slots exist before a restore
+    checkpoint = TrainingCheckpoint(model, out / CHECKPOINT_DIR, config.keep_checkpoints, best)
+    if resume and checkpoint.restore():
+        logger.info(
+            "resuming from step %d of %d (%s)",
+            checkpoint.values["batches_done"],
+            schedule.total_steps,
+            checkpoint.latest,
+        )
+        if evaluator is not None:
+            evaluator.load_state(checkpoint.values.get("dev", {}))
+    record = checkpoint.values
+    batches_done = resumed_from = int(record.get("batches_done", 0))
+    record.setdefault("train_loss_history", [])
+
+    def epoch_state(epoch: int, logs: dict[str, Any]) -> dict[str, Any]:
+        state = {
+            "epochs_done": epoch + 1,
+            "train_loss_history": [*record["train_loss_history"], float(logs.get("loss", "nan"))],
+            "stopped": bool(model.stop_training),
+        }
+        if evaluator is not None:
+            state["dev"] = evaluator.state()
+        return state
+
+    logs = [
+        keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
     ]
-    history = model.fit(
-        training_dataset(data.train, config.train_batch_size, config.seed, config.group_by_length),
-        epochs=schedule.epochs,
-        steps_per_epoch=schedule.steps_per_epoch,
-        callbacks=callbacks,
-        shuffle=False,  # the dataset shuffles itself
-        verbose=1 if sys.stdout.isatty() else 2,  # a live bar on a terminal, a line per epoch
-    )
-    return FitOutcome(history, evaluator)
+    with deferred_ema_finalize(model.optimizer):
+        while batches_done < schedule.total_steps and not record.get("stopped"):
+            epoch = batches_done // schedule.steps_per_epoch
+            end = min((epoch + 1) * schedule.steps_per_epoch, schedule.total_steps)
+            logger.info(
+                "epoch %d of %d: steps %d-%d", epoch + 1, schedule.epochs, batches_done + 1, end
+            )
+            saver = SaveTrainingState(
+                checkpoint, config.save_checkpoints_steps, batches_done, end, epoch_state
+            )
+            model.fit(
+                training_dataset(
+                    data.train,
+                    config.train_batch_size,
+                    config.seed,
+                    config.group_by_length,
+                    skip_batches=batches_done,
+                ),
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                steps_per_epoch=end - batches_done,
+                callbacks=[
+                    StopOnNonFiniteLoss(),
+                    *([evaluator] if evaluator else []),
+                    saver,
+                    *logs,
+                ],
+                shuffle=False,  # the dataset shuffles itself
+                verbose=1
+                if sys.stdout.isatty()
+                else 2,  # a live bar on a terminal, a line per epoch
+            )
+            batches_done = end
+    if getattr(model.optimizer, "use_ema", False):
+        model.optimizer.finalize_variable_values(model.trainable_weights)
+    if evaluator is not None:
+        evaluator.restore_best(model)
+    return FitOutcome(evaluator, list(record["train_loss_history"]), resumed_from, batches_done)
+
+
+@contextmanager
+def deferred_ema_finalize(optimizer: keras.optimizers.Optimizer) -> Iterator[None]:
+    """Keras ends every fit by replacing the weights with their moving averages (--ema_decay);
+    with one fit per epoch that must wait until the last, so it is held back inside."""
+    optimizer.finalize_variable_values = lambda variables: None
+    try:
+        yield
+    finally:
+        del optimizer.finalize_variable_values
 
 
 @contextmanager

@@ -29,6 +29,7 @@ RUN_ARTIFACTS = (
     "test_predictions.tsv",
     "adapter",
     "logs",
+    "checkpoints",
 )
 
 

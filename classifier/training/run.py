@@ -8,19 +8,24 @@ the output folder is touched, so a bad row or a wrong path costs nothing already
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+import keras
+
 from classifier.adapters import AdapterConfig, apply_adapters
 from classifier.checkpoints import load_pretrained
 from classifier.classifier_spec import ClassifierSpec
+from classifier.files import file_sha256
 from classifier.heads import kind_for, make_head
+from classifier.run_folder import RESUME, mark_finished, open_run_folder
 from classifier.text.long_text import LongTextPolicy
 from classifier.trained_model import VOCAB_FILE, build_classifier, load_trained_model
 from classifier.training import workflow
-from classifier.training.output_dir import prepare_output_dir
+from classifier.training.output_dir import RUN_ARTIFACTS
 from classifier.training.training_config import TrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -101,6 +106,9 @@ def run(options: RunOptions, task: Task) -> RunResult:
     if options.do_train:
         if not train:
             raise ValueError("train.tsv holds no examples")
+        # Before any layer exists: new weights (head, adapters) and dropout seeds follow --seed,
+        # so a run is reproducible and a resumed one continues the same random streams.
+        keras.utils.set_random_seed(options.training.seed)
         pretrained = load_pretrained(
             options.model_dir,
             config_file=options.config_file,
@@ -141,7 +149,13 @@ def run(options: RunOptions, task: Task) -> RunResult:
         )
         for split, examples in (("train", train), ("dev", dev or []), ("test", test or [])):
             spec.head.check_labels(examples, split)
-        out = prepare_output_dir(options.output_dir, options.overwrite)
+        folder = open_run_folder(
+            options.output_dir,
+            run_config(spec, options, pretrained.files.vocab_file, train, dev),
+            options.overwrite,
+            RUN_ARTIFACTS,
+        )
+        out = folder.path
         model = build_classifier(spec, backbone)
         encoder = spec.text_encoder(pretrained.files.vocab_file)
         result = workflow.train(
@@ -154,6 +168,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
             out,
             pretrained.files.vocab_file,
             backbone_params=workflow.count_params(pretrained.backbone.weights),
+            resume=folder.mode == RESUME,
         )
         model, spec = result.model, result.spec
         if options.training.bf16:
@@ -191,7 +206,31 @@ def run(options: RunOptions, task: Task) -> RunResult:
                 model, spec, encoder, test, out, options.predict_batch_size, prefix="test"
             )
             _log_results("test", outcome.test_results)
+    if options.do_train:
+        mark_finished(out)  # last: a run killed before here resumes when run again
     return outcome
+
+
+def run_config(
+    spec: ClassifierSpec, options: RunOptions, vocab_file: str | Path, train: list, dev: list | None
+) -> dict[str, Any]:
+    """What decides a training run's result: a resumed run must match it (run.json)."""
+    return {
+        "spec": spec.to_dict(),
+        "training": options.training.result_settings(),
+        "vocab_sha256": file_sha256(vocab_file),
+        "train_data_sha256": examples_sha256(train),
+        "dev_data_sha256": examples_sha256(dev or []),
+    }
+
+
+def examples_sha256(examples: list) -> str:
+    """A fingerprint of the examples' texts and labels (any DataProcessor's)."""
+    digest = hashlib.sha256()
+    for e in examples:
+        fields = (e.text_a, e.text_b, getattr(e, "label", None), getattr(e, "labels", None))
+        digest.update(repr(fields).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def mixed_precision_policy(bf16: bool) -> str | None:

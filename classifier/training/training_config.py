@@ -35,6 +35,9 @@ class TrainingConfig:
     adam_epsilon: float = 1e-6  # google-research/bert's; torch and HF Trainer use 1e-8
     group_by_length: bool = False  # length-sorted training batches (faster, label-skewed)
     calibration: str = "temperature"  # fitted on dev after training ("none": raw probabilities)
+    # === Checkpoints (resume after a kill; they do not change the result) ===
+    save_checkpoints_steps: int = 1000  # and at every epoch end
+    keep_checkpoints: int = 3
     # === Recipes (docs/training.md) ===
     layerwise_lr_decay: float | None = None  # d: layer i at d^(L - i), embeddings d^(L + 1)
     head_learning_rate: float | None = None  # the classification head's own peak rate
@@ -67,6 +70,8 @@ class TrainingConfig:
                 "early_stopping_patience must be at least 1",
             ),
             (self.adam_epsilon > 0, "adam_epsilon must be positive"),
+            (self.save_checkpoints_steps >= 1, "--save_checkpoints_steps must be at least 1"),
+            (self.keep_checkpoints >= 1, "--keep_checkpoints must be at least 1"),
             (self.loss in ALL_LOSSES, f"loss must be one of {ALL_LOSSES}"),
             (self.calibration in METHODS, f"--calibration must be one of {METHODS}"),
             (
@@ -95,3 +100,14 @@ class TrainingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def result_settings(self) -> dict[str, Any]:
+        """The settings that decide the trained model (a resumed run must match them)."""
+        settings = self.to_dict()
+        for name in CHECKPOINT_SETTINGS:
+            settings.pop(name)
+        return settings
+
+
+# Where and how often the run is checkpointed: may change between a run and its resume.
+CHECKPOINT_SETTINGS = ("save_checkpoints_steps", "keep_checkpoints")

@@ -56,8 +56,11 @@ def train(
     output_dir: str | Path,
     vocab_file: str | Path,
     backbone_params: int | None = None,
+    resume: bool = False,
 ) -> TrainResult:
-    """Fine-tunes ``model``, keeps the best dev epoch, fits thresholds, saves to output_dir."""
+    """Fine-tunes ``model``, keeps the best dev epoch, fits thresholds, saves to output_dir.
+
+    With ``resume``, training goes on from the latest checkpoint in output_dir (if any)."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     head = spec.head
@@ -82,16 +85,18 @@ def train(
     )
     initialize_head_bias(model, head, config, data.train)
     compile_for_training(model, head, config, schedule.total_steps, data.train.labels)
-    outcome = fit(model, head, config, data, schedule, metric, out)
+    outcome = fit(model, head, config, data, schedule, metric, out, resume=resume)
     spec = finalize(model, spec, config, data)
     adapter = save_outputs(out, model, spec, vocab_file)
 
-    history, evaluator = outcome.history, outcome.evaluator
+    evaluator = outcome.evaluator
     summary = {
         "train_examples": len(data.train),
         "dev_examples": len(data.dev) if data.dev else 0,
         "total_steps": schedule.total_steps,
-        "epochs_run": len(history.history.get("loss", [])),
+        "epochs_run": len(outcome.train_loss_history),
+        "steps_done": outcome.steps_done,
+        "resumed_from_step": outcome.resumed_from_step,
         "seconds": round(time.time() - started, 1),
         "trainable_params": trainable,
         "backbone_params": backbone_params,
@@ -101,7 +106,7 @@ def train(
         "best_epoch": evaluator.best_epoch if evaluator else None,
         "best_dev_value": evaluator.best_value if evaluator else None,
         "dev_history": evaluator.history if evaluator else [],
-        "train_loss_history": [float(v) for v in history.history.get("loss", [])],
+        "train_loss_history": outcome.train_loss_history,
         "training_config": config.to_dict(),
     }
     write_json(out / "train_summary.json", summary)

@@ -1,0 +1,177 @@
+"""The whole state of a fine-tuning run, checkpointed so that a killed run resumes exactly.
+
+One tf.train.Checkpoint holds the model, the optimizer (its moments, step and so the
+learning-rate schedule position, EMA averages, gradient accumulators), the dropout seed states,
+the best epoch's weights and a JSON record of everything else (batches done, dev history, early-stopping counter).
+tf.train.CheckpointManager writes it under OUT/checkpoints: TensorFlow writes the files first and
+the ``checkpoint`` index last and atomically, so a kill during a save leaves the previous
+checkpoint as the latest, and only the last few are kept.
+
+Why not keras.callbacks.BackupAndRestore: it restarts an interrupted epoch from its first batch
+with mid-epoch weights (so a resumed run sees some batches twice), writes weights and metadata
+as two files that a kill can leave out of step, and has no place for the best weights or the
+dev history. The data position needs no saving: the batches of pass k are a function of the
+seed and k alone (classifier.batching.epoch_batches), so the batch count says where to go on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "checkpoints"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (a non-finite loss): says why; the last good state is kept."""
+
+
+class RunRecord(tf.train.experimental.PythonState):
+    """A JSON-ready dict saved inside the checkpoint, so it always matches the weights."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def serialize(self) -> str:
+        return json.dumps(self.values)
+
+    def deserialize(self, string_value) -> None:
+        text = string_value.decode() if isinstance(string_value, bytes) else string_value
+        self.values = json.loads(text)
+
+
+class BestWeights(tf.Module):
+    """Copies of the trainable weights of the best dev epoch (saved with the checkpoint)."""
+
+    def __init__(self, weights: list) -> None:
+        super().__init__(name="best_weights")
+        self.copies = [
+            tf.Variable(tf.zeros(w.shape, w.dtype), trainable=False, name=f"best_{i}")
+            for i, w in enumerate(weights)
+        ]
+
+    def keep(self, weights: list) -> None:
+        for copy, weight in zip(self.copies, weights, strict=True):
+            copy.assign(weight.value if isinstance(weight, keras.Variable) else weight)
+
+    def restore_into(self, weights: list) -> None:
+        for weight, copy in zip(weights, self.copies, strict=True):
+            weight.assign(copy)
+
+
+class RandomStates(tf.Module):
+    """The states of the model's random seed generators (dropout): Keras leaves them out of
+    ``model.weights``, but a resumed run must draw the masks the killed one would have."""
+
+    def __init__(self, model: keras.Model) -> None:
+        super().__init__(name="random_states")
+        weights = {id(w) for w in model.weights}
+        self.states = [v.value for v in model.variables if id(v) not in weights]
+
+
+class TrainingCheckpoint:
+    """The run's checkpoint: ``save`` after a step or an epoch, ``restore`` the latest."""
+
+    def __init__(
+        self,
+        model: keras.Model,
+        directory: Path,
+        max_to_keep: int,
+        best: BestWeights | None,
+    ) -> None:
+        self.record = RunRecord()
+        parts: dict[str, Any] = {
+            "model": model,
+            "optimizer": model.optimizer,
+            "random": RandomStates(model),
+            "run": self.record,
+        }
+        if best is not None:
+            parts["best"] = best
+        self.checkpoint = tf.train.Checkpoint(**parts)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(directory), max_to_keep=max_to_keep
+        )
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.record.values
+
+    def restore(self) -> bool:
+        """Loads the latest checkpoint; False when there is none. A damaged checkpoint is
+        reported as such (naming the file), not as a traceback."""
+        latest = self.manager.latest_checkpoint
+        if not latest:
+            return False
+        try:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError) as err:
+            raise TrainingError(
+                f"cannot resume from {latest}: the checkpoint is damaged or from another model "
+                f"({type(err).__name__}: {str(err).splitlines()[0][:300]}); pass --overwrite to "
+                "start again"
+            ) from None
+        return True
+
+    def save(self, batches_done: int) -> None:
+        self.values["batches_done"] = batches_done
+        self.manager.save(checkpoint_number=batches_done)
+
+    @property
+    def latest(self) -> str | None:
+        return self.manager.latest_checkpoint
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Raises TrainingError as soon as a batch's loss is NaN or infinite, before anything (a
+    checkpoint, the saved model) can take the broken weights in."""
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrainingError(
+                f"the training loss became {float(loss)} at batch {batch + 1} of this epoch; "
+                "the run stopped and its last good checkpoint is kept. Lower --learning_rate "
+                "or raise --clip_norm / --warmup_proportion, then start again with --overwrite"
+            )
+
+
+class SaveTrainingState(keras.callbacks.Callback):
+    """Checkpoints every ``every`` batches and at each epoch end (after the dev evaluation).
+
+    ``batches_done`` counts batches over the whole run (resumes included); a batch that ends
+    an epoch is saved by the epoch end instead, so a checkpoint at an epoch boundary always
+    holds that epoch's dev result.
+    """
+
+    def __init__(
+        self,
+        checkpoint: TrainingCheckpoint,
+        every: int,
+        batches_done: int,
+        epoch_end_batch: int,
+        epoch_state,
+    ) -> None:
+        super().__init__()
+        self.checkpoint = checkpoint
+        self.every = every
+        self.batches_done = batches_done
+        self.epoch_end_batch = epoch_end_batch
+        self.epoch_state = epoch_state  # () -> dict: what the epoch end adds to the record
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.batches_done += 1
+        if self.batches_done % self.every == 0 and self.batches_done != self.epoch_end_batch:
+            self.checkpoint.save(self.batches_done)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.checkpoint.values.update(self.epoch_state(epoch, logs or {}))
+        self.checkpoint.save(self.batches_done)
