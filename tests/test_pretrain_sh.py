@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -298,6 +299,32 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(corpus, bert_dir, tmp_pat
 
     again = pretrain(*flags)
     assert again.returncode == 2 and "holds a finished run" in again.stderr
+
+
+def test_a_run_killed_while_writing_its_model_resumes_to_the_same_result(
+    continued, corpus, bert_dir, tmp_path
+):
+    """Killed after the model folder is written but before the run is marked finished (the
+    4th summary write of 60 steps saved every 20): rerun, it ends as the uninterrupted run."""
+    out = tmp_path / "run"
+    flags = [*common(corpus, out, steps=60), f"--model_dir={bert_dir}"]
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.support.killed_run", "write:pretrain_summary.json:4"]
+        + ["scripts.pretrain", *flags],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert json.loads((out / "run.json").read_text())["finished"] is False
+    resumed = pretrain(*flags)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    figures, whole = summary(out), summary(continued[0])
+    assert figures["resumed_from_step"] == 60
+    assert figures["history"] == whole["history"]
+    assert figures["final_eval"] == whole["final_eval"]
+    assert not list(out.rglob("*.tmp"))
 
 
 def test_resumed_data_stream_continues_exactly(corpus, tmp_path):

@@ -555,6 +555,7 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
     inputs = expand_input_files(options.input_file)
     if options.jieba_user_dict and not Path(options.jieba_user_dict).is_file():
         raise FileNotFoundError(f"--jieba_user_dict {options.jieba_user_dict} does not exist")
+    keras.utils.set_random_seed(options.seed)  # before any layer: dropout seeds follow --seed
     start = load_start(options)
     if options.learning_rate is None:
         options = replace(options, learning_rate=default_learning_rate(options, start.config))

@@ -6,7 +6,8 @@ exact rather than a race against a timer. Moments:
 
 - ``batch:N``: right after training batch N (counted over the run) ends, before anything else
 - ``dev:N``: in the middle of the dev evaluation that ends epoch N
-- ``write:NAME``: while the file NAME is being written (its temporary file not yet renamed)
+- ``write:NAME[:K]``: while the file NAME is written for the K-th time (default 1st), its
+  temporary file complete but not yet renamed
 """
 
 from __future__ import annotations
@@ -48,12 +49,16 @@ def kill_in_dev_evaluation(epoch: int) -> None:
     dev_evaluator.DevEvaluator._judge = judge
 
 
-def kill_while_writing(name: str) -> None:
+def kill_while_writing(name: str, nth: int = 1) -> None:
     original = os.replace
+    seen = 0
 
     def replace(src, dst, *args, **kwargs):
+        nonlocal seen
         if os.path.basename(str(dst)) == name:
-            die()  # the temporary file is written, the final name not yet given
+            seen += 1
+            if seen == nth:
+                die()  # the temporary file is written, the final name not yet given
         return original(src, dst, *args, **kwargs)
 
     os.replace = replace
@@ -67,7 +72,8 @@ def main() -> None:
     elif kind == "dev":
         kill_in_dev_evaluation(int(value))
     elif kind == "write":
-        kill_while_writing(value)
+        name, _, nth = value.partition(":")
+        kill_while_writing(name, int(nth or 1))
     else:
         raise SystemExit(f"unknown moment {moment!r}")
     sys.exit(importlib.import_module(module).main(flags))
