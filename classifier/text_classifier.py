@@ -7,12 +7,13 @@ import tensorflow as tf
 from keras import ops, tree
 
 from classifier.heads import MULTICLASS, ClassificationHead, check_head_kind
+from classifier.replica_build import ReplicaBatchBuild
 from classifier.step_regularizers import StepRegularizers
 from classifier.trainable_tape import trainable_tape
 
 
 @keras.saving.register_keras_serializable(package="classifier")
-class TextClassifier(keras.Model):
+class TextClassifier(ReplicaBatchBuild, keras.Model):
     """Backbone (or an adapted backbone) -> pooled_output -> dropout -> dense logits.
 
     Takes the backbone's dict inputs (token_ids, segment_ids, padding_mask) and returns
@@ -100,7 +101,9 @@ class TextClassifier(keras.Model):
             x, y, sample_weight, watched, regularizers
         )
         batch = tf.shape(next(i for i in tree.flatten(x) if i is not None))[0]
-        self._loss_tracker.update_state(loss, sample_weight=batch)
+        # Keras losses come divided by the replica count (gradients are summed over
+        # replicas); the tracked loss is the per-example mean, as Keras's own train_step.
+        self._loss_tracker.update_state(loss * _replicas(), sample_weight=batch)
         if fgm:
             embedding = regularizers.embedding
             grad = tf.convert_to_tensor(gradients[_index_of(watched, embedding)])
@@ -129,7 +132,7 @@ class TextClassifier(keras.Model):
                 loss_b = self._compute_loss(
                     x=x, y=y, y_pred=second, sample_weight=sample_weight, training=True
                 )
-                consistency = regularizers.consistency(y_pred, second)
+                consistency = regularizers.consistency(y_pred, second) / _replicas()
                 loss = 0.5 * (loss + loss_b) + regularizers.rdrop_alpha * consistency
             scaled = self.optimizer.scale_loss(loss)
         return loss, y_pred, tape.gradient(scaled, variables)
@@ -150,6 +153,10 @@ class TextClassifier(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+
+def _replicas() -> float:
+    return float(tf.distribute.get_strategy().num_replicas_in_sync)
 
 
 def _index_of(variables, target) -> int:

@@ -243,6 +243,8 @@ class DataProcessor:
     def file_path(self, filename: str) -> Path:
         """``data_dir / filename``, or a FileNotFoundError that names the expected path."""
         path = self.data_dir / filename
+        if path.is_dir():
+            raise DataError(path, None, f"is a directory; {filename} must be a file")
         if not path.is_file():
             where = (
                 f"data_dir {self.data_dir} does not exist"
@@ -268,7 +270,8 @@ class DataProcessor:
         """
         path = self.file_path(filename)
         self._skipped[str(path)] = {}
-        rows = self._drop_header(list(read_tsv(path)))
+        all_rows = list(read_tsv(path))
+        rows = self._drop_header(all_rows)
         decided = labelled is None
         if labelled is None:
             labelled = self._looks_labelled(rows)
@@ -298,6 +301,14 @@ class DataProcessor:
                 self.report_bad_row(DataError(path, row.line, reason))
                 continue
             examples.append(example)
+        if not examples:
+            if not all_rows:
+                reason = "is empty"
+            elif not rows:
+                reason = "holds only a header"
+            else:
+                reason = "holds no usable example (every row was skipped as bad)"
+            raise DataError(path, None, f"{reason}: the {split} split needs at least one example")
         return examples
 
     def _labels_from_file(self) -> list[str] | None:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from classifier.distribution import STRATEGIES
 from classifier.flag_types import str_list
 
 from .cli_flags import (
@@ -130,6 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
         False,
         "length-sorted training batches: less padding, but each batch's labels are skewed "
         "by length (see docs/training.md)",
+    )
+
+    g.add_argument(
+        "--gradient_accumulation_steps",
+        type=int,
+        default=1,
+        help="average the gradients of this many batches into one update (an N-times larger "
+        "batch in the memory of one; Keras's optimizer option)",
+    )
+
+    g = p.add_argument_group("devices and machines (docs/distributed.md)")
+    g.add_argument(
+        "--distribution_strategy",
+        choices=STRATEGIES,
+        default="default",
+        help="default: one device; mirrored: every GPU of this machine (MirroredStrategy); "
+        "multi_worker: the machines in TF_CONFIG (MultiWorkerMirroredStrategy). "
+        "--train_batch_size is per replica",
     )
 
     g = p.add_argument_group("loss and imbalance")
@@ -300,6 +319,7 @@ def options_from_args(args: argparse.Namespace):
         adv_epsilon=args.adv_epsilon,
         rdrop_alpha=args.rdrop_alpha,
         ema_decay=args.ema_decay,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
         save_checkpoints_steps=args.save_checkpoints_steps,
         keep_checkpoints=args.keep_checkpoints,
     )
@@ -321,6 +341,7 @@ def options_from_args(args: argparse.Namespace):
         long_text=long_text_overrides(args),
         training=training,
         adapter=adapter,
+        distribution_strategy=args.distribution_strategy,
     )
 
 
@@ -342,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.do_train or args.do_eval or args.do_predict):
         logger.error("nothing to do: pass at least one of --do_train, --do_eval, --do_predict")
         return 2
+    from classifier.training.checkpointing import TrainingError
     from classifier.training.run import run
     from processors import DataError
 
@@ -350,6 +372,12 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ValueError, FileNotFoundError, FileExistsError) as err:
         logger.error("%s", err)
         return 2
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as err:
+        logger.error("%s", err)
+        return 2
+    except TrainingError as err:
+        logger.error("%s", err)
+        return 1
     return 0
 
 

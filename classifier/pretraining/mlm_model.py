@@ -20,12 +20,13 @@ from classifier.pretraining.mlm_head import (
     brightmart_projection,
     word_embedding_table,
 )
+from classifier.replica_build import ReplicaBatchBuild
 from classifier.trainable_tape import trainable_tape
 
 BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
 
-class TokenPredictionModel(keras.Model):
+class TokenPredictionModel(ReplicaBatchBuild, keras.Model):
     """A model that predicts some tokens' labels (masked-LM targets, tags): data are
     (inputs, targets [B, N], weights [B, N]) and ``call`` returns logits [B, N, classes]. The
     loss is the weighted mean cross-entropy; loss, accuracy and the tokens seen are tracked."""

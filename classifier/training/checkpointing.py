@@ -88,6 +88,7 @@ class TrainingCheckpoint:
         best: BestWeights | None,
     ) -> None:
         self.record = RunRecord()
+        self.restored: str | None = None
         parts: dict[str, Any] = {
             "model": model,
             "optimizer": model.optimizer,
@@ -105,10 +106,14 @@ class TrainingCheckpoint:
     def values(self) -> dict[str, Any]:
         return self.record.values
 
-    def restore(self) -> bool:
-        """Loads the latest checkpoint; False when there is none. A damaged checkpoint is
-        reported as such (naming the file), not as a traceback."""
-        latest = self.manager.latest_checkpoint
+    def restore(self, directory: Path | None = None) -> bool:
+        """Loads the latest checkpoint (of ``directory``, default this run's); False when there
+        is none. A damaged checkpoint is reported as such (naming the file), not a traceback."""
+        latest = (
+            tf.train.latest_checkpoint(str(directory))
+            if directory is not None
+            else self.manager.latest_checkpoint
+        )
         if not latest:
             return False
         try:
@@ -119,6 +124,7 @@ class TrainingCheckpoint:
                 f"({type(err).__name__}: {str(err).splitlines()[0][:300]}); pass --overwrite to "
                 "start again"
             ) from None
+        self.restored = latest
         return True
 
     def save(self, batches_done: int) -> None:
@@ -127,7 +133,7 @@ class TrainingCheckpoint:
 
     @property
     def latest(self) -> str | None:
-        return self.manager.latest_checkpoint
+        return self.restored or self.manager.latest_checkpoint
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):

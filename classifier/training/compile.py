@@ -71,6 +71,7 @@ def compile_for_training(
             epsilon=config.adam_epsilon,
             rate_multiplier=rates.function() if rates.active else None,
             ema_decay=config.ema_decay,
+            gradient_accumulation_steps=config.gradient_accumulation_steps,
         ),
         loss=head.loss(options, targets),
         metrics=head.training_metrics(),

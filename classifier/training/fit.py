@@ -19,7 +19,8 @@ from typing import Any
 
 import keras
 
-from classifier.batching import steps_per_epoch, training_dataset
+from classifier.batching import steps_per_epoch
+from classifier.distribution import distributed_training_dataset
 from classifier.heads.base import Head
 from classifier.inference import predict_logits
 from classifier.training.checkpointing import (
@@ -43,8 +44,9 @@ class Schedule:
     epochs: int
 
 
-def schedule_for(num_examples: int, config: TrainingConfig) -> Schedule:
-    steps = steps_per_epoch(num_examples, config.train_batch_size)
+def schedule_for(num_examples: int, config: TrainingConfig, replicas: int = 1) -> Schedule:
+    """Steps of ``train_batch_size`` per replica times ``replicas`` (the global batch)."""
+    steps = steps_per_epoch(num_examples, config.train_batch_size * replicas)
     total = max(1, int(round(steps * config.num_train_epochs)))
     return Schedule(steps, total, math.ceil(total / steps))
 
@@ -66,9 +68,11 @@ def fit(
     metric: str,
     out: Path,
     resume: bool = False,
+    restore_from: Path | None = None,
 ) -> FitOutcome:
     """Trains for ``schedule``; with dev data, the best epoch's weights are restored. With
-    ``resume`` the latest checkpoint in OUT/checkpoints (if any) is where training goes on."""
+    ``resume`` the latest checkpoint in OUT/checkpoints (or ``restore_from``) is where training
+    goes on."""
 
     def evaluate_dev() -> dict[str, Any]:
         logits = predict_logits(model, data.dev, config.eval_batch_size)
@@ -88,7 +92,7 @@ def fit(
         )
     model.optimizer.build(model.trainable_variables)  # its slots exist before a restore
     checkpoint = TrainingCheckpoint(model, out / CHECKPOINT_DIR, config.keep_checkpoints, best)
-    if resume and checkpoint.restore():
+    if resume and checkpoint.restore(restore_from):
         logger.info(
             "resuming from step %d of %d (%s)",
             checkpoint.values["batches_done"],
@@ -126,7 +130,8 @@ def fit(
                 checkpoint, config.save_checkpoints_steps, batches_done, end, epoch_state
             )
             model.fit(
-                training_dataset(
+                distributed_training_dataset(
+                    model.distribute_strategy,
                     data.train,
                     config.train_batch_size,
                     config.seed,

@@ -16,9 +16,13 @@ NO_DECAY_NAMES = ["layer_norm", "LayerNorm", "bias", "gamma", "beta"]
 
 @keras.saving.register_keras_serializable(package="classifier")
 class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warmup from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0."""
+    """Linear warmup from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0.
 
-    def __init__(self, peak: float, total_steps: int, warmup_steps: int):
+    Steps are optimizer updates. With gradient accumulation Keras calls the schedule with the
+    batch count, so ``batches_per_step`` turns batches into updates: every batch of an update
+    sees that update's rate, as one N-times larger batch would."""
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int, batches_per_step: int = 1):
         if total_steps < 1:
             raise ValueError(f"total_steps must be at least 1, got {total_steps}")
         if not 0 <= warmup_steps <= total_steps:
@@ -26,8 +30,11 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.peak = float(peak)
         self.total_steps = int(total_steps)
         self.warmup_steps = int(warmup_steps)
+        self.batches_per_step = int(batches_per_step)
 
     def __call__(self, step):
+        if self.batches_per_step > 1:
+            step = ops.floor_divide(step, self.batches_per_step)
         step = ops.cast(step, "float32")
         warmup = ops.cast(max(self.warmup_steps, 1), "float32")
         decay_span = ops.cast(max(self.total_steps - self.warmup_steps, 1), "float32")
@@ -40,6 +47,7 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
             "peak": self.peak,
             "total_steps": self.total_steps,
             "warmup_steps": self.warmup_steps,
+            "batches_per_step": self.batches_per_step,
         }
 
 
@@ -68,13 +76,28 @@ class LayerwiseAdamW(keras.optimizers.AdamW):
         super().update_step(gradient, variable, scaled)
 
     def _apply_weight_decay(self, variables):
+        """Keras's TensorFlow AdamW decay (one update per variable, through the distribution
+        strategy so mirrored copies stay equal), at each variable's own rate."""
         if self.weight_decay is None:
             return
-        for variable in variables:
-            if self._use_weight_decay(variable):
+
+        def decay_all(distribution, variables):
+            def decay(variable):
+                if self._use_weight_decay(variable):
+                    rate = tf.cast(self.learning_rate, variable.dtype) * self.multiplier_of(
+                        variable
+                    )
+                    variable.assign_sub(
+                        variable * tf.cast(self.weight_decay, variable.dtype) * rate
+                    )
+
+            for variable in variables:
                 raw = variable.value if isinstance(variable, keras.Variable) else variable
-                rate = tf.cast(self.learning_rate, raw.dtype) * self.multiplier_of(variable)
-                raw.assign_sub(raw * tf.cast(self.weight_decay, raw.dtype) * rate)
+                distribution.extended.update(raw, decay, group=False)
+
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            decay_all, tf.distribute.get_strategy(), variables
+        )
 
 
 def create_optimizer(
@@ -87,18 +110,25 @@ def create_optimizer(
     warmup_steps: int | None = None,
     rate_multiplier: Callable[[str], float] | None = None,
     ema_decay: float | None = None,
+    gradient_accumulation_steps: int = 1,
 ) -> keras.optimizers.Optimizer:
     """AdamW (beta1 0.9, beta2 0.999, eps 1e-6 as google-research/bert) with global-norm
     clipping at ``clip_norm``. ``rate_multiplier`` (variable path -> factor) gives each
     variable its own rate; ``ema_decay`` keeps Keras's moving average of the weights
     (``use_ema``), which replaces the weights when training ends.
 
+    ``gradient_accumulation_steps`` N > 1 uses Keras's own option: gradients of N batches are
+    averaged into one update (clipping and weight decay once per update); ``total_steps`` and
+    ``warmup_steps`` still count batches.
+
     Unlike google-research/bert's AdamWeightDecayOptimizer, Keras' AdamW applies Adam's bias
     correction (as transformers' AdamW does); with warmup the two differ only in the first steps.
     """
     if warmup_steps is None:  # fine-tuning gives a proportion, pretraining a step count
         warmup_steps = int(round(total_steps * warmup_proportion))
-    schedule = WarmupLinearDecay(learning_rate, total_steps, warmup_steps)
+    n = gradient_accumulation_steps
+    updates = max(1, -(-total_steps // n))
+    schedule = WarmupLinearDecay(learning_rate, updates, min(updates, warmup_steps // n), n)
     options = dict(
         learning_rate=schedule,
         weight_decay=weight_decay,
@@ -109,6 +139,8 @@ def create_optimizer(
     )
     if ema_decay is not None:
         options.update(use_ema=True, ema_momentum=ema_decay)
+    if n > 1:
+        options.update(gradient_accumulation_steps=n)
     if rate_multiplier is None:
         optimizer = keras.optimizers.AdamW(**options)
     else:

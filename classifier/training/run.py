@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import keras
+import tensorflow as tf
 
 from classifier.adapters import AdapterConfig, apply_adapters
 from classifier.checkpoints import load_pretrained
 from classifier.classifier_spec import ClassifierSpec
+from classifier.distribution import is_chief, make_strategy, replicas, worker_name
 from classifier.files import file_sha256
 from classifier.heads import kind_for, make_head
 from classifier.run_folder import RESUME, mark_finished, open_run_folder
+from classifier.text import TextEncoder
 from classifier.text.long_text import LongTextPolicy
 from classifier.trained_model import VOCAB_FILE, build_classifier, load_trained_model
 from classifier.training import workflow
+from classifier.training.checkpointing import CHECKPOINT_DIR
 from classifier.training.output_dir import RUN_ARTIFACTS
 from classifier.training.training_config import TrainingConfig
 
@@ -62,6 +68,7 @@ class RunOptions:
     long_text: dict[str, Any] = field(default_factory=dict)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     adapter: AdapterConfig | None = None  # train adapters on the frozen backbone (None: full)
+    distribution_strategy: str = "default"  # classifier.distribution.STRATEGIES
 
 
 @dataclass
@@ -103,78 +110,27 @@ def run(options: RunOptions, task: Task) -> RunResult:
     test = _read(task, "test", True) if options.do_predict else None
     _log_skipped(task)
 
+    scratch = None
     if options.do_train:
         if not train:
             raise ValueError("train.tsv holds no examples")
-        # Before any layer exists: new weights (head, adapters) and dropout seeds follow --seed,
-        # so a run is reproducible and a resumed one continues the same random streams.
-        keras.utils.set_random_seed(options.training.seed)
-        pretrained = load_pretrained(
-            options.model_dir,
-            config_file=options.config_file,
-            vocab_file=options.vocab_file,
-            init_checkpoint=options.init_checkpoint,
-            allow_pickle=options.allow_pytorch_pickle,
-            dtype=mixed_precision_policy(options.training.bf16),
-        )
-        backbone = pretrained.backbone
-        base_model = {
-            "checkpoint": str(pretrained.files.checkpoint),
-            "scheme": pretrained.scheme.name,
-        }
-        if options.adapter is not None:
-            backbone = apply_adapters(pretrained.backbone, options.adapter)
-            base_model["fingerprint"] = backbone.base_fingerprint
-            logger.info(
-                "%s adapters: %d adapter parameters (%d trainable), %d backbone parameters "
-                "trained with them; base %s",
-                backbone.adapter_config.kind,
-                workflow.count_params(backbone.adapter_weights()),
-                workflow.count_params(v for v in backbone.adapter_weights() if v.trainable),
-                workflow.count_params(backbone.adapter.backbone_trainable()),
-                backbone.base_fingerprint,
+        strategy = make_strategy(options.distribution_strategy)
+        if options.training.adversarial and replicas(strategy) > 1:
+            raise ValueError(
+                "--adversarial=fgm runs on one replica; use --distribution_strategy=default"
             )
-        spec = ClassifierSpec(
-            model=pretrained.config,
-            labels=tuple(task.get_labels()),
-            head_kind=head_kind,
-            is_pair=task.is_pair,
-            max_seq_length=options.max_seq_length,
-            do_lower_case=options.do_lower_case,
-            head_dropout=options.training.head_dropout,
-            task_name=options.task_name,
-            adapter=backbone.adapter_config.to_dict() if options.adapter is not None else None,
-            base_model=base_model,
-            **options.long_text,
-        )
-        for split, examples in (("train", train), ("dev", dev or []), ("test", test or [])):
-            spec.head.check_labels(examples, split)
-        folder = open_run_folder(
-            options.output_dir,
-            run_config(spec, options, pretrained.files.vocab_file, train, dev),
-            options.overwrite,
-            RUN_ARTIFACTS,
-        )
-        out = folder.path
-        model = build_classifier(spec, backbone)
-        encoder = spec.text_encoder(pretrained.files.vocab_file)
-        result = workflow.train(
-            model,
-            spec,
-            options.training,
-            encoder,
-            train,
-            dev,
-            out,
-            pretrained.files.vocab_file,
-            backbone_params=workflow.count_params(pretrained.backbone.weights),
-            resume=folder.mode == RESUME,
-        )
-        model, spec = result.model, result.spec
-        if options.training.bf16:
-            # Report what was saved: the float32 model a later run or export reloads.
-            model, spec = load_trained_model(out)
-        outcome = RunResult(spec, train_summary=result.summary)
+        chief = is_chief(strategy)
+        if not chief:  # only the chief writes the output folder
+            scratch = Path(tempfile.mkdtemp(prefix=f"classifier_{worker_name(strategy)}_"))
+        try:
+            with strategy.scope():
+                model, spec, out, encoder, outcome = _train(
+                    options, task, head_kind, train, dev, test, scratch
+                )
+        except BaseException:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+            raise
     else:
         out = Path(options.output_dir)
         model, spec = load_trained_model(out)
@@ -206,9 +162,101 @@ def run(options: RunOptions, task: Task) -> RunResult:
                 model, spec, encoder, test, out, options.predict_batch_size, prefix="test"
             )
             _log_results("test", outcome.test_results)
-    if options.do_train:
+    if options.do_train and scratch is None:
         mark_finished(out)  # last: a run killed before here resumes when run again
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
     return outcome
+
+
+def _train(
+    options: RunOptions,
+    task: Task,
+    head_kind: str,
+    train: list,
+    dev: list | None,
+    test: list | None,
+    scratch: Path | None,
+) -> tuple[Any, ClassifierSpec, Path, TextEncoder, RunResult]:
+    """Loads the checkpoint, builds and trains the model (inside the strategy's scope). A
+    non-chief worker (``scratch`` set) writes into scratch and resumes from the chief's
+    checkpoints."""
+    # Before any layer exists: new weights (head, adapters) and dropout seeds follow --seed,
+    # so a run is reproducible and a resumed one continues the same random streams.
+    keras.utils.set_random_seed(options.training.seed)
+    pretrained = load_pretrained(
+        options.model_dir,
+        config_file=options.config_file,
+        vocab_file=options.vocab_file,
+        init_checkpoint=options.init_checkpoint,
+        allow_pickle=options.allow_pytorch_pickle,
+        dtype=mixed_precision_policy(options.training.bf16),
+    )
+    backbone = pretrained.backbone
+    base_model = {
+        "checkpoint": str(pretrained.files.checkpoint),
+        "scheme": pretrained.scheme.name,
+    }
+    if options.adapter is not None:
+        backbone = apply_adapters(pretrained.backbone, options.adapter)
+        base_model["fingerprint"] = backbone.base_fingerprint
+        logger.info(
+            "%s adapters: %d adapter parameters (%d trainable), %d backbone parameters "
+            "trained with them; base %s",
+            backbone.adapter_config.kind,
+            workflow.count_params(backbone.adapter_weights()),
+            workflow.count_params(v for v in backbone.adapter_weights() if v.trainable),
+            workflow.count_params(backbone.adapter.backbone_trainable()),
+            backbone.base_fingerprint,
+        )
+    spec = ClassifierSpec(
+        model=pretrained.config,
+        labels=tuple(task.get_labels()),
+        head_kind=head_kind,
+        is_pair=task.is_pair,
+        max_seq_length=options.max_seq_length,
+        do_lower_case=options.do_lower_case,
+        head_dropout=options.training.head_dropout,
+        task_name=options.task_name,
+        adapter=backbone.adapter_config.to_dict() if options.adapter is not None else None,
+        base_model=base_model,
+        **options.long_text,
+    )
+    for split, examples in (("train", train), ("dev", dev or []), ("test", test or [])):
+        spec.head.check_labels(examples, split)
+    shared = Path(options.output_dir) / CHECKPOINT_DIR
+    if scratch is None:
+        folder = open_run_folder(
+            options.output_dir,
+            run_config(spec, options, pretrained.files.vocab_file, train, dev),
+            options.overwrite,
+            RUN_ARTIFACTS,
+        )
+        out, resume = folder.path, folder.mode == RESUME
+    else:  # the chief decides; a worker follows the chief's latest checkpoint
+        out = scratch
+        resume = not options.overwrite and tf.train.latest_checkpoint(str(shared)) is not None
+    model = build_classifier(spec, backbone)
+    encoder = spec.text_encoder(pretrained.files.vocab_file)
+    result = workflow.train(
+        model,
+        spec,
+        options.training,
+        encoder,
+        train,
+        dev,
+        out,
+        pretrained.files.vocab_file,
+        backbone_params=workflow.count_params(pretrained.backbone.weights),
+        resume=resume,
+        restore_from=shared,
+    )
+    model, spec = result.model, result.spec
+    if options.training.bf16:
+        # Report what was saved: the float32 model a later run or export reloads.
+        model, spec = load_trained_model(out)
+    outcome = RunResult(spec, train_summary=result.summary)
+    return model, spec, out, encoder, outcome
 
 
 def run_config(

@@ -33,6 +33,7 @@ class TrainingConfig:
     head_dropout: float = 0.1
     bf16: bool = False  # mixed precision: float32 weights, bfloat16 matmuls
     adam_epsilon: float = 1e-6  # google-research/bert's; torch and HF Trainer use 1e-8
+    gradient_accumulation_steps: int = 1  # >1: average N batches' gradients per update
     group_by_length: bool = False  # length-sorted training batches (faster, label-skewed)
     calibration: str = "temperature"  # fitted on dev after training ("none": raw probabilities)
     # === Checkpoints (resume after a kill; they do not change the result) ===
@@ -70,6 +71,10 @@ class TrainingConfig:
                 "early_stopping_patience must be at least 1",
             ),
             (self.adam_epsilon > 0, "adam_epsilon must be positive"),
+            (
+                self.gradient_accumulation_steps >= 1,
+                "--gradient_accumulation_steps must be at least 1",
+            ),
             (self.save_checkpoints_steps >= 1, "--save_checkpoints_steps must be at least 1"),
             (self.keep_checkpoints >= 1, "--keep_checkpoints must be at least 1"),
             (self.loss in ALL_LOSSES, f"loss must be one of {ALL_LOSSES}"),

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from classifier.classifier_spec import ClassifierSpec
+from classifier.distribution import replicas
 from classifier.error_analysis import write_error_analysis
 from classifier.files import atomic_write_text, write_json
 from classifier.heads.base import Example
@@ -57,10 +58,12 @@ def train(
     vocab_file: str | Path,
     backbone_params: int | None = None,
     resume: bool = False,
+    restore_from: Path | None = None,
 ) -> TrainResult:
     """Fine-tunes ``model``, keeps the best dev epoch, fits thresholds, saves to output_dir.
 
-    With ``resume``, training goes on from the latest checkpoint in output_dir (if any)."""
+    With ``resume``, training goes on from the latest checkpoint in output_dir (if any), or in
+    ``restore_from`` (a non-chief worker follows the chief's checkpoints)."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     head = spec.head
@@ -69,14 +72,15 @@ def train(
     started = time.time()
 
     data = prepare_data(spec, config.loss_options(), encoder, train_examples, dev_examples)
-    schedule = schedule_for(len(data.train), config)
+    schedule = schedule_for(len(data.train), config, replicas(model.distribute_strategy))
     trainable = count_params(model.trainable_weights)
     backbone_params = backbone_params or count_params(model.weights)
     logger.info(
-        "training %d examples, batch %d, %d steps (%d epochs); trainable parameters %d "
-        "(%.2f%% of the backbone's %d)",
+        "training %d examples, batch %d per replica x %d replicas, %d steps (%d epochs); "
+        "trainable parameters %d (%.2f%% of the backbone's %d)",
         len(data.train),
         config.train_batch_size,
+        replicas(model.distribute_strategy),
         schedule.total_steps,
         schedule.epochs,
         trainable,
@@ -85,7 +89,9 @@ def train(
     )
     initialize_head_bias(model, head, config, data.train)
     compile_for_training(model, head, config, schedule.total_steps, data.train.labels)
-    outcome = fit(model, head, config, data, schedule, metric, out, resume=resume)
+    outcome = fit(
+        model, head, config, data, schedule, metric, out, resume=resume, restore_from=restore_from
+    )
     spec = finalize(model, spec, config, data)
     adapter = save_outputs(out, model, spec, vocab_file)
 
