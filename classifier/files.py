@@ -19,6 +19,7 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would hide it from others
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -48,3 +49,32 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def current_umask() -> int:
+    """The process umask (read without changing it where Linux allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def make_shareable(path: str | Path) -> None:
+    """Gives a folder made by tempfile.mkdtemp (0700) and everything in it the modes a plain
+    mkdir and open would have given (0777 / 0666 less the umask), so that the user who serves
+    a model can read what the user who trained it wrote."""
+    mask = current_umask()
+    root = Path(path)
+    for item in [root, *root.rglob("*")]:
+        if item.is_symlink():
+            continue
+        if item.is_dir():
+            os.chmod(item, 0o777 & ~mask)
+        else:
+            executable = os.stat(item).st_mode & 0o111
+            os.chmod(item, (0o777 if executable else 0o666) & ~mask)

@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from classifier.files import make_shareable
+
 TMP_PREFIX = ".tmp-export-"
 
 
@@ -48,6 +50,7 @@ def write_version(
     tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=root))
     try:
         write(tmp)
+        make_shareable(tmp)  # mkdtemp made it 0700: the serving user must read it
         _fsync_tree(tmp)
         while True:
             chosen = version if version is not None else next_version(root)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar, Literal
 
+from classifier.text.chars import has_content  # plain Python: no TensorFlow
 from processors.data_error import DataError
 from processors.input_example import InputExample
 from processors.labels import read_labels
@@ -222,8 +223,11 @@ class DataProcessor:
     def check_example(self, example: InputExample, label_set: Sequence[str] | None) -> None:
         """Raise ValueError when a text is empty or a label is not in ``label_set``."""
         for name, text in self._texts(example):
-            if text is None or not text.strip():
-                raise ValueError(f"{name} is empty or whitespace only")
+            if text is None or not has_content(text):
+                raise ValueError(
+                    f"{name} is empty (nothing but whitespace, NUL or control characters, which "
+                    "the tokenizer removes)"
+                )
         if label_set is None:
             return
         given = [example.label] if example.label is not None else list(example.labels or ())

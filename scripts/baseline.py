@@ -7,8 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from classifier.flag_types import positive_float
 
-def main(argv: list[str] | None = None) -> int:
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data_dir", required=True, help="train.tsv and dev.tsv (as train.sh)")
     parser.add_argument("--task_name", default="tsv")
@@ -16,8 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--header", choices=("auto", "yes", "no"), default="auto")
     parser.add_argument("--split", choices=("dev", "test"), default="dev", help="where to report")
     parser.add_argument("--output_file", help="write the report as JSON here")
-    parser.add_argument("--C", type=float, default=4.0, help="inverse regularisation strength")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--C", type=positive_float, default=4.0, help="inverse regularisation strength"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     import processors
     from classifier.baseline import tfidf_baseline
@@ -30,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         train = task.get_train_examples()
         evaluate = getattr(task, f"get_{args.split}_examples")()
         labels = task.get_labels()
-    except (processors.DataError, ValueError, FileNotFoundError) as err:
+    except (processors.DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     report = tfidf_baseline(train, evaluate, labels, multilabel=task.is_multilabel, c=args.C)

@@ -15,6 +15,8 @@ import logging
 import sys
 from pathlib import Path
 
+from classifier.flag_types import number, positive_int
+
 from .cli_flags import add_bool, setup_logging
 
 logger = logging.getLogger("build_vocab")
@@ -24,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--input_file", required=True, help="files, comma-separated, globs")
     parser.add_argument("--output_file", required=True)
-    parser.add_argument("--vocab_size", type=int, default=21128)
-    parser.add_argument("--min_frequency", type=int, default=2)
+    parser.add_argument("--vocab_size", type=number(int, 10), default=21128)
+    parser.add_argument("--min_frequency", type=positive_int, default=2)
     add_bool(parser, "do_lower_case", True, "count words as an uncased model will see them")
     args = parser.parse_args(argv)
     setup_logging()

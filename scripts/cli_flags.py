@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from classifier.flag_types import str2bool
+from classifier.flag_types import positive_int, str2bool
 
 
 def add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:
@@ -49,13 +49,13 @@ def add_long_text_arguments(parser: argparse.ArgumentParser, when: str) -> None:
     )
     g.add_argument(
         "--head_tokens",
-        type=int,
+        type=positive_int,
         default=None,
         help="head_tail: tokens kept from the start (default: 128/510 of the budget)",
     )
     g.add_argument(
         "--doc_stride",
-        type=int,
+        type=positive_int,
         default=None,
         help="sliding_window: tokens between window starts (default: half a window)",
     )

@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from classifier.flag_types import positive_int
+
 from .cli_flags import add_bool, add_long_text_arguments, long_text_overrides, setup_logging
 
 logger = logging.getLogger("export")
@@ -20,7 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output_dir", required=True, help="training output (train.sh --output_dir)")
     p.add_argument("--export_dir", required=True, help="versions go to export_dir/<int>/")
     p.add_argument(
-        "--version", type=int, default=None, help="version number (default: the next integer)"
+        "--version",
+        type=positive_int,
+        default=None,
+        help="version number (default: the next integer)",
     )
     p.add_argument(
         "--dtype",

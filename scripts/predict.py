@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 
+from classifier.flag_types import positive_int
+
 from .cli_flags import add_bool, setup_logging
 
 logger = logging.getLogger("predict")
@@ -28,10 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--export_dir", required=True, help="export.sh --export_dir (or one version folder)"
     )
-    p.add_argument("--version", type=int, default=None, help="version (default: the highest)")
+    p.add_argument(
+        "--version", type=positive_int, default=None, help="version (default: the highest)"
+    )
     p.add_argument("--input_file", help="texts, one per line (default: stdin)")
     p.add_argument("--output_file", help="TSV of predictions (default: stdout)")
-    p.add_argument("--batch_size", type=int, default=64)
+    p.add_argument("--batch_size", type=positive_int, default=64)
     add_bool(
         p,
         "interactive",
@@ -52,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         chosen = select_version(args.export_dir, args.version)  # before TensorFlow loads
         from serving.predictor import Predictor
-        from serving.repl import run_repl, write_predictions_tsv
+        from serving.repl import InputTextError, run_repl, utf8_lines, write_predictions_tsv
 
         predictor = Predictor.from_version(chosen, batch_size=args.batch_size)
     except (NoModelError, ValueError) as err:
@@ -69,19 +73,31 @@ def main(argv: list[str] | None = None) -> int:
             print(file=sys.stdout)
             return 0
 
-    with contextlib.ExitStack() as stack:
-        source = (
-            stack.enter_context(open(args.input_file, encoding="utf-8"))
-            if args.input_file
-            else sys.stdin
-        )
-        if not args.output_file:
-            count = write_predictions_tsv(predictor, source, sys.stdout, args.batch_size * 4)
-        else:  # written beside the target, renamed when complete
-            tmp = f"{args.output_file}.tmp"
-            with open(tmp, "w", encoding="utf-8", newline="") as target:
-                count = write_predictions_tsv(predictor, source, target, args.batch_size * 4)
-            os.replace(tmp, args.output_file)
+    name = args.input_file or "<stdin>"
+    tmp = f"{args.output_file}.tmp" if args.output_file else None
+    try:
+        with contextlib.ExitStack() as stack:
+            binary = (
+                stack.enter_context(open(args.input_file, "rb"))
+                if args.input_file
+                else sys.stdin.buffer
+            )
+            lines = utf8_lines(binary, name)
+            if tmp is None:
+                count = write_predictions_tsv(predictor, lines, sys.stdout, args.batch_size * 4)
+            else:  # written beside the target, renamed when complete
+                with open(tmp, "w", encoding="utf-8", newline="") as target:
+                    count = write_predictions_tsv(predictor, lines, target, args.batch_size * 4)
+                os.replace(tmp, args.output_file)
+    except (InputTextError, OSError) as err:
+        if tmp is not None and os.path.exists(tmp):
+            os.remove(tmp)  # nothing half-written is left; an earlier output file is kept
+        logger.error("%s", err)
+        return 2
+    except BaseException:
+        if tmp is not None and os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     logger.info(
         "predicted %d texts%s", count, f" into {args.output_file}" if args.output_file else ""
     )

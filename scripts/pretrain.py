@@ -6,6 +6,14 @@ import argparse
 import logging
 import sys
 
+from classifier.flag_types import (
+    non_negative_float,
+    non_negative_int,
+    number,
+    positive_float,
+    positive_int,
+)
+
 from .cli_flags import add_bool, env_default, setup_logging
 
 logger = logging.getLogger("pretrain")
@@ -29,8 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto: blank-line-separated documents if a file has blank lines, else one per line",
     )
-    g.add_argument("--eval_fraction", type=float, default=0.02, help="documents held out")
-    g.add_argument("--max_eval_sequences", type=int, default=2000)
+    g.add_argument(
+        "--eval_fraction",
+        type=number(float, 0, 1, high_open=True),
+        default=0.02,
+        help="documents held out",
+    )
+    g.add_argument("--max_eval_sequences", type=non_negative_int, default=2000)
 
     g = p.add_argument_group("model")
     g.add_argument(
@@ -50,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_bool(g, "do_lower_case", True, "lower-case and strip accents (Chinese releases: true)")
 
     g = p.add_argument_group("masking")
-    g.add_argument("--max_seq_length", type=int, default=128)
-    g.add_argument("--max_predictions_per_seq", type=int, default=20)
-    g.add_argument("--masked_lm_prob", type=float, default=0.15)
+    g.add_argument("--max_seq_length", type=number(int, 8, 512), default=128)
+    g.add_argument("--max_predictions_per_seq", type=positive_int, default=20)
+    g.add_argument("--masked_lm_prob", type=number(float, 0, 1, low_open=True), default=0.15)
     g.add_argument(
         "--masking",
         choices=("whole_word", "token"),
@@ -64,30 +77,33 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("training")
     g.add_argument("--output_dir", required=True)
     add_bool(g, "overwrite", False, "start again in an --output_dir that holds a run")
-    g.add_argument("--train_batch_size", type=int, default=32)
-    g.add_argument("--eval_batch_size", type=int, default=64)
+    g.add_argument("--train_batch_size", type=positive_int, default=32)
+    g.add_argument("--eval_batch_size", type=positive_int, default=64)
     g.add_argument(
         "--learning_rate",
-        type=float,
+        type=positive_float,
         default=None,
         help="peak rate (default: 1e-4 from a checkpoint or for a knowledge adapter; from "
         "scratch 1e-3 up to hidden 128, 5e-4 up to 256, 1e-4 above)",
     )
-    g.add_argument("--num_train_steps", type=int, default=10000)
+    g.add_argument("--num_train_steps", type=positive_int, default=10000)
     g.add_argument(
-        "--num_warmup_steps", type=int, default=None, help="default: 10%% of num_train_steps"
+        "--num_warmup_steps",
+        type=non_negative_int,
+        default=None,
+        help="default: 10%% of num_train_steps",
     )
-    g.add_argument("--weight_decay", type=float, default=0.01)
-    g.add_argument("--adam_epsilon", type=float, default=1e-6)
+    g.add_argument("--weight_decay", type=non_negative_float, default=0.01)
+    g.add_argument("--adam_epsilon", type=positive_float, default=1e-6)
     g.add_argument(
         "--save_checkpoints_steps",
-        type=int,
+        type=positive_int,
         default=1000,
         help="checkpoint, held-out evaluation and summary every this many steps",
     )
-    g.add_argument("--keep_checkpoints", type=int, default=3)
-    g.add_argument("--log_every_steps", type=int, default=100)
-    g.add_argument("--seed", type=int, default=12345)
+    g.add_argument("--keep_checkpoints", type=positive_int, default=3)
+    g.add_argument("--log_every_steps", type=positive_int, default=100)
+    g.add_argument("--seed", type=non_negative_int, default=12345)
     add_bool(g, "bf16", False, "mixed precision: bfloat16 compute, float32 weights")
     g.add_argument(
         "--output_format",

@@ -10,6 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
+from classifier.flag_types import non_negative_float, number, positive_float, positive_int
+
 from .cli_flags import add_bool, setup_logging
 
 logger = logging.getLogger("serve")
@@ -23,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export_dir", required=True, help="export.sh --export_dir (versions <int>/)")
     p.add_argument(
         "--version",
-        type=int,
+        type=positive_int,
         default=None,
         help="pin a version (default: the highest, and newer ones are picked up as they appear)",
     )
@@ -33,38 +35,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="name in /v1/models/<name>:predict (default: export_dir's folder name)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: every interface)")
-    p.add_argument("--port", type=int, default=8501, help="port (0: any free port)")
+    p.add_argument(
+        "--port", type=number(int, 0, 65535), default=8501, help="port (0: any free port)"
+    )
     g = p.add_argument_group("limits (requests over them get a 4xx JSON error)")
     g.add_argument(
-        "--max_texts", type=int, default=64, help="texts (or pairs, instances) per request"
+        "--max_texts", type=positive_int, default=64, help="texts (or pairs, instances) per request"
     )
-    g.add_argument("--max_text_chars", type=int, default=10_000, help="characters per text")
-    g.add_argument("--max_body_bytes", type=int, default=1 << 20, help="request body size")
+    g.add_argument(
+        "--max_text_chars", type=positive_int, default=10_000, help="characters per text"
+    )
+    g.add_argument("--max_body_bytes", type=positive_int, default=1 << 20, help="request body size")
     g = p.add_argument_group("batching and threads")
     g.add_argument(
         "--max_batch_size",
-        type=int,
+        type=positive_int,
         default=32,
         help="texts of concurrent requests grouped into one model call",
     )
     g.add_argument(
         "--max_batch_wait_ms",
-        type=float,
+        type=non_negative_float,
         default=5.0,
         help="how long a request waits for others to join its batch",
     )
-    g.add_argument("--threads", type=int, default=8, help="waitress worker threads")
-    g.add_argument("--request_timeout", type=float, default=60.0, help="seconds before a 503")
+    g.add_argument("--threads", type=positive_int, default=8, help="waitress worker threads")
+    g.add_argument(
+        "--request_timeout", type=positive_float, default=60.0, help="seconds before a 503"
+    )
     g = p.add_argument_group("lifecycle")
     g.add_argument(
         "--poll_seconds",
-        type=float,
+        type=non_negative_float,
         default=5.0,
         help="how often export_dir is checked for a newer version (0: never)",
     )
     g.add_argument(
         "--grace_seconds",
-        type=float,
+        type=non_negative_float,
         default=10.0,
         help="on SIGTERM/SIGINT, how long requests in flight may take to finish",
     )

@@ -7,7 +7,15 @@ import logging
 import sys
 
 from classifier.distribution import STRATEGIES
-from classifier.flag_types import str_list
+from classifier.flag_types import (
+    non_negative_float,
+    non_negative_int,
+    number,
+    positive_float,
+    positive_int,
+    probability,
+    str_list,
+)
 
 from .cli_flags import (
     add_bool,
@@ -68,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         True,
         "lower-case and strip accents (True for all Chinese BERT/ALBERT releases)",
     )
-    g.add_argument("--max_seq_length", type=int, default=128)
+    g.add_argument("--max_seq_length", type=number(int, 3, 512), default=128)
     add_long_text_arguments(
         p,
         "Stored in the run folder with --do_train; given with --do_eval/--do_predict alone, "
@@ -83,45 +91,48 @@ def build_parser() -> argparse.ArgumentParser:
     add_bool(g, "overwrite", False, "replace an earlier run's files in --output_dir")
     g.add_argument(
         "--save_checkpoints_steps",
-        type=int,
+        type=positive_int,
         default=1000,
         help="checkpoint the whole training state into OUTPUT_DIR/checkpoints every this many "
         "steps and at each epoch end; rerunning a killed run's command resumes it",
     )
     g.add_argument(
-        "--keep_checkpoints", type=int, default=3, help="how many recent checkpoints to keep"
+        "--keep_checkpoints",
+        type=positive_int,
+        default=3,
+        help="how many recent checkpoints to keep",
     )
 
     g = p.add_argument_group("training")
-    g.add_argument("--train_batch_size", type=int, default=32)
-    g.add_argument("--eval_batch_size", type=int, default=64)
-    g.add_argument("--predict_batch_size", type=int, default=64)
+    g.add_argument("--train_batch_size", type=positive_int, default=32)
+    g.add_argument("--eval_batch_size", type=positive_int, default=64)
+    g.add_argument("--predict_batch_size", type=positive_int, default=64)
     g.add_argument(
         "--learning_rate",
-        type=float,
+        type=positive_float,
         default=None,
         help="peak learning rate (default 2e-5; 1e-4 with --adapter)",
     )
-    g.add_argument("--num_train_epochs", type=float, default=3.0)
-    g.add_argument("--warmup_proportion", type=float, default=0.1)
-    g.add_argument("--weight_decay", type=float, default=0.01)
-    g.add_argument("--head_dropout", type=float, default=0.1)
+    g.add_argument("--num_train_epochs", type=number(float, 0, 10_000, low_open=True), default=3.0)
+    g.add_argument("--warmup_proportion", type=probability, default=0.1)
+    g.add_argument("--weight_decay", type=non_negative_float, default=0.01)
+    g.add_argument("--head_dropout", type=number(float, 0, 1, high_open=True), default=0.1)
     g.add_argument(
         "--metric",
         default=None,
         help="dev metric that picks the best epoch (accuracy, macro_f1, micro_f1, ...)",
     )
-    g.add_argument("--early_stopping_patience", type=int, default=None)
+    g.add_argument("--early_stopping_patience", type=positive_int, default=None)
     g.add_argument(
         "--class_weight",
         choices=("balanced",),
         default=None,
         help="weight classes inversely to their frequency",
     )
-    g.add_argument("--seed", type=int, default=12345)
+    g.add_argument("--seed", type=non_negative_int, default=12345)
     g.add_argument(
         "--adam_epsilon",
-        type=float,
+        type=positive_float,
         default=1e-6,
         help="AdamW epsilon (google-research/bert 1e-6; torch/HF Trainer 1e-8)",
     )
@@ -135,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g.add_argument(
         "--gradient_accumulation_steps",
-        type=int,
+        type=positive_int,
         default=1,
         help="average the gradients of this many batches into one update (an N-times larger "
         "batch in the memory of one; Keras's optimizer option)",
@@ -165,14 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="multilabel: weight of each label's positive term: 'balanced' (n_neg/n_pos per "
         "label, at most 100) or one number for all labels",
     )
-    g.add_argument("--focal_gamma", type=float, default=2.0, help="focal loss focusing gamma")
-    g.add_argument("--asl_gamma_neg", type=float, default=4.0, help="asymmetric loss: negatives")
-    g.add_argument("--asl_gamma_pos", type=float, default=0.0, help="asymmetric loss: positives")
     g.add_argument(
-        "--asl_clip", type=float, default=0.05, help="asymmetric loss: probability margin m"
+        "--focal_gamma", type=non_negative_float, default=2.0, help="focal loss focusing gamma"
     )
     g.add_argument(
-        "--label_smoothing", type=float, default=0.0, help="multiclass: target smoothing"
+        "--asl_gamma_neg", type=non_negative_float, default=4.0, help="asymmetric loss: negatives"
+    )
+    g.add_argument(
+        "--asl_gamma_pos", type=non_negative_float, default=0.0, help="asymmetric loss: positives"
+    )
+    g.add_argument(
+        "--asl_clip",
+        type=number(float, 0, 1, high_open=True),
+        default=0.05,
+        help="asymmetric loss: probability margin m",
+    )
+    g.add_argument(
+        "--label_smoothing",
+        type=number(float, 0, 1, high_open=True),
+        default=0.0,
+        help="multiclass: target smoothing",
     )
     g.add_argument(
         "--head_bias_init",
@@ -183,14 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("fine-tuning recipes (docs/training.md)")
     g.add_argument(
         "--layerwise_lr_decay",
-        type=float,
+        type=number(float, 0, 1, low_open=True),
         default=None,
         help="layer-wise learning-rate decay d: head and pooler at the peak, layer i of L at "
         "d^(L-i), embeddings at d^(L+1) (e.g. 0.9)",
     )
     g.add_argument(
         "--head_learning_rate",
-        type=float,
+        type=positive_float,
         default=None,
         help="peak learning rate of the classification head (default --learning_rate)",
     )
@@ -200,16 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="adversarial training on the word embeddings: fgm (fast gradient method)",
     )
-    g.add_argument("--adv_epsilon", type=float, default=1.0, help="FGM perturbation norm")
+    g.add_argument("--adv_epsilon", type=positive_float, default=1.0, help="FGM perturbation norm")
     g.add_argument(
         "--rdrop_alpha",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         help="R-Drop: weight of the symmetric KL between two dropout passes (e.g. 1.0-5.0)",
     )
     g.add_argument(
         "--ema_decay",
-        type=float,
+        type=number(float, 0, 1, low_open=True, high_open=True),
         default=None,
         help="keep an exponential moving average of the weights (e.g. 0.999); dev judges, "
         "and the run saves and exports, the averaged weights",
@@ -290,7 +313,9 @@ def options_from_args(args: argparse.Namespace):
             "--train_knowledge_adapters and --freeze_backbone need --knowledge_adapters"
         )
     training = TrainingConfig(
-        learning_rate=args.learning_rate or default_learning_rate(adapter),
+        learning_rate=(
+            args.learning_rate if args.learning_rate is not None else default_learning_rate(adapter)
+        ),
         num_train_epochs=args.num_train_epochs,
         train_batch_size=args.train_batch_size,
         eval_batch_size=args.eval_batch_size,

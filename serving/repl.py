@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from serving.prediction import Prediction
 from serving.predictor import Predictor
@@ -76,6 +76,22 @@ def tsv_header(predictor: Predictor) -> list[str]:
     header = ["text_a", "text_b"] if info.is_pair else ["text"]
     header.append("predicted_labels" if info.is_multilabel else "predicted_label")
     return header + ["probability"] + [f"p({name})" for name in info.labels]
+
+
+class InputTextError(ValueError):
+    """A line of the input that is not text (invalid UTF-8): names the file and line."""
+
+
+def utf8_lines(stream: BinaryIO, name: str) -> Iterator[str]:
+    """The lines of a byte stream, decoded one by one so a bad byte is reported with its line."""
+    for number, raw in enumerate(stream, 1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as err:
+            raise InputTextError(
+                f"{name}:{number}: not valid UTF-8 (byte 0x{raw[err.start]:02x} at column "
+                f"{err.start + 1}); save the file as UTF-8"
+            ) from None
 
 
 def read_rows(lines: Iterable[str], is_pair: bool) -> Iterator[tuple[str, str | None]]:

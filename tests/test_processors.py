@@ -318,8 +318,24 @@ BAD_ROWS = {
         3,
         "wrong column count: expected 2 (label<TAB>text), found 1",
     ),
-    "empty text": ("train", "体育\t比赛\n财经\t\n", 2, "text is empty or whitespace only"),
-    "whitespace text": ("train", "体育\t \u3000 \n", 1, "text is empty or whitespace only"),
+    "empty text": (
+        "train",
+        "体育\t比赛\n财经\t\n",
+        2,
+        "text is empty (nothing but whitespace, NUL or control characters, which the tokenizer removes)",
+    ),
+    "whitespace text": (
+        "train",
+        "体育\t \u3000 \n",
+        1,
+        "text is empty (nothing but whitespace, NUL or control characters, which the tokenizer removes)",
+    ),
+    "NUL-only text": (
+        "train",
+        "体育\t\x00\x00\ufffd\u200b\n",
+        1,
+        "text is empty (nothing but whitespace, NUL or control characters, which the tokenizer removes)",
+    ),
     "empty label": ("train", "体育\t比赛\n \t股市\n", 2, "empty label"),
     "train label not in labels.txt": (
         "train",
@@ -382,7 +398,7 @@ def test_bad_multilabel_fields(tmp_path: Path, field: str, problem: str) -> None
 
 def test_empty_text_b_in_a_pair(tmp_path: Path) -> None:
     data = make_data(tmp_path, train="1\t你好\t您好\n0\t你好\t  \n")
-    with pytest.raises(DataError, match=r"train.tsv:2: text_b is empty or whitespace only"):
+    with pytest.raises(DataError, match=r"train.tsv:2: text_b is empty \(nothing but whitespace"):
         PairProcessor(data).get_train_examples()
 
 
@@ -426,7 +442,10 @@ def test_skip_bad_rows_skips_and_reports_exactly_which_lines(tmp_path: Path) -> 
     assert "not valid UTF-8 (byte 0xe4 at column 1)" in skipped[3].message
     summary = processor.skipped_summary(limit=2)
     assert summary.startswith("skipped 5 bad rows: train.tsv:3 (wrong column count")
-    assert "train.tsv:4 (text is empty or whitespace only), and 3 more" in summary
+    assert (
+        "train.tsv:4 (text is empty (nothing but whitespace, NUL or control characters, which the tokenizer removes)), and 3 more"
+        in summary
+    )
     # Reading a file again replaces its records instead of doubling them.
     processor.get_train_examples()
     assert len(processor.skipped_rows) == 5

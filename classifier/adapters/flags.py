@@ -16,7 +16,7 @@ from classifier.adapters.config import (
     adapter_kinds,
     get_adapter_kind,
 )
-from classifier.flag_types import int_list, str2bool, str_list
+from classifier.flag_types import int_list, number, str2bool, str_list
 
 # Kinds chosen with --adapter; "knowledge" has flags of its own (--knowledge_adapters).
 FLAG_KINDS_EXCLUDED = ("knowledge",)
@@ -151,8 +151,9 @@ def add_adapter_arguments(
                 f"--{flag.name}", type=str2bool, nargs="?", const=True, default=None, help=flag.help
             )
         else:
+            kind = number(flag.type) if flag.type in (int, float) else flag.type  # finite
             group.add_argument(
-                f"--{flag.name}", type=flag.type, choices=flag.choices, default=None, help=flag.help
+                f"--{flag.name}", type=kind, choices=flag.choices, default=None, help=flag.help
             )
     return group
 

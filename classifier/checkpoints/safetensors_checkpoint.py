@@ -15,6 +15,8 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
+from classifier.checkpoints.tf1_checkpoint import DamagedCheckpointError
+
 INDEX_SUFFIX = ".index.json"
 
 
@@ -38,11 +40,19 @@ class SafetensorsCheckpoint(Mapping):
 
     def __getitem__(self, name: str) -> np.ndarray:
         shard = self._file_of[name]
-        info = _header(shard)[name]
-        if info["dtype"] == "BF16":
-            return _read_bfloat16(shard, info)
-        with safe_open(str(shard), framework="numpy") as f:
-            value = f.get_tensor(name)
+        try:
+            info = _header(shard)[name]
+            if info["dtype"] == "BF16":
+                return _read_bfloat16(shard, info)
+            with safe_open(str(shard), framework="numpy") as f:
+                value = f.get_tensor(name)
+        except KeyError:
+            raise
+        except Exception as err:  # safetensors raises its own error types
+            raise DamagedCheckpointError(
+                f"{shard}: tensor {name} cannot be read ({type(err).__name__}: {err}); the file "
+                "is truncated or damaged, download or copy it again"
+            ) from None
         return value.astype(np.float32) if value.dtype == np.float16 else value
 
     def __iter__(self) -> Iterator[str]:
@@ -54,8 +64,13 @@ class SafetensorsCheckpoint(Mapping):
 
 def _header(path: Path) -> dict[str, dict]:
     with open(path, "rb") as f:
-        (size,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(size))
+        try:
+            (size,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(size))
+        except (struct.error, ValueError) as err:
+            raise DamagedCheckpointError(
+                f"{path}: not a readable safetensors file ({err}); it is truncated or damaged"
+            ) from None
     header.pop("__metadata__", None)
     return header
 

@@ -15,6 +15,10 @@ import numpy as np
 import tensorflow as tf
 
 
+class DamagedCheckpointError(ValueError):
+    """A checkpoint whose index reads but whose data does not (a truncated download)."""
+
+
 class TF1Checkpoint(Mapping):
     """Read-only, lazy name -> numpy array view of a TF1 checkpoint."""
 
@@ -32,7 +36,13 @@ class TF1Checkpoint(Mapping):
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._shapes:
             raise KeyError(name)
-        return np.asarray(self._reader.get_tensor(name))
+        try:
+            return np.asarray(self._reader.get_tensor(name))
+        except (IndexError, ValueError, tf.errors.OpError) as err:
+            raise DamagedCheckpointError(
+                f"{self.prefix}.data-*: tensor {name} cannot be read ({err}); the checkpoint "
+                "is truncated or damaged, download or copy it again"
+            ) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._shapes))

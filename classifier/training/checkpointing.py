@@ -146,7 +146,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             raise TrainingError(
                 f"the training loss became {float(loss)} at batch {batch + 1} of this epoch; "
                 "the run stopped and its last good checkpoint is kept. Lower --learning_rate "
-                "or raise --clip_norm / --warmup_proportion, then start again with --overwrite"
+                "or raise --warmup_proportion, then start again with --overwrite"
             )
 
 

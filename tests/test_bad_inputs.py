@@ -1,0 +1,214 @@
+"""Bad input at every entry point: a clear message naming the flag, file or line, exit code 2
+(1 for a run that diverged), no traceback, and nothing already written lost or half-written."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+NUMBERS = [
+    ("scripts.train", "--learning_rate", ["inf", "nan", "0", "-1e-5"]),
+    ("scripts.train", "--num_train_epochs", ["inf", "0", "nan"]),
+    ("scripts.train", "--train_batch_size", ["0", "-4", "1.5"]),
+    ("scripts.train", "--warmup_proportion", ["1.5", "nan"]),
+    ("scripts.train", "--max_seq_length", ["0", "100000"]),
+    ("scripts.train", "--save_checkpoints_steps", ["0"]),
+    ("scripts.train", "--gradient_accumulation_steps", ["0"]),
+    ("scripts.train", "--ema_decay", ["1", "inf"]),
+    ("scripts.train", "--head_dropout", ["1"]),
+    ("scripts.train", "--lora_alpha", ["inf", "nan"]),
+    ("scripts.pretrain", "--learning_rate", ["inf", "0"]),
+    ("scripts.pretrain", "--num_train_steps", ["0"]),
+    ("scripts.pretrain", "--masked_lm_prob", ["0", "nan"]),
+    ("scripts.serve", "--port", ["70000", "-1"]),
+    ("scripts.serve", "--request_timeout", ["inf", "0"]),
+    ("scripts.serve", "--max_batch_wait_ms", ["nan"]),
+    ("scripts.predict", "--batch_size", ["0"]),
+    ("scripts.export", "--version", ["-1"]),
+    ("scripts.baseline", "--C", ["inf", "0"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("module", "flag", "value"),
+    [(m, f, v) for m, f, values in NUMBERS for v in values],
+)
+def test_out_of_range_or_non_finite_numbers_stop_at_the_command_line(module, flag, value, capsys):
+    parser = importlib.import_module(module).build_parser()
+    required = {"scripts.train": ["--output_dir=x"], "scripts.pretrain": ["--output_dir=x"]}
+    with pytest.raises(SystemExit) as stopped:
+        parser.parse_args([*required.get(module, []), *extra_required(parser), f"{flag}={value}"])
+    assert stopped.value.code == 2
+    message = capsys.readouterr().err
+    assert f"argument {flag}:" in message and repr(value) in message, message
+
+
+def extra_required(parser) -> list[str]:
+    """Values for the parser's other required flags, so only the flag under test can fail."""
+    given = []
+    for action in parser._actions:
+        if action.required and action.option_strings[0] not in ("--output_dir",):
+            given.append(f"{action.option_strings[0]}=x")
+    return given
+
+
+def test_written_files_and_export_folders_are_readable_by_others(tmp_path):
+    from classifier.files import atomic_write_text, make_shareable
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "report.txt", "ok")
+        assert stat.S_IMODE(os.stat(tmp_path / "report.txt").st_mode) == 0o644
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(dir=tmp_path))
+        (folder / "variables").mkdir()
+        (folder / "variables" / "v.data").write_text("x")
+        os.chmod(folder / "variables" / "v.data", 0o600)
+        make_shareable(folder)
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o755
+        assert stat.S_IMODE(os.stat(folder / "variables" / "v.data").st_mode) == 0o644
+    finally:
+        os.umask(old)
+
+
+def test_invalid_utf8_is_reported_with_its_line():
+    import io
+
+    from serving.repl import InputTextError, utf8_lines
+
+    stream = io.BytesIO("\ufeff好\n很好\n".encode() + b"\xff\xfe bad\n")
+    lines = utf8_lines(stream, "texts.txt")
+    assert next(lines) == "好\n" and next(lines) == "很好\n"  # a BOM is not part of the text
+    with pytest.raises(InputTextError, match=r"texts.txt:3: not valid UTF-8 \(byte 0xff"):
+        next(lines)
+
+
+def train(*flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(ROOT / "scripts" / "train.sh"), *flags],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": sys.executable},
+        timeout=600,
+    )
+
+
+def demo_flags(data: Path, model: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "--do_train",
+        "--do_eval",
+        f"--data_dir={data}",
+        f"--model_dir={model}",
+        f"--output_dir={out}",
+        "--max_seq_length=48",
+        *extra,
+    ]
+
+
+def assert_clean_error(result: subprocess.CompletedProcess, code: int, *needles: str) -> None:
+    assert result.returncode == code, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    for needle in needles:
+        assert needle in result.stderr, result.stderr[-2000:]
+
+
+@pytest.fixture
+def demo_copy(tmp_path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "demo", data)
+    return data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [("", "is empty"), ("label\ttext\n", "holds only a header")],
+)
+def test_an_empty_dev_file_is_named_before_training(
+    content, why, demo_copy, demo_bert_dir, tmp_path
+):
+    (demo_copy / "dev.tsv").write_text(content, encoding="utf-8")
+    out = tmp_path / "out"
+    result = train(*demo_flags(demo_copy, demo_bert_dir, out))
+    assert_clean_error(result, 2, f"{demo_copy / 'dev.tsv'}: {why}")
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_directory_in_place_of_train_tsv_is_named(demo_copy, demo_bert_dir, tmp_path):
+    (demo_copy / "train.tsv").unlink()
+    (demo_copy / "train.tsv").mkdir()
+    result = train(*demo_flags(demo_copy, demo_bert_dir, tmp_path / "out"))
+    assert_clean_error(result, 2, "train.tsv: is a directory")
+
+
+@pytest.mark.slow
+def test_a_truncated_checkpoint_is_named(demo_bert_dir, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(demo_bert_dir, model)
+    data_file = next(model.glob("*.data-*"))
+    data_file.write_bytes(data_file.read_bytes()[:2000])
+    result = train(*demo_flags(ROOT / "data" / "demo", model, tmp_path / "out"))
+    assert_clean_error(result, 2, "cannot be read", "truncated or damaged", str(model))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_loss_that_turns_nan_stops_the_run_and_saves_nothing(demo_bert_dir, tmp_path):
+    out = tmp_path / "out"
+    flags = demo_flags(ROOT / "data" / "demo", demo_bert_dir, out, "--learning_rate=1e30")
+    result = train(*flags, "--save_checkpoints_steps=1")
+    assert_clean_error(result, 1, "the training loss became")
+    assert not (out / "model.weights.h5").exists()
+    assert not (out / "train_summary.json").exists()
+
+
+@pytest.mark.slow
+def test_a_damaged_resume_checkpoint_is_named(demo_bert_dir, tmp_path):
+    out = tmp_path / "out"
+    flags = demo_flags(ROOT / "data" / "demo", demo_bert_dir, out, "--save_checkpoints_steps=5")
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.support.killed_run", "batch:7", "scripts.train", *flags],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert killed.returncode == -9
+    data_file = next((out / "checkpoints").glob("ckpt-5.data-*"))
+    data_file.write_bytes(data_file.read_bytes()[:1000])
+    result = train(*flags)
+    assert_clean_error(result, 1, "cannot resume from", "ckpt-5", "--overwrite")
+
+
+@pytest.mark.slow
+def test_predict_sh_names_the_line_of_invalid_utf8_and_keeps_the_old_output(
+    serving_models, tmp_path
+):
+    source = tmp_path / "texts.txt"
+    source.write_bytes("很好\n".encode() * 3 + b"\xc3\x28\n")
+    target = tmp_path / "out.tsv"
+    target.write_text("earlier output\n", encoding="utf-8")
+    result = subprocess.run(
+        [
+            str(ROOT / "scripts" / "predict.sh"),
+            f"--export_dir={serving_models['multiclass'].export_dir}",
+            f"--input_file={source}",
+            f"--output_file={target}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert_clean_error(result, 2, f"{source}:4: not valid UTF-8")
+    assert target.read_text(encoding="utf-8") == "earlier output\n"
+    assert not list(tmp_path.glob("*.tmp"))
