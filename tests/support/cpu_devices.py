@@ -10,16 +10,16 @@ import importlib
 import sys
 
 
-def main() -> None:
-    count, module, *flags = sys.argv[1:]
+def main(argv: list[str] | None = None) -> int:
+    count, module, *flags = sys.argv[1:] if argv is None else argv
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(int(count))]
     )
-    sys.exit(importlib.import_module(module).main(flags))
+    return importlib.import_module(module).main(flags)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
