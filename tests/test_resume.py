@@ -111,7 +111,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(
     assert summary["resumed_from_step"] == resumed_from
     assert outcome(out) == uninterrupted  # CPU kernels here are deterministic: exactly equal
     assert not list(out.rglob("*.tmp")), "a killed write's temporary file was left behind"
-    assert len(list((out / "checkpoints").glob("ckpt-*.index"))) <= 2
+    assert not (out / "checkpoints").exists()  # a finished run keeps no checkpoints
 
     again = train(*flags(out, demo_bert_dir))
     assert again.returncode == 2 and "holds a finished run" in again.stderr

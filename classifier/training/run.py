@@ -164,6 +164,8 @@ def run(options: RunOptions, task: Task) -> RunResult:
             _log_results("test", outcome.test_results)
     if options.do_train and scratch is None:
         mark_finished(out)  # last: a run killed before here resumes when run again
+        # Checkpoints only serve a resume (for BERT-base several GB): a finished run drops them.
+        shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
     return outcome
