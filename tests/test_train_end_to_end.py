@@ -321,7 +321,10 @@ def test_long_text_flags_train_store_and_override(demo_checkpoint, tmp_path):
     [
         (["--task_name=pair", "--long_text=head_tail"], "applies to single-text tasks"),
         (["--long_text=head_tail", "--head_tokens=500"], "--head_tokens 500 is over the 126"),
-        (["--long_text=sliding_window", "--doc_stride=0"], "--doc_stride must be >= 1"),
+        (
+            ["--long_text=sliding_window", "--doc_stride=0"],
+            "--doc_stride: expected an integer >= 1",
+        ),
     ],
 )
 def test_bad_long_text_flags_stop_before_anything_is_read(
