@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from classifier.text.chars import has_content  # plain Python: no TensorFlow
 from processors.data_error import DataError
 from processors.input_example import InputExample
 from processors.labels import read_labels
+from processors.text_content import has_content
 from processors.tsv_reader import TsvRow, read_tsv
 
 HeaderOption = Literal["auto"] | bool

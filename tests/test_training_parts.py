@@ -14,8 +14,9 @@ from classifier.batching import (
 from classifier.classifier_spec import ClassifierSpec, SpecError
 from classifier.config import ModelConfig
 from classifier.heads import balanced_class_weights
+from classifier.run_folder import RunFolderError, open_run_folder
 from classifier.training.optimizer import WarmupLinearDecay, create_optimizer
-from classifier.training.output_dir import OutputDirError, prepare_output_dir
+from classifier.training.output_dir import RUN_ARTIFACTS
 
 
 def test_schedule_warms_up_then_decays_linearly_to_zero():
@@ -77,12 +78,13 @@ def test_inference_batches_restore_the_original_order():
 
 def test_output_dir_guard(tmp_path):
     out = tmp_path / "run"
-    prepare_output_dir(out, overwrite=False)
+    open_run_folder(out, {"a": 1}, False, RUN_ARTIFACTS)
     (out / "eval_results.json").write_text("{}")
     (out / "my_notes.txt").write_text("keep me")
-    with pytest.raises(OutputDirError, match="--overwrite"):
-        prepare_output_dir(out, overwrite=False)
-    prepare_output_dir(out, overwrite=True)
+    (out / "run.json").unlink()  # a folder holding files but no run to resume
+    with pytest.raises(RunFolderError, match="--overwrite"):
+        open_run_folder(out, {"a": 1}, False, RUN_ARTIFACTS)
+    open_run_folder(out, {"a": 1}, True, RUN_ARTIFACTS)
     assert not (out / "eval_results.json").exists()
     assert (out / "my_notes.txt").read_text() == "keep me"
 

@@ -55,12 +55,6 @@ def is_dropped(char: str) -> bool:
     return cp == 0 or cp == 0xFFFD or is_control(char)
 
 
-def has_content(text: str) -> bool:
-    """True when something is left after the tokenizer's cleaning: a text of only NUL,
-    U+FFFD, control characters and whitespace tokenizes to nothing, as an empty one does."""
-    return any(not is_dropped(c) and not is_whitespace(c) for c in text)
-
-
 def is_punctuation(char: str) -> bool:
     """All non-alphanumeric printable ASCII, plus every Unicode category P* character."""
     cp = ord(char)

@@ -1,8 +1,9 @@
 """The whole state of a fine-tuning run, checkpointed so that a killed run resumes exactly.
 
 One tf.train.Checkpoint holds the model, the optimizer (its moments, step and so the
-learning-rate schedule position, EMA averages, gradient accumulators), the dropout seed states,
-the best epoch's weights and a JSON record of everything else (batches done, dev history, early-stopping counter).
+learning-rate schedule position, EMA averages, gradient accumulators), the dropout seed
+states, the best epoch's weights and a JSON record of everything else (batches done, dev
+history, early-stopping counter).
 tf.train.CheckpointManager writes it under OUT/checkpoints: TensorFlow writes the files first and
 the ``checkpoint`` index last and atomically, so a kill during a save leaves the previous
 checkpoint as the latest, and only the last few are kept.
@@ -17,15 +18,13 @@ seed and k alone (classifier.batching.epoch_batches), so the batch count says wh
 from __future__ import annotations
 
 import json
-import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import keras
 import tensorflow as tf
-
-logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 
@@ -164,14 +163,14 @@ class SaveTrainingState(keras.callbacks.Callback):
         every: int,
         batches_done: int,
         epoch_end_batch: int,
-        epoch_state,
+        epoch_state: Callable[[int, dict], dict[str, Any]],
     ) -> None:
         super().__init__()
         self.checkpoint = checkpoint
         self.every = every
         self.batches_done = batches_done
         self.epoch_end_batch = epoch_end_batch
-        self.epoch_state = epoch_state  # () -> dict: what the epoch end adds to the record
+        self.epoch_state = epoch_state  # (epoch, logs) -> what the epoch end adds to the record
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.batches_done += 1

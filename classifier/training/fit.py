@@ -119,6 +119,7 @@ def fit(
         keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
     ]
+    verbose = 1 if sys.stdout.isatty() else 2  # a live bar on a terminal, a line per epoch
     with deferred_ema_finalize(model.optimizer):
         while batches_done < schedule.total_steps and not record.get("stopped"):
             epoch = batches_done // schedule.steps_per_epoch
@@ -148,9 +149,7 @@ def fit(
                     *logs,
                 ],
                 shuffle=False,  # the dataset shuffles itself
-                verbose=1
-                if sys.stdout.isatty()
-                else 2,  # a live bar on a terminal, a line per epoch
+                verbose=verbose,
             )
             batches_done = end
     if getattr(model.optimizer, "use_ema", False):
