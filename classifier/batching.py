@@ -108,11 +108,9 @@ def sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def pad_batch(
-    data: EncodedExamples, indices: np.ndarray, length: int | None = None
-) -> dict[str, np.ndarray]:
-    """Pads the rows at ``indices`` to their longest length (or to ``length``)."""
-    length = length or max(len(data.token_ids[i]) for i in indices)
+def pad_batch(data: EncodedExamples, indices: np.ndarray) -> dict[str, np.ndarray]:
+    """Pads the rows at ``indices`` to their longest length."""
+    length = max(len(data.token_ids[i]) for i in indices)
     token_ids = np.zeros((len(indices), length), np.int32)
     segment_ids = np.zeros_like(token_ids)
     padding_mask = np.zeros_like(token_ids)
@@ -136,8 +134,8 @@ def _signature(data: EncodedExamples):
     return spec
 
 
-def _rows(data: EncodedExamples, indices: np.ndarray, length: int | None = None) -> tuple:
-    features = pad_batch(data, indices, length)
+def _rows(data: EncodedExamples, indices: np.ndarray) -> tuple:
+    features = pad_batch(data, indices)
     if data.labels is None:
         return (features,)
     row = (features, data.labels[indices])
@@ -152,73 +150,21 @@ def random_batches(num_rows: int, batch_size: int, rng: np.random.Generator) -> 
     return [order[i : i + batch_size] for i in range(0, num_rows, batch_size)]
 
 
-def epoch_batches(
-    lengths: np.ndarray,
-    batch_size: int,
-    seed: int,
-    epoch: int,
-    group_by_length: bool,
-    fill_last: bool = False,
-) -> list[np.ndarray]:
-    """The index batches of pass ``epoch`` over the data: a function of (seed, epoch) alone, so
-    a resumed run draws exactly the batches the interrupted one would have drawn.
-
-    ``fill_last`` tops a short last batch up with the pass's first rows, so that every replica
-    of a distributed step gets a full share."""
-    rng = np.random.default_rng([seed, epoch])
-    if group_by_length:
-        batches = bucketed_batches(lengths, batch_size, rng)
-    else:
-        batches = random_batches(len(lengths), batch_size, rng)
-    if fill_last and batches:
-        short = [i for i, b in enumerate(batches) if len(b) < batch_size]
-        rows = np.concatenate(batches)
-        for i in short:
-            missing = batch_size - len(batches[i])
-            batches[i] = np.concatenate([batches[i], np.resize(rows, missing)])
-    return batches
-
-
 def training_dataset(
-    data: EncodedExamples,
-    batch_size: int,
-    seed: int,
-    group_by_length: bool = False,
-    skip_batches: int = 0,
-    replicas: int = 1,
-    pipeline: int = 0,
-    pipelines: int = 1,
+    data: EncodedExamples, batch_size: int, seed: int, group_by_length: bool = False
 ) -> tf.data.Dataset:
-    """An endlessly repeating dataset; every pass draws a new shuffle (length-grouped or not).
-
-    ``skip_batches`` starts the stream after that many batches (a resumed run): the skipped
-    passes are drawn as index lists only, nothing is padded. With ``replicas`` > 1 the batches
-    drawn are global (``batch_size`` per replica) and this input ``pipeline`` of ``pipelines``
-    yields the consecutive slices of its own replicas, all padded to the global batch's longest
-    row (Keras's first distributed step averages the replicas' batches, so shapes must agree).
-    """
+    """An endlessly repeating dataset; every pass draws a new shuffle (length-grouped or not)."""
+    rng = np.random.default_rng(seed)
     lengths = data.lengths
-    local = replicas // pipelines
-    slices = range(pipeline * local, (pipeline + 1) * local)
 
     def generate() -> Iterator[tuple]:
-        epoch, skip = 0, skip_batches
         while True:
-            batches = epoch_batches(
-                lengths, batch_size * replicas, seed, epoch, group_by_length, replicas > 1
-            )
-            epoch += 1
-            if skip >= len(batches):
-                skip -= len(batches)
-                continue
-            for indices in batches[skip:]:
-                if replicas == 1:
-                    yield _rows(data, indices)
-                    continue
-                longest = int(lengths[indices].max())
-                for k in slices:
-                    yield _rows(data, indices[k * batch_size : (k + 1) * batch_size], longest)
-            skip = 0
+            if group_by_length:
+                batches = bucketed_batches(lengths, batch_size, rng)
+            else:
+                batches = random_batches(len(lengths), batch_size, rng)
+            for indices in batches:
+                yield _rows(data, indices)
 
     dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(data))
     return dataset.prefetch(4)
@@ -244,5 +190,4 @@ def inference_batches(data: EncodedExamples, batch_size: int) -> tuple[tf.data.D
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
-    """Batches in one pass (``batch_size`` global: per replica times replicas)."""
     return max(1, -(-num_examples // batch_size))

@@ -5,7 +5,7 @@ GPUs of this machine, or its logical CPU devices when it has no GPU) and ``multi
 (MultiWorkerMirroredStrategy across the machines that TF_CONFIG lists; docs/distributed.md).
 ``--train_batch_size`` is per replica; a step's global batch is that times the replicas.
 
-Training batches are drawn as global batches (classifier.batching.epoch_batches, so the data
+Training batches are drawn as global batches (classifier.training.example_cache, so the data
 order is that of a one-device run with the same global batch) and each input pipeline (one
 per worker) hands its replicas their consecutive slices. Only the chief writes the output
 folder; the other workers write into a scratch folder that is removed when they finish.
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # TensorFlow loads with the first strategy, not with the flag parser
     import tensorflow as tf
 
-    from classifier.batching import EncodedExamples
+    from classifier.training.example_cache import CachedSplit
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
@@ -97,7 +97,7 @@ def replicas(strategy: tf.distribute.Strategy | None = None) -> int:
 
 def distributed_training_dataset(
     strategy: tf.distribute.Strategy,
-    data: EncodedExamples,
+    split: CachedSplit,
     batch_size: int,
     seed: int,
     group_by_length: bool,
@@ -105,22 +105,15 @@ def distributed_training_dataset(
 ):
     """The training stream for ``strategy``: a plain dataset on one replica, else one input
     pipeline per worker, each feeding its replicas their slices of the global batches."""
-    from classifier.batching import training_dataset
+    from classifier.training.example_cache import replica_slices, training_stream
 
     count = strategy.num_replicas_in_sync
+    # The global batches of a one-device run; each input pipeline takes its replicas' slices.
+    batches = training_stream(split, batch_size * count, seed, group_by_length, skip_batches)
     if count == 1:
-        return training_dataset(data, batch_size, seed, group_by_length, skip_batches)
-
-    def pipeline(context: tf.distribute.InputContext) -> tf.data.Dataset:
-        return training_dataset(
-            data,
-            batch_size,
-            seed,
-            group_by_length,
-            skip_batches,
-            replicas=count,
-            pipeline=context.input_pipeline_id,
-            pipelines=context.num_input_pipelines,
+        return batches
+    return strategy.distribute_datasets_from_function(
+        lambda context: replica_slices(
+            batches, count, context.input_pipeline_id, context.num_input_pipelines
         )
-
-    return strategy.distribute_datasets_from_function(pipeline)
+    )

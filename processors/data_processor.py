@@ -9,8 +9,10 @@ or override the ``get_*_examples`` methods for a different file format altogethe
 from __future__ import annotations
 
 import errno
+import hashlib
+import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -111,6 +113,34 @@ class DataProcessor:
         label_set = self._labels_from_file
         return self.read_examples(self.train_file, "train", labelled=True, label_set=label_set)
 
+    def iter_train_examples(self) -> Iterator[InputExample]:
+        """get_train_examples one at a time, streaming the file: train.sh encodes a training set
+        larger than memory through this (a processor without it is read whole). A subclass
+        that overrides get_train_examples is read through it."""
+        if not self._reads_train_file():
+            return iter(self.get_train_examples())
+        label_set = self._labels_from_file
+        return self.iter_examples(self.train_file, "train", labelled=True, label_set=label_set)
+
+    def train_fingerprint(self) -> str | None:
+        """What identifies the training examples without reading them: the train file's bytes
+        and the reading settings (a cache of encoded examples is keyed by it); None for a
+        subclass that reads its examples its own way."""
+        if not self._reads_train_file():
+            return None
+        digest = hashlib.sha256()
+        with self.file_path(self.train_file).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        labels = self.data_dir / self.labels_file
+        if labels.is_file():
+            digest.update(labels.read_bytes())
+        digest.update(repr((type(self).__qualname__, self.header, self.skip_bad_rows)).encode())
+        return digest.hexdigest()
+
+    def _reads_train_file(self) -> bool:
+        return type(self).get_train_examples is DataProcessor.get_train_examples
+
     def get_dev_examples(self) -> list[InputExample]:
         """Evaluation examples; labelled, each label must be in get_labels()."""
         return self.read_examples(self.dev_file, "dev", labelled=True, label_set=self.get_labels)
@@ -129,7 +159,7 @@ class DataProcessor:
                 self._label_source = self.labels_file
             else:
                 seen: set[str] = set()
-                for example in self.get_train_examples():
+                for example in self.iter_train_examples():
                     if example.label is not None:
                         seen.add(example.label)
                     seen.update(example.labels or ())
@@ -272,12 +302,32 @@ class DataProcessor:
         that more rows match wins, a tie counts as labelled; rows of the other width are then
         bad rows. ``label_set`` is called, once, only if the file turns out to be labelled.
         """
+        return list(self.iter_examples(filename, split, labelled=labelled, label_set=label_set))
+
+    def iter_examples(
+        self,
+        filename: str,
+        split: str,
+        *,
+        labelled: bool | None,
+        label_set: Callable[[], Sequence[str] | None] | None = None,
+    ) -> Iterator[InputExample]:
+        """``read_examples`` one example at a time: with ``labelled`` given, the file is
+        streamed (a data set larger than memory); None reads it whole to decide."""
         path = self.file_path(filename)
         self._skipped[str(path)] = {}
-        all_rows = list(read_tsv(path))
-        rows = self._drop_header(all_rows)
+        rows: Iterable[TsvRow | DataError] = read_tsv(path)
+        if labelled is None:
+            rows = list(rows)
+        first, rows = _peek(rows)
+        if first is not None and self._is_header_row(first):
+            first, rows = _peek(itertools.islice(rows, 1, None))
+            had_rows = True
+        else:
+            had_rows = first is not None
         decided = labelled is None
         if labelled is None:
+            rows = list(rows)
             labelled = self._looks_labelled(rows)
         layout = self.columns if labelled else self.unlabelled_columns
         assert layout is not None
@@ -287,7 +337,7 @@ class DataProcessor:
             why = f"; the file is read as {kind}, as most of its rows have {len(layout)}"
         allowed = label_set() if (labelled and label_set is not None) else None
 
-        examples: list[InputExample] = []
+        count = 0
         for row in rows:
             if isinstance(row, DataError):
                 self.report_bad_row(row)
@@ -304,28 +354,25 @@ class DataProcessor:
             if reason is not None:
                 self.report_bad_row(DataError(path, row.line, reason))
                 continue
-            examples.append(example)
-        if not examples:
-            if not all_rows:
+            count += 1
+            yield example
+        if not count:
+            if not had_rows:
                 reason = "is empty"
-            elif not rows:
+            elif first is None:
                 reason = "holds only a header"
             else:
                 reason = "holds no usable example (every row was skipped as bad)"
             raise DataError(path, None, f"{reason}: the {split} split needs at least one example")
-        return examples
 
     def _labels_from_file(self) -> list[str] | None:
         path = self.data_dir / self.labels_file
         return read_labels(path) if path.is_file() else None
 
-    def _drop_header(self, rows: list[TsvRow | DataError]) -> list[TsvRow | DataError]:
-        if not rows or self.header is False:
-            return rows
-        first = rows[0]
-        if self.header is True or (isinstance(first, TsvRow) and self.is_header(first.fields)):
-            return rows[1:]
-        return rows
+    def _is_header_row(self, first: TsvRow | DataError) -> bool:
+        if self.header is False:
+            return False
+        return self.header is True or (isinstance(first, TsvRow) and self.is_header(first.fields))
 
     def _looks_labelled(self, rows: list[TsvRow | DataError]) -> bool:
         if self.unlabelled_columns is None:
@@ -355,3 +402,10 @@ class DataProcessor:
         if len(label_set) > _MAX_LABELS_SHOWN:
             shown += f", ... ({len(label_set)} in all)"
         return f"the label set ({source}: {shown})"
+
+
+def _peek(rows: Iterable) -> tuple[object | None, Iterator]:
+    """(the first item or None, an iterator over all items, the first included)."""
+    iterator = iter(rows)
+    first = next(iterator, None)
+    return first, (iterator if first is None else itertools.chain([first], iterator))

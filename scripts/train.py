@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="whether TSV files start with a header line",
     )
+    g.add_argument(
+        "--cache_dir",
+        default=None,
+        help="where train.tsv is kept encoded (TFRecord shards), reused by later runs on the "
+        "same data and settings (default $ZH_TEXTCLF_CACHE or ~/.cache/zh-textclf)",
+    )
     add_bool(g, "skip_bad_rows", False, "skip malformed rows (and report them) instead of stopping")
 
     g = p.add_argument_group("pretrained model")
@@ -367,6 +373,7 @@ def options_from_args(args: argparse.Namespace):
         training=training,
         adapter=adapter,
         distribution_strategy=args.distribution_strategy,
+        cache_dir=args.cache_dir,
     )
 
 

@@ -14,6 +14,12 @@ from tests.support.samples import DEMO_DATA_DIRS, tiny_vocab, zoo_vocab  # noqa:
 from tests.support.serving import ServerProcess, write_serving_output_dir  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def example_cache(tmp_path_factory):
+    """Encoded training examples go to a session folder (subprocesses inherit it), not ~/.cache."""
+    os.environ["ZH_TEXTCLF_CACHE"] = str(tmp_path_factory.mktemp("example_cache"))
+
+
 @pytest.fixture(scope="session")
 def google_bert_dir(tmp_path_factory):
     """A Google-format BERT folder with random weights everywhere (biases and LayerNorm too)."""

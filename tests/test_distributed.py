@@ -98,12 +98,37 @@ def single_device(no_dropout_bert, tmp_path_factory) -> dict:
 
 
 @pytest.mark.slow
-def test_mirrored_over_two_devices_matches_one_device(no_dropout_bert, single_device, tmp_path):
+def test_mirrored_over_two_devices_matches_one_device_and_resumes(
+    no_dropout_bert, single_device, tmp_path
+):
     out = tmp_path / "mirrored"
     result = run(*flags(no_dropout_bert, out, 16, "--distribution_strategy=mirrored"), devices=2)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "batch 16 per replica x 2 replicas, 10 steps" in result.stderr
     assert_close(weights(out), single_device)
+
+    resumed_out = tmp_path / "resumed"
+    resumed = flags(
+        no_dropout_bert,
+        resumed_out,
+        16,
+        "--distribution_strategy=mirrored",
+        "--save_checkpoints_steps=4",
+    )
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.support.killed_run", "batch:6"]
+        + ["tests.support.cpu_devices", "2", "scripts.train", *resumed],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    result = run(*resumed, devices=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resuming from step 4 of 10" in result.stderr
+    again, whole = weights(resumed_out), weights(out)
+    assert max(float(np.max(np.abs(again[k] - whole[k]))) for k in whole) < 1e-6
 
 
 def free_port() -> int:

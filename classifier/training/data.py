@@ -15,6 +15,7 @@ from classifier.batching import EncodedExamples
 from classifier.classifier_spec import ClassifierSpec
 from classifier.heads.base import Example, LossOptions
 from classifier.text import TextEncoder
+from classifier.training.example_cache import CachedSplit
 
 logger = logging.getLogger(__name__)
 
@@ -40,25 +41,26 @@ def encode_examples(
 
 @dataclass
 class TrainingData:
-    train: EncodedExamples
-    dev: EncodedExamples | None
+    train: CachedSplit  # encoded on disk, streamed (classifier.training.example_cache)
+    dev: EncodedExamples | None  # small: in memory
 
 
 def prepare_data(
     spec: ClassifierSpec,
     options: LossOptions,
     encoder: TextEncoder,
-    train_examples: Sequence[Example],
+    train: CachedSplit,
     dev_examples: Sequence[Example] | None,
 ) -> TrainingData:
-    """Encodes train and dev; adds the per-example weights the options ask for."""
+    """Adds the per-example weights the options ask for to the encoded training split; encodes
+    dev."""
     started = time.time()
-    train = encode_examples(encoder, train_examples, spec)
     train.sample_weights = spec.head.sample_weights(options, train.labels)
     dev = encode_examples(encoder, dev_examples, spec) if dev_examples else None
     logger.info(
-        "encoded %d train and %d dev examples in %.1fs",
+        "%d train rows (cached in %s), %d dev examples encoded in %.1fs",
         len(train),
+        train.folder,
         len(dev) if dev else 0,
         time.time() - started,
     )

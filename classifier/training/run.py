@@ -8,7 +8,6 @@ the output folder is touched, so a bad row or a wrong path costs nothing already
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import tempfile
@@ -31,6 +30,13 @@ from classifier.text.long_text import LongTextPolicy
 from classifier.trained_model import VOCAB_FILE, build_classifier, load_trained_model
 from classifier.training import workflow
 from classifier.training.checkpointing import CHECKPOINT_DIR
+from classifier.training.example_cache import (
+    CachedSplit,
+    cache_key,
+    default_cache_dir,
+    examples_sha256,
+    open_or_build,
+)
 from classifier.training.output_dir import RUN_ARTIFACTS
 from classifier.training.training_config import TrainingConfig
 
@@ -69,6 +75,7 @@ class RunOptions:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     adapter: AdapterConfig | None = None  # train adapters on the frozen backbone (None: full)
     distribution_strategy: str = "default"  # classifier.distribution.STRATEGIES
+    cache_dir: str | None = None  # encoded training examples (default: example_cache's)
 
 
 @dataclass
@@ -105,15 +112,12 @@ def run(options: RunOptions, task: Task) -> RunResult:
         )
         policy = LongTextPolicy.from_dict(options.long_text)
         policy.check(options.max_seq_length, task.is_pair)
-    train = _read(task, "train", True) if options.do_train else None
     dev = _read(task, "dev", options.do_eval) if (options.do_train or options.do_eval) else None
     test = _read(task, "test", True) if options.do_predict else None
     _log_skipped(task)
 
     scratch = None
     if options.do_train:
-        if not train:
-            raise ValueError("train.tsv holds no examples")
         strategy = make_strategy(options.distribution_strategy)
         if options.training.adversarial and replicas(strategy) > 1:
             raise ValueError(
@@ -125,7 +129,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
         try:
             with strategy.scope():
                 model, spec, out, encoder, outcome = _train(
-                    options, task, head_kind, train, dev, test, scratch
+                    options, task, head_kind, dev, test, scratch
                 )
         except BaseException:
             if scratch is not None:
@@ -175,7 +179,6 @@ def _train(
     options: RunOptions,
     task: Task,
     head_kind: str,
-    train: list,
     dev: list | None,
     test: list | None,
     scratch: Path | None,
@@ -224,13 +227,15 @@ def _train(
         base_model=base_model,
         **options.long_text,
     )
-    for split, examples in (("train", train), ("dev", dev or []), ("test", test or [])):
+    for split, examples in (("dev", dev or []), ("test", test or [])):
         spec.head.check_labels(examples, split)
+    encoder = spec.text_encoder(pretrained.files.vocab_file)
+    train = encoded_training_split(task, spec, encoder, pretrained.files.vocab_file, options)
     shared = Path(options.output_dir) / CHECKPOINT_DIR
     if scratch is None:
         folder = open_run_folder(
             options.output_dir,
-            run_config(spec, options, pretrained.files.vocab_file, train, dev),
+            run_config(spec, options, pretrained.files.vocab_file, train.fingerprint, dev),
             options.overwrite,
             RUN_ARTIFACTS,
         )
@@ -239,7 +244,6 @@ def _train(
         out = scratch
         resume = not options.overwrite and tf.train.latest_checkpoint(str(shared)) is not None
     model = build_classifier(spec, backbone)
-    encoder = spec.text_encoder(pretrained.files.vocab_file)
     result = workflow.train(
         model,
         spec,
@@ -262,25 +266,56 @@ def _train(
 
 
 def run_config(
-    spec: ClassifierSpec, options: RunOptions, vocab_file: str | Path, train: list, dev: list | None
+    spec: ClassifierSpec,
+    options: RunOptions,
+    vocab_file: str | Path,
+    train_fingerprint: str,
+    dev: list | None,
 ) -> dict[str, Any]:
     """What decides a training run's result: a resumed run must match it (run.json)."""
     return {
         "spec": spec.to_dict(),
         "training": options.training.result_settings(),
         "vocab_sha256": file_sha256(vocab_file),
-        "train_data_sha256": examples_sha256(train),
+        "train_data_sha256": train_fingerprint,
         "dev_data_sha256": examples_sha256(dev or []),
     }
 
 
-def examples_sha256(examples: list) -> str:
-    """A fingerprint of the examples' texts and labels (any DataProcessor's)."""
-    digest = hashlib.sha256()
-    for e in examples:
-        fields = (e.text_a, e.text_b, getattr(e, "label", None), getattr(e, "labels", None))
-        digest.update(repr(fields).encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+def encoded_training_split(
+    task: Task, spec: ClassifierSpec, encoder: TextEncoder, vocab_file: str | Path, options
+) -> CachedSplit:
+    """The training split encoded on disk (example_cache), built on the first run over this
+    data and these settings. A processor that can stream its file (iter_train_examples,
+    train_fingerprint: the built-in ones) is never held in memory; another is read whole."""
+    fingerprint = getattr(task, "train_fingerprint", lambda: None)()
+    if fingerprint is not None:
+        stream = task.iter_train_examples
+    else:
+        examples = task.get_train_examples()
+        fingerprint, stream = examples_sha256(examples), lambda: examples
+    split = open_or_build(
+        options.cache_dir or default_cache_dir(),
+        cache_key(fingerprint, file_sha256(vocab_file), spec),
+        stream,
+        encoder,
+        spec,
+        skipped=lambda: [
+            str(row)
+            for row in getattr(task, "skipped_rows", None) or []
+            if Path(getattr(row, "path", "")).name == getattr(task, "train_file", "train.tsv")
+        ],
+    )
+    if split.skipped:
+        more = f" and {len(split.skipped) - 20} more" if len(split.skipped) > 20 else ""
+        logger.warning(
+            "skipped %d bad training rows: %s%s",
+            len(split.skipped),
+            ", ".join(split.skipped[:20]),
+            more,
+        )
+    split.fingerprint = fingerprint
+    return split
 
 
 def mixed_precision_policy(bf16: bool) -> str | None:

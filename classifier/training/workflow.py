@@ -22,12 +22,19 @@ import numpy as np
 from classifier.classifier_spec import ClassifierSpec
 from classifier.distribution import replicas
 from classifier.error_analysis import write_error_analysis
-from classifier.files import atomic_write_text, write_json
+from classifier.files import atomic_write_text, file_sha256, write_json
 from classifier.heads.base import Example
 from classifier.inference import predict_logits
 from classifier.text import TextEncoder
 from classifier.training.compile import compile_for_training, initialize_head_bias
 from classifier.training.data import encode_examples, prepare_data
+from classifier.training.example_cache import (
+    CachedSplit,
+    cache_key,
+    default_cache_dir,
+    examples_sha256,
+    open_or_build,
+)
 from classifier.training.finalize import finalize
 from classifier.training.fit import fit, schedule_for
 from classifier.training.save import save_outputs
@@ -52,17 +59,20 @@ def train(
     spec: ClassifierSpec,
     config: TrainingConfig,
     encoder: TextEncoder,
-    train_examples: Sequence[Example],
+    train_examples: Sequence[Example] | CachedSplit,
     dev_examples: Sequence[Example] | None,
     output_dir: str | Path,
     vocab_file: str | Path,
     backbone_params: int | None = None,
     resume: bool = False,
     restore_from: Path | None = None,
+    cache_dir: str | Path | None = None,
 ) -> TrainResult:
     """Fine-tunes ``model``, keeps the best dev epoch, fits thresholds, saves to output_dir.
 
-    With ``resume``, training goes on from the latest checkpoint in output_dir (if any), or in
+    ``train_examples`` is an encoded split (example_cache.open_or_build) or a list of
+    examples, then encoded into the cache under ``cache_dir`` first. With ``resume``, training
+    goes on from the latest checkpoint in output_dir (if any), or in
     ``restore_from`` (a non-chief worker follows the chief's checkpoints)."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -71,7 +81,14 @@ def train(
     keras.utils.set_random_seed(config.seed)
     started = time.time()
 
-    data = prepare_data(spec, config.loss_options(), encoder, train_examples, dev_examples)
+    train_split = train_examples
+    if not isinstance(train_split, CachedSplit):
+        examples = list(train_examples)
+        key = cache_key(examples_sha256(examples), file_sha256(vocab_file), spec)
+        train_split = open_or_build(
+            cache_dir or default_cache_dir(), key, lambda: examples, encoder, spec
+        )
+    data = prepare_data(spec, config.loss_options(), encoder, train_split, dev_examples)
     schedule = schedule_for(len(data.train), config, replicas(model.distribute_strategy))
     trainable = count_params(model.trainable_weights)
     backbone_params = backbone_params or count_params(model.weights)

@@ -1,0 +1,300 @@
+"""Training examples encoded once into sharded TFRecord files, and streamed back by tf.data.
+
+The training split is read one example at a time (the processor streams its file), encoded in
+chunks and written as shards of ``token_ids`` and ``segment_ids`` (and the row number), so the
+token ids of the whole set are never in memory. The labels, one int (multiclass) or one
+multi-hot row (multilabel) per row, are kept as a small array beside the shards: the head's
+priors, class weights and positive weights are computed from them.
+
+The cache lives under ``--cache_dir`` (default ``$ZH_TEXTCLF_CACHE`` or ~/.cache/zh-textclf),
+in a folder named by a hash of the data fingerprint, the vocab and every setting that changes
+the encoding (labels, head kind, max_seq_length, lower-casing, long-text policy, pair or not).
+A second run on the same data finds the folder and reads nothing else; a folder is complete or
+absent (written under a temporary name and renamed).
+
+Training batches: the shards are read in a seeded random order, rows pass a seeded shuffle
+buffer, and batches are padded to their own longest row (``group_by_length``: tf.data's
+length buckets instead). The stream has no epoch boundaries, so a step count says where it is:
+a resumed run skips that many batches and sees the batches the killed run would have seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from classifier.batching import EncodedExamples
+from classifier.classifier_spec import ClassifierSpec
+from classifier.heads.base import Example
+from classifier.text import TextEncoder
+
+logger = logging.getLogger(__name__)
+
+CACHE_ENV = "ZH_TEXTCLF_CACHE"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LABELS_FILE = "labels.npy"
+ROWS_PER_SHARD = 100_000
+CHUNK = 4096  # examples encoded at a time
+SHUFFLE_BUFFER = 50_000  # rows; bounded, so memory does not grow with the data
+LENGTH_BOUNDARIES = [16, 32, 48, 64, 96, 128, 192, 256, 384]
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "zh-textclf")
+
+
+@dataclass
+class CachedSplit:
+    """An encoded split on disk: ``len`` rows, their labels in memory, the ids in shards."""
+
+    folder: Path
+    num_rows: int
+    labels: np.ndarray
+    shards: list[Path]
+    skipped: list[str]
+    sample_weights: np.ndarray | None = None
+    fingerprint: str = ""  # of the data it was encoded from
+
+    def __len__(self) -> int:
+        return self.num_rows
+
+
+def cache_key(fingerprint: str, vocab_sha256: str, spec: ClassifierSpec) -> str:
+    """The folder name: everything that changes what is written."""
+    settings = {
+        "format": FORMAT_VERSION,
+        "data": fingerprint,
+        "vocab": vocab_sha256,
+        "labels": list(spec.labels),
+        "head": spec.head_kind,
+        "pair": spec.is_pair,
+        "max_seq_length": spec.max_seq_length,
+        "lower_case": spec.do_lower_case,
+        "long_text": spec.long_text_policy.to_dict(),
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def open_or_build(
+    root: str | Path,
+    key: str,
+    examples: Callable[[], Iterable[Example]],
+    encoder: TextEncoder,
+    spec: ClassifierSpec,
+    skipped: Callable[[], list[str]] = list,
+) -> CachedSplit:
+    """The cached split ``key`` under ``root``, encoding ``examples()`` into it first when it is
+    not there. ``skipped()`` (called after the examples are read) lists bad rows skipped."""
+    folder = Path(root) / key
+    if (folder / MANIFEST).is_file():
+        split = load(folder)
+        logger.info("encoded training examples: %d rows from the cache %s", len(split), folder)
+        return split
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{key}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _build(tmp, examples(), encoder, spec, skipped)
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # another run finished the same cache first: use theirs
+            if not (folder / MANIFEST).is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return load(folder)
+
+
+def _build(
+    folder: Path,
+    examples: Iterable[Example],
+    encoder: TextEncoder,
+    spec: ClassifierSpec,
+    skipped: Callable[[], list[str]],
+) -> None:
+    started = time.time()
+    folder.mkdir(parents=True)
+    head = spec.head
+    labels: list[np.ndarray] = []
+    shards: list[str] = []
+    writer, rows_in_shard, rows = None, 0, 0
+    try:
+        for chunk in _chunks(examples, CHUNK):
+            head.check_labels(chunk, "train")
+            encoded = EncodedExamples.from_texts(
+                encoder,
+                [e.text_a for e in chunk],
+                [e.text_b for e in chunk] if spec.is_pair else None,
+            )
+            chunk_labels = head.encode_labels(chunk)
+            if encoded.document_index is not None:
+                chunk_labels = chunk_labels[encoded.document_index]
+            labels.append(chunk_labels)
+            for ids, segments in zip(encoded.token_ids, encoded.segment_ids, strict=True):
+                if writer is None or rows_in_shard == ROWS_PER_SHARD:
+                    if writer is not None:
+                        writer.close()
+                    shards.append(f"shard-{len(shards):05d}.tfrecord")
+                    writer = tf.io.TFRecordWriter(str(folder / shards[-1]))
+                    rows_in_shard = 0
+                writer.write(_record(ids, segments, rows))
+                rows_in_shard += 1
+                rows += 1
+    finally:
+        if writer is not None:
+            writer.close()
+    if not rows:
+        raise ValueError("the training split holds no examples")
+    np.save(folder / LABELS_FILE, np.concatenate(labels))
+    manifest = {
+        "format": FORMAT_VERSION,
+        "rows": rows,
+        "shards": shards,
+        "skipped": skipped()[:100],
+        "seconds": round(time.time() - started, 1),
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    logger.info(
+        "encoded %d training rows into %d shards in %.1fs", rows, len(shards), time.time() - started
+    )
+
+
+def load(folder: Path) -> CachedSplit:
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    return CachedSplit(
+        folder=folder,
+        num_rows=int(manifest["rows"]),
+        labels=np.load(folder / LABELS_FILE),
+        shards=[folder / name for name in manifest["shards"]],
+        skipped=list(manifest.get("skipped", [])),
+    )
+
+
+def _chunks(items: Iterable[Example], size: int) -> Iterator[list[Example]]:
+    chunk: list[Example] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _record(ids: np.ndarray, segments: np.ndarray, row: int) -> bytes:
+    feature = {
+        "token_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=ids)),
+        "segment_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=segments)),
+        "row": tf.train.Feature(int64_list=tf.train.Int64List(value=[row])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+_FEATURES = {
+    "token_ids": tf.io.VarLenFeature(tf.int64),
+    "segment_ids": tf.io.VarLenFeature(tf.int64),
+    "row": tf.io.FixedLenFeature([], tf.int64),
+}
+
+
+def training_stream(
+    split: CachedSplit,
+    batch_size: int,
+    seed: int,
+    group_by_length: bool = False,
+    skip_batches: int = 0,
+) -> tf.data.Dataset:
+    """Endless training batches of (features, labels[, sample weights]), ``batch_size`` rows
+    each (the global batch under a distribution strategy: see replica_slices)."""
+    labels = tf.constant(split.labels)
+    weights = (
+        tf.constant(split.sample_weights, tf.float32) if split.sample_weights is not None else None
+    )
+    # Every iterator of this dataset yields the same stream (Keras may open one to build the
+    # model before training opens its own): the shard order of pass k is a stateless function
+    # of (seed, k) and the row shuffle restarts from its seed.
+    names = tf.constant([str(p) for p in split.shards])
+    files = tf.data.Dataset.range(2**62).flat_map(
+        lambda k: tf.data.Dataset.from_tensor_slices(
+            tf.random.experimental.stateless_shuffle(names, seed=tf.stack([seed, k]))
+        )
+    )
+    rows = files.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=min(4, len(split.shards)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    rows = rows.map(_parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    rows = rows.shuffle(
+        min(SHUFFLE_BUFFER, len(split)), seed=seed + 1, reshuffle_each_iteration=False
+    )
+
+    def with_labels(features: dict[str, tf.Tensor]) -> tuple:
+        row = features.pop("row")
+        item = (features, tf.gather(labels, row))
+        return item if weights is None else (*item, tf.gather(weights, row))
+
+    rows = rows.map(with_labels, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if group_by_length:
+        batches = rows.bucket_by_sequence_length(
+            lambda features, *_: tf.shape(features["token_ids"])[0],
+            bucket_boundaries=LENGTH_BOUNDARIES,
+            bucket_batch_sizes=[batch_size] * (len(LENGTH_BOUNDARIES) + 1),
+            drop_remainder=True,
+        )
+    else:
+        batches = rows.padded_batch(batch_size, drop_remainder=True)
+    return batches.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
+
+
+def replica_slices(
+    batches: tf.data.Dataset, replicas: int, pipeline: int, pipelines: int
+) -> tf.data.Dataset:
+    """Global batches -> the consecutive per-replica slices that input ``pipeline`` of
+    ``pipelines`` feeds its replicas (every slice padded like its global batch), so the data
+    order is that of one device with the same global batch."""
+    local = replicas // pipelines
+    first = pipeline * local
+
+    def slices(*batch):
+        return tf.data.Dataset.from_tensor_slices(
+            tf.nest.map_structure(
+                lambda t: tf.reshape(t, tf.concat([[replicas, -1], tf.shape(t)[1:]], 0)), batch
+            )
+        )
+
+    pieces = batches.flat_map(slices).enumerate()
+    pieces = pieces.filter(lambda i, _: (i % replicas >= first) & (i % replicas < first + local))
+    return pieces.map(lambda _, piece: piece).prefetch(tf.data.AUTOTUNE)
+
+
+def _parse(record: tf.Tensor) -> dict[str, tf.Tensor]:
+    parsed = tf.io.parse_single_example(record, _FEATURES)
+    token_ids = tf.cast(tf.sparse.to_dense(parsed["token_ids"]), tf.int32)
+    return {
+        "token_ids": token_ids,
+        "segment_ids": tf.cast(tf.sparse.to_dense(parsed["segment_ids"]), tf.int32),
+        "padding_mask": tf.ones_like(token_ids),
+        "row": parsed["row"],
+    }
+
+
+def examples_sha256(examples: Iterable[Example]) -> str:
+    """A fingerprint of examples' texts and labels (any DataProcessor's), read one by one."""
+    digest = hashlib.sha256()
+    for e in examples:
+        fields = (e.text_a, e.text_b, getattr(e, "label", None), getattr(e, "labels", None))
+        digest.update(repr(fields).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
