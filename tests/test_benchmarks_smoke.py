@@ -23,6 +23,7 @@ SMOKE_RUNS = {
     "bench_training.py": ["--kinds=full,lora", "--precisions=float32", "--steps=2", "--warmup=1"],
     "bench_serving.py": ["--requests=5", "--clients=2", "--per_client=2"],
     "bench_baseline.py": [],
+    "bench_data_scale.py": [],
     "bench_precision.py": [],
     "bench_multilabel.py": ["--configs=prior,focal"],
     "bench_pretraining_speed.py": ["--rounds=1", "--steps=2"],
@@ -73,6 +74,10 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
         assert set(figures["summary"]["sentiment"]) == {"plain", "fgm"}
     elif script == "bench_baseline.py":
         assert figures["dev_accuracy"] > figures["majority_class_accuracy"]
+    elif script == "bench_data_scale.py":
+        phases = [(r["rows"], r["phase"][:5]) for r in figures["runs"]]
+        assert phases == [(2000, "first"), (2000, "secon"), (4000, "first"), (4000, "secon")]
+        assert figures["runs"][0]["encode_seconds"] > 0 == figures["runs"][1]["encode_seconds"]
     elif script == "bench_precision.py":
         assert set(figures["cases"]) == {
             "train_float32",
