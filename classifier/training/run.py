@@ -283,7 +283,11 @@ def run_config(
 
 
 def encoded_training_split(
-    task: Task, spec: ClassifierSpec, encoder: TextEncoder, vocab_file: str | Path, options
+    task: Task,
+    spec: ClassifierSpec,
+    encoder: TextEncoder,
+    vocab_file: str | Path,
+    options: RunOptions,
 ) -> CachedSplit:
     """The training split encoded on disk (example_cache), built on the first run over this
     data and these settings. A processor that can stream its file (iter_train_examples,
