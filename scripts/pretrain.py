@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoint, held-out evaluation and summary every this many steps",
     )
     g.add_argument("--keep_checkpoints", type=positive_int, default=3)
+    g.add_argument(
+        "--gradient_accumulation_steps",
+        type=positive_int,
+        default=1,
+        help="average the gradients of this many batches into one update (Keras's optimizer "
+        "option); --num_train_steps and --num_warmup_steps count batches",
+    )
     g.add_argument("--log_every_steps", type=positive_int, default=100)
     g.add_argument("--seed", type=non_negative_int, default=12345)
     add_bool(g, "bf16", False, "mixed precision: bfloat16 compute, float32 weights")
@@ -173,6 +180,7 @@ def options_from_args(args: argparse.Namespace):
         adam_epsilon=args.adam_epsilon,
         save_checkpoints_steps=args.save_checkpoints_steps,
         keep_checkpoints=args.keep_checkpoints,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
         log_every_steps=args.log_every_steps,
         seed=args.seed,
         bf16=args.bf16,
@@ -189,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run_pretraining(options_from_args(args))
     except (ValueError, FileNotFoundError, FileExistsError) as err:
+        logger.error("%s", err)
+        return 2
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as err:
         logger.error("%s", err)
         return 2
     return 0

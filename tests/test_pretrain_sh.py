@@ -327,6 +327,19 @@ def test_a_run_killed_while_writing_its_model_resumes_to_the_same_result(
     assert not list(out.rglob("*.tmp"))
 
 
+def test_gradient_accumulation_counts_batches(corpus, bert_dir, tmp_path):
+    """--gradient_accumulation_steps 2: 40 batches make 20 updates; steps, checkpoints and
+    the stop all count batches."""
+    out = tmp_path / "run"
+    result = pretrain(
+        *common(corpus, out, steps=40), f"--model_dir={bert_dir}", "--gradient_accumulation_steps=2"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = summary(out)
+    assert figures["steps_done"] == 40
+    assert [h["step"] for h in figures["history"]] == [20, 40]
+
+
 def test_resumed_data_stream_continues_exactly(corpus, tmp_path):
     """The batches after skipping k steps' sequences are the uninterrupted stream's."""
     from classifier.pretraining.data import DataSettings, prepare_data, training_batches

@@ -109,6 +109,7 @@ class PretrainOptions:
     clip_norm: float = 1.0
     save_checkpoints_steps: int = 1000
     keep_checkpoints: int = 3
+    gradient_accumulation_steps: int = 1  # >1: one update per this many batches
     log_every_steps: int = 100
     seed: int = 12345
     bf16: bool = False
@@ -137,6 +138,10 @@ class PretrainOptions:
             ),
             (self.save_checkpoints_steps >= 1, "--save_checkpoints_steps must be at least 1"),
             (self.keep_checkpoints >= 1, "--keep_checkpoints must be at least 1"),
+            (
+                self.gradient_accumulation_steps >= 1,
+                "--gradient_accumulation_steps must be at least 1",
+            ),
             (self.log_every_steps >= 1, "--log_every_steps must be at least 1"),
             (
                 self.output_format in OUTPUT_FORMATS,
@@ -294,7 +299,7 @@ class PretrainProgress(keras.callbacks.Callback):
         self._tokens_at = 0.0
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations.numpy())
+        step = batches_done(self.model.optimizer)
         if step % self.every and step != self.run.options.num_train_steps:
             return
         logs = logs or {}
@@ -335,7 +340,7 @@ class PretrainRun:
 
     @property
     def step(self) -> int:
-        return int(self.model.optimizer.iterations.numpy())
+        return batches_done(self.model.optimizer)
 
     @property
     def task_name(self) -> str:
@@ -587,6 +592,7 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
             clip_norm=options.clip_norm,
             epsilon=options.adam_epsilon,
             warmup_steps=options.warmup_steps,
+            gradient_accumulation_steps=options.gradient_accumulation_steps,
         ),
         jit_compile=False,
     )
@@ -612,12 +618,12 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         previous = read_json(out / SUMMARY_FILE) if (out / SUMMARY_FILE).is_file() else {}
         summary = {**summary, **previous}
-        summary["resumed_from_step"] = int(model.optimizer.iterations.numpy())
+        summary["resumed_from_step"] = batches_done(model.optimizer)
         logger.info(
             "resuming from step %d (%s)", summary["resumed_from_step"], manager.latest_checkpoint
         )
 
-    step = int(model.optimizer.iterations.numpy())
+    step = batches_done(model.optimizer)
     run = PretrainRun(options, out, model, manager, task.eval_data, summary)
     chunk = options.save_checkpoints_steps
     if step < options.num_train_steps:
@@ -658,6 +664,13 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
     return summary
 
 
+def batches_done(optimizer: keras.optimizers.Optimizer) -> int:
+    """Batches trained so far. Keras's ``iterations`` counts updates, which with
+    --gradient_accumulation_steps is batches // N; its batch counter is the private
+    ``_iterations`` (what the learning-rate schedule reads)."""
+    return int(optimizer._iterations.numpy())
+
+
 class StopAt(keras.callbacks.Callback):
     """Ends training when the optimizer has taken ``total`` steps (the last chunk may be short)."""
 
@@ -666,5 +679,5 @@ class StopAt(keras.callbacks.Callback):
         self.total = total
 
     def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) >= self.total:
+        if batches_done(self.model.optimizer) >= self.total:
             self.model.stop_training = True
