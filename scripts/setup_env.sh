@@ -13,7 +13,7 @@ if [ ! -x "$ROOT/.venv/bin/python" ]; then
 fi
 # A stamp per requirements file skips the install when nothing changed since the last one.
 STAMP="$ROOT/.venv/.installed-$(basename "$REQUIREMENTS")"
-HASH="$(cat "$ROOT/requirements.txt" "$ROOT/$REQUIREMENTS" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+HASH="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-beam.txt" "$ROOT/$REQUIREMENTS" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then
   echo "installing $REQUIREMENTS into .venv"
   "$ROOT/.venv/bin/python" -m pip install --quiet -r "$ROOT/$REQUIREMENTS"

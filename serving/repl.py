@@ -112,21 +112,27 @@ def write_predictions_tsv(
 
     Every line is a text, an empty one included (predicted from [CLS] [SEP]), so output row n
     always belongs to input line n."""
-    info = predictor.info
     writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(tsv_header(predictor))
-    rows = read_rows(lines, info.is_pair)
+    rows = read_rows(lines, predictor.info.is_pair)
     count = 0
     while chunk := list(itertools.islice(rows, chunk_size)):
-        texts = [a for a, _ in chunk]
-        texts_b = [b or "" for _, b in chunk] if info.is_pair else None
-        for (text_a, text_b), prediction in zip(
-            chunk, predictor.predict(texts, texts_b), strict=True
-        ):
-            label, score = label_and_score(prediction, info.is_multilabel)
-            fields = [text_a, text_b or ""] if info.is_pair else [text_a]
-            probabilities = (f"{p:.6f}" for p in prediction.probabilities.values())
-            writer.writerow([*fields, label, score, *probabilities])
+        writer.writerows(prediction_rows(predictor, chunk))
         count += len(chunk)
         out.flush()
     return count
+
+
+def prediction_rows(predictor: Predictor, rows: list[tuple[str, str | None]]) -> list[list[str]]:
+    """The TSV fields of each (text_a, text_b) row: text(s), label(s), score, p(label)...
+    (predict.sh's batch mode and scripts/predict_beam.py write the same rows)."""
+    info = predictor.info
+    texts = [a for a, _ in rows]
+    texts_b = [b or "" for _, b in rows] if info.is_pair else None
+    out = []
+    for (text_a, text_b), prediction in zip(rows, predictor.predict(texts, texts_b), strict=True):
+        label, score = label_and_score(prediction, info.is_multilabel)
+        fields = [text_a, text_b or ""] if info.is_pair else [text_a]
+        probabilities = (f"{p:.6f}" for p in prediction.probabilities.values())
+        out.append([*fields, label, score, *probabilities])
+    return out

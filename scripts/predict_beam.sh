@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Bulk prediction through Apache Beam (pip install -r requirements-beam.txt):
+#   scripts/predict_beam.sh --export_dir exported/demo --input 'texts/*.txt' --output out/pred
+# Any Beam pipeline option passes through (--runner DataflowRunner --project ... on a cluster).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
+exec "$PYTHON" -m scripts.predict_beam "$@"
