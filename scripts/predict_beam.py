@@ -9,9 +9,9 @@ output row is the row predict.sh writes for that line (text(s), label(s), probab
 p(label)...), under predict.sh's header, in files OUTPUT-00000-of-0000N.tsv. Rows are not in
 input order (Beam processes lines in parallel); each carries its text. The model is loaded by
 a subclass of Beam's TensorFlow model handler (RunInference batches the lines), so the same
-pipeline runs on the DirectRunner here and unchanged on Dataflow, Flink or Spark
-(--runner=DataflowRunner --project ... --temp_location gs://...; the export_dir must then be
-readable by the workers, e.g. on gs://).
+pipeline runs on the DirectRunner here and unchanged on Flink, Spark or Dataflow runners
+(inputs and outputs on any file system Beam reads; --export_dir a local path that the launching
+machine and every worker can read). Only the DirectRunner is tested.
 """
 
 from __future__ import annotations
