@@ -22,6 +22,8 @@ class ReplicaBatchBuild:
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         strategy = self._distribute_strategy
+        if strategy is not None and _nothing_to_build(self):
+            return None  # no batch drawn: the training iterator starts at the stream's start
         if iterator is not None and strategy is not None:
             for _, _, batches in iterator:
                 batch = next(batches)
@@ -29,6 +31,16 @@ class ReplicaBatchBuild:
                 break
             iterator = None
         return keras.Model._maybe_symbolic_build(self, iterator=iterator, data_batch=data_batch)
+
+
+def _nothing_to_build(model) -> bool:
+    compiled = [getattr(model, "_compile_loss", None), getattr(model, "_compile_metrics", None)]
+    optimizer = getattr(model, "optimizer", None)
+    return (
+        model.built
+        and (optimizer is None or optimizer.built)
+        and all(part is None or part.built for part in compiled)
+    )
 
 
 def _first_local_value(strategy: tf.distribute.Strategy, value):

@@ -316,10 +316,7 @@ class DataProcessor:
         streamed (a data set larger than memory); None reads it whole to decide."""
         path = self.file_path(filename)
         self._skipped[str(path)] = {}
-        rows: Iterable[TsvRow | DataError] = read_tsv(path)
-        if labelled is None:
-            rows = list(rows)
-        first, rows = _peek(rows)
+        first, rows = _peek(read_tsv(path))
         if first is not None and self._is_header_row(first):
             first, rows = _peek(itertools.islice(rows, 1, None))
             had_rows = True

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from classifier.distribution import STRATEGIES
 from classifier.flag_types import (
     non_negative_float,
     non_negative_int,
@@ -103,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--keep_checkpoints", type=positive_int, default=3)
     g.add_argument(
+        "--distribution_strategy",
+        choices=STRATEGIES,
+        default="default",
+        help="default: one device; mirrored: every GPU of this machine; multi_worker: the "
+        "machines in TF_CONFIG (docs/distributed.md). --train_batch_size is per replica",
+    )
+    g.add_argument(
         "--gradient_accumulation_steps",
         type=positive_int,
         default=1,
@@ -181,6 +189,7 @@ def options_from_args(args: argparse.Namespace):
         save_checkpoints_steps=args.save_checkpoints_steps,
         keep_checkpoints=args.keep_checkpoints,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
+        distribution_strategy=args.distribution_strategy,
         log_every_steps=args.log_every_steps,
         seed=args.seed,
         bf16=args.bf16,

@@ -45,8 +45,13 @@ class TokenPredictionModel(ReplicaBatchBuild, keras.Model):
         targets = ops.cast(targets, "int32")
         weights = ops.cast(weights, "float32")
         per_target = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-        total = ops.maximum(ops.sum(weights), 1e-5)
-        loss = ops.sum(per_target * weights) / total
+        total = ops.sum(weights)
+        replica = tf.distribute.get_replica_context()
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            # The global batch's mean: every replica divides by all replicas' targets, and the
+            # optimizer sums the replicas' gradients (a mean of means would weigh them wrongly).
+            total = replica.all_reduce("SUM", total)
+        loss = ops.sum(per_target * weights) / ops.maximum(total, 1e-5)
         correct = ops.cast(ops.equal(ops.argmax(logits, axis=-1), targets), "float32")
         self.loss_tracker.update_state(per_target, sample_weight=weights)
         self.accuracy_tracker.update_state(correct, sample_weight=weights)

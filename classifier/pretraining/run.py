@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -32,6 +33,7 @@ from classifier.checkpoints.loader import load_pretrained, open_checkpoint, read
 from classifier.checkpoints.model_files import ModelFilesError
 from classifier.checkpoints.writer import save_pretrained_folder
 from classifier.config import ConfigError, ModelConfig
+from classifier.distribution import is_chief, make_strategy, worker_name
 from classifier.files import file_sha256, read_json, write_json
 from classifier.pretraining.data import (
     DataSettings,
@@ -53,6 +55,7 @@ from classifier.run_folder import RESUME, mark_finished, open_run_folder
 from classifier.text.tokenizer import FullTokenizer
 from classifier.text.vocab import load_vocab
 from classifier.training.checkpointing import RandomStates
+from classifier.training.example_cache import replica_slices
 from classifier.training.optimizer import create_optimizer
 
 logger = logging.getLogger(__name__)
@@ -110,6 +113,7 @@ class PretrainOptions:
     save_checkpoints_steps: int = 1000
     keep_checkpoints: int = 3
     gradient_accumulation_steps: int = 1  # >1: one update per this many batches
+    distribution_strategy: str = "default"  # classifier.distribution.STRATEGIES
     log_every_steps: int = 100
     seed: int = 12345
     bf16: bool = False
@@ -349,6 +353,10 @@ class PretrainRun:
     def evaluate(self) -> dict[str, float]:
         if self.eval_data is None:
             return {}
+        if self.model.distribute_strategy.num_replicas_in_sync > 1:
+            # Keras's evaluate spreads the batches over the replicas and sums the metrics.
+            figures = self.model.evaluate(self.eval_data, return_dict=True, verbose=0)
+            return {"loss": float(figures["loss"]), "accuracy": float(figures["accuracy"])}
         for metric in self.model.metrics:
             metric.reset_state()
         for batch in self.eval_data:
@@ -399,7 +407,7 @@ class TaskParts:
     """What differs between the pretraining tasks; the loop around them is shared."""
 
     model: TokenPredictionModel
-    train_data: Callable[[int], tf.data.Dataset]  # sequences to skip -> endless batches
+    train_data: Callable[[int, int], tf.data.Dataset]  # (sequences to skip, batch) -> batches
     eval_data: tf.data.Dataset | None
     finalize: Callable[[], dict[str, Any]]  # writes the task's output, returns its summary
     summary: dict[str, Any]
@@ -474,8 +482,8 @@ def masked_lm_task(
 
     return TaskParts(
         model=model,
-        train_data=lambda skip: training_batches(
-            out, manifest, options.train_batch_size, masking, options.seed, skip_sequences=skip
+        train_data=lambda skip, batch: training_batches(
+            out, manifest, batch, masking, options.seed, skip_sequences=skip
         ),
         eval_data=eval_batches(out, options.eval_batch_size, masking)
         if manifest.eval_sequences
@@ -504,8 +512,8 @@ def tagging_task(
 
     return TaskParts(
         model=model,
-        train_data=lambda skip: tagging_batches(
-            out, manifest, options.train_batch_size, options.seed, skip_sequences=skip
+        train_data=lambda skip, batch: tagging_batches(
+            out, manifest, batch, options.seed, skip_sequences=skip
         ),
         eval_data=tagging_eval_batches(out, options.eval_batch_size)
         if manifest.eval_sequences
@@ -554,7 +562,26 @@ def save_knowledge(options, start: Starting, adapted, out: Path, task: dict) -> 
 
 
 def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
-    """Pretrains as ``options`` say; returns the summary (also in pretrain_summary.json)."""
+    """Pretrains as ``options`` say; returns the summary (also in pretrain_summary.json).
+
+    Under a distribution strategy --train_batch_size is per replica; only the chief writes
+    --output_dir, another worker works in a scratch folder and resumes from the chief's
+    checkpoints (classifier.distribution)."""
+    strategy = make_strategy(options.distribution_strategy)
+    scratch = None
+    if not is_chief(strategy):
+        scratch = Path(tempfile.mkdtemp(prefix=f"pretrain_{worker_name(strategy)}_"))
+    try:
+        with strategy.scope():
+            return _pretrain(options, strategy, scratch)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _pretrain(
+    options: PretrainOptions, strategy: tf.distribute.Strategy, scratch: Path | None
+) -> dict[str, Any]:
     from classifier.pretraining.corpus import expand_input_files
 
     inputs = expand_input_files(options.input_file)
@@ -572,9 +599,13 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
         "input_files": [str(p) for p in inputs],
         "vocab_sha256": vocab_sha,
     }
-    created = not Path(options.output_dir).exists()
-    folder = open_run_folder(options.output_dir, run_config, options.overwrite, ARTIFACTS)
-    out = folder.path
+    shared = Path(options.output_dir)
+    if scratch is None:
+        created = not shared.exists()
+        folder = open_run_folder(shared, run_config, options.overwrite, ARTIFACTS)
+        out, resuming = folder.path, folder.mode == RESUME
+    else:  # the chief decides; a worker follows the chief's latest checkpoint
+        created, out, resuming = False, scratch, not options.overwrite
     build = tagging_task if options.knowledge_task == "tagging" else masked_lm_task
     try:
         task = build(options, start, out, inputs, vocab_sha)
@@ -597,6 +628,9 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
         jit_compile=False,
     )
     model.optimizer.build(model.trainable_weights)
+    # Every layer is built; said so, Keras's fit under a strategy draws no batch to build the
+    # model (which would reopen the shuffled stream at its second shuffle, not its first).
+    model.built = True
     checkpoint = tf.train.Checkpoint(
         model=model, optimizer=model.optimizer, random=RandomStates(model)
     )
@@ -614,14 +648,14 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
         "history": [],
         "resumed_from_step": 0,
     }
-    if folder.mode == RESUME and manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        previous = read_json(out / SUMMARY_FILE) if (out / SUMMARY_FILE).is_file() else {}
+    latest = tf.train.latest_checkpoint(str(shared / CHECKPOINT_DIR)) if resuming else None
+    if latest:
+        checkpoint.restore(latest).assert_existing_objects_matched()
+        record = shared / SUMMARY_FILE
+        previous = read_json(record) if record.is_file() else {}
         summary = {**summary, **previous}
         summary["resumed_from_step"] = batches_done(model.optimizer)
-        logger.info(
-            "resuming from step %d (%s)", summary["resumed_from_step"], manager.latest_checkpoint
-        )
+        logger.info("resuming from step %d (%s)", summary["resumed_from_step"], latest)
 
     step = batches_done(model.optimizer)
     run = PretrainRun(options, out, model, manager, task.eval_data, summary)
@@ -642,7 +676,7 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
         )
         started = time.time()
         model.fit(
-            task.train_data(step * options.train_batch_size),
+            training_stream(task, strategy, step, options.train_batch_size),
             epochs=math.ceil(options.num_train_steps / chunk),
             initial_epoch=step // chunk,
             steps_per_epoch=chunk,
@@ -659,7 +693,8 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
     summary["steps_done"] = run.step
     summary.update(task.finalize())
     write_json(out / SUMMARY_FILE, summary)
-    mark_finished(out)
+    if scratch is None:
+        mark_finished(out)
     logger.info("pretraining finished: outputs in %s", out)
     return summary
 
@@ -669,6 +704,20 @@ def batches_done(optimizer: keras.optimizers.Optimizer) -> int:
     --gradient_accumulation_steps is batches // N; its batch counter is the private
     ``_iterations`` (what the learning-rate schedule reads)."""
     return int(optimizer._iterations.numpy())
+
+
+def training_stream(task: TaskParts, strategy: tf.distribute.Strategy, step: int, batch: int):
+    """The task's batches from ``step`` on: global batches of ``batch`` per replica, each
+    replica fed its slice (the order of one device with the same global batch)."""
+    count = strategy.num_replicas_in_sync
+    batches = task.train_data(step * batch * count, batch * count)
+    if count == 1:
+        return batches
+    return strategy.distribute_datasets_from_function(
+        lambda context: replica_slices(
+            batches, count, context.input_pipeline_id, context.num_input_pipelines
+        )
+    )
 
 
 class StopAt(keras.callbacks.Callback):

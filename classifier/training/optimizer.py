@@ -51,7 +51,28 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
-class LayerwiseAdamW(keras.optimizers.AdamW):
+class AdamW(keras.optimizers.AdamW):
+    """Keras's AdamW, but under a strategy of several replicas the global-norm clip applies to
+    the global batch's gradient, as on one device. Keras clips each replica's gradient before
+    summing them, so a clip that engages would change the run with the replica count; here the
+    replicas' gradients are summed first, clipped, and handed on divided by the replica count
+    (Keras's own sum then restores the clipped total)."""
+
+    def _clip_gradients(self, grads):
+        replica = tf.distribute.get_replica_context()
+        count = replica.num_replicas_in_sync if replica is not None else 1
+        if count == 1 or not self.global_clipnorm:
+            return super()._clip_gradients(grads)
+        present = [i for i, g in enumerate(grads) if g is not None]
+        summed = replica.all_reduce("SUM", [tf.convert_to_tensor(grads[i]) for i in present])
+        clipped, _ = tf.clip_by_global_norm(summed, self.global_clipnorm)
+        out = list(grads)
+        for i, g in zip(present, clipped, strict=True):
+            out[i] = g / count
+        return out
+
+
+class LayerwiseAdamW(AdamW):
     """AdamW whose step (and decoupled weight decay, as a PyTorch parameter group's) is scaled
     per variable by ``rate_multiplier(variable.path)`` (classifier.training.layer_rates).
 
@@ -142,7 +163,7 @@ def create_optimizer(
     if n > 1:
         options.update(gradient_accumulation_steps=n)
     if rate_multiplier is None:
-        optimizer = keras.optimizers.AdamW(**options)
+        optimizer = AdamW(**options)
     else:
         optimizer = LayerwiseAdamW(rate_multiplier, **options)
     optimizer.exclude_from_weight_decay(var_names=NO_DECAY_NAMES)
