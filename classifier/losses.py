@@ -142,3 +142,26 @@ def symmetric_kl_sigmoid(logits_a, logits_b):
     the mean over labels and batch (as the loss averages over labels)."""
     a, b = ops.cast(logits_a, "float32"), ops.cast(logits_b, "float32")
     return 0.5 * ops.mean((ops.sigmoid(a) - ops.sigmoid(b)) * (a - b))
+
+
+# === Knowledge distillation (Hinton et al. 2015) ===
+def soft_target_kl_softmax(student_logits, teacher_logits, temperature: float):
+    """Per-row KL(p_teacher || p_student) of the softmaxes at ``temperature``, times T^2 (so the
+    gradient keeps its size as T changes, as Hinton et al. scale it)."""
+    t = ops.cast(teacher_logits, "float32") / temperature
+    s = ops.cast(student_logits, "float32") / temperature
+    log_teacher = t - ops.logsumexp(t, axis=-1, keepdims=True)
+    log_student = s - ops.logsumexp(s, axis=-1, keepdims=True)
+    kl = ops.sum(ops.exp(log_teacher) * (log_teacher - log_student), axis=-1)
+    return kl * (temperature**2)
+
+
+def soft_target_kl_sigmoid(student_logits, teacher_logits, temperature: float):
+    """Per-row mean over labels of the Bernoulli KL(p_teacher || p_student) of the sigmoids
+    at ``temperature``, times T^2 (each label is its own two-way softmax)."""
+    t = ops.cast(teacher_logits, "float32") / temperature
+    s = ops.cast(student_logits, "float32") / temperature
+    p = ops.sigmoid(t)
+    # KL = sum over {1, 0} of p log p / q, with log sigmoid(z) = -softplus(-z).
+    kl = p * (ops.softplus(-s) - ops.softplus(-t)) + (1 - p) * (ops.softplus(s) - ops.softplus(t))
+    return ops.mean(kl, axis=-1) * (temperature**2)

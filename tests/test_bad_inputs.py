@@ -35,6 +35,10 @@ NUMBERS = [
     ("scripts.predict", "--batch_size", ["0"]),
     ("scripts.export", "--version", ["-1"]),
     ("scripts.baseline", "--C", ["inf", "0"]),
+    ("scripts.distill", "--temperature", ["0", "inf", "nan"]),
+    ("scripts.distill", "--kd_loss_weight", ["-1", "nan"]),
+    ("scripts.distill", "--num_student_layers", ["0"]),
+    ("scripts.distill", "--student_layers", ["a,b"]),
 ]
 
 
@@ -44,7 +48,11 @@ NUMBERS = [
 )
 def test_out_of_range_or_non_finite_numbers_stop_at_the_command_line(module, flag, value, capsys):
     parser = importlib.import_module(module).build_parser()
-    required = {"scripts.train": ["--output_dir=x"], "scripts.pretrain": ["--output_dir=x"]}
+    required = {
+        "scripts.train": ["--output_dir=x"],
+        "scripts.pretrain": ["--output_dir=x"],
+        "scripts.distill": ["--output_dir=x"],
+    }
     with pytest.raises(SystemExit) as stopped:
         parser.parse_args([*required.get(module, []), *extra_required(parser), f"{flag}={value}"])
     assert stopped.value.code == 2

@@ -226,6 +226,17 @@ class Head(ABC):
     def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
         """R-Drop's symmetric KL between two dropout passes' predictions (classifier.losses)."""
 
+    @abstractmethod
+    def soft_target_loss(
+        self, student_logits: tf.Tensor, teacher_logits: tf.Tensor, temperature: float
+    ) -> tf.Tensor:
+        """Distillation: per-example divergence of the student's predictions from the
+        teacher's at ``temperature`` (times T^2), float32 [batch]."""
+
+    @abstractmethod
+    def hard_target_loss(self, targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+        """Distillation: the plain per-example loss on gold labels, float32 [batch]."""
+
     def describe_options(self, options: LossOptions, targets: np.ndarray) -> str:
         """One log line about data-dependent loss settings ("" when there are none)."""
         return ""

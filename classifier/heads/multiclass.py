@@ -9,11 +9,12 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from classifier import metrics as M
 from classifier.calibration import ReliabilityBins, fit_softmax_temperature, multiclass_bins
 from classifier.heads.base import Example, Head, LossOptions
-from classifier.losses import SoftmaxLoss, symmetric_kl_softmax
+from classifier.losses import SoftmaxLoss, soft_target_kl_softmax, symmetric_kl_softmax
 from classifier.reports import write_confusion_csv, write_confusion_png
 
 MULTICLASS = "multiclass"
@@ -54,6 +55,16 @@ class MulticlassHead(Head):
 
     def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
         return symmetric_kl_softmax(logits_a, logits_b)
+
+    def soft_target_loss(
+        self, student_logits: tf.Tensor, teacher_logits: tf.Tensor, temperature: float
+    ) -> tf.Tensor:
+        return soft_target_kl_softmax(student_logits, teacher_logits, temperature)
+
+    def hard_target_loss(self, targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+        return keras.losses.sparse_categorical_crossentropy(
+            targets, ops.cast(logits, "float32"), from_logits=True
+        )
 
     def training_metrics(self) -> list[keras.metrics.Metric]:
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]

@@ -9,11 +9,12 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from classifier import metrics as M
 from classifier.calibration import ReliabilityBins, fit_sigmoid_temperatures, multilabel_bins
 from classifier.heads.base import Example, Head, LossOptions
-from classifier.losses import SigmoidLoss, symmetric_kl_sigmoid
+from classifier.losses import SigmoidLoss, soft_target_kl_sigmoid, symmetric_kl_sigmoid
 
 MULTILABEL = "multilabel"
 # "balanced" positive weights are n_negative / n_positive per label, capped here: a label seen
@@ -88,6 +89,16 @@ class MultilabelHead(Head):
 
     def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
         return symmetric_kl_sigmoid(logits_a, logits_b)
+
+    def soft_target_loss(
+        self, student_logits: tf.Tensor, teacher_logits: tf.Tensor, temperature: float
+    ) -> tf.Tensor:
+        return soft_target_kl_sigmoid(student_logits, teacher_logits, temperature)
+
+    def hard_target_loss(self, targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+        return keras.losses.binary_crossentropy(
+            ops.cast(targets, "float32"), ops.cast(logits, "float32"), from_logits=True
+        )
 
     def training_metrics(self) -> list[keras.metrics.Metric]:
         return [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)]
