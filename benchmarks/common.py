@@ -150,7 +150,9 @@ def write_checkpoint(folder: Path, texts: list[str], tiny: bool) -> Path:
         num_attention_heads=size["heads"],
         intermediate_size=size["intermediate"],
     )
-    return write_google_bert_folder(folder, vocab, config, seed=0)
+    # Every weight random (biases and LayerNorm too): zero biases would let grappler drop
+    # the bias adds, which no fine-tuned model allows.
+    return write_google_bert_folder(folder, vocab, config, seed=0, randomize=True)
 
 
 def real_token_flops(

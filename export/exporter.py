@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from classifier.backbones import build_backbone
+from classifier.backbones.packing import bucket_sizes
 from classifier.classifier_spec import ClassifierSpec
 from classifier.trained_model import (
     LABELS_FILE,
@@ -69,6 +70,8 @@ def export_metadata(
         "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "inputs": ["text", "text_b"] if spec.is_pair else ["text"],
         "outputs": list(OUTPUT_KEYS),
+        # Token counts of one text whose kernels serving builds at load (packing.bucket).
+        "shape_buckets": bucket_sizes(spec.max_seq_length),
     }
 
 

@@ -14,15 +14,38 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-# Token rows and sequence lengths are rounded up to a multiple of this. oneDNN builds a kernel
-# (a "primitive") per matrix shape and caches it; without rounding, nearly every request brings
-# a new token count and pays that creation again (about 60 ms per new shape, profiled on
-# BERT-base). The filler rows (fewer than 16 per batch) cost far less than rebuilding kernels.
-SHAPE_MULTIPLE = 16
+# Token rows and sequence lengths are rounded up to a few sizes ("buckets"). oneDNN builds a
+# kernel (a "primitive") per matrix shape and caches it; without rounding, nearly every request
+# brings a new token count and pays that creation again (60-100 ms per new shape, profiled on
+# BERT-base). Up to FINE_LIMIT (one text's worth, max_seq_length 128) the step is FINE_MULTIPLE:
+# a short text at batch 1 then computes at most 3 filler rows (a multiple of 16 cost up to 15:
+# 22 real tokens ran as 32 rows, and exact counts measured 12% faster than multiples of 16 on
+# 18-30-token reviews, benchmarks/RESULTS.md); there are 32 such buckets, which the Predictor
+# builds at load time. Above it, batches of many texts, the step is COARSE_MULTIPLE, which
+# costs under 1% of their rows.
+FINE_MULTIPLE = 4
+FINE_LIMIT = 128
+COARSE_MULTIPLE = 16
 
 
 def _round_up(value: tf.Tensor, multiple: int) -> tf.Tensor:
     return (value + multiple - 1) // multiple * multiple
+
+
+def bucket(value: tf.Tensor, multiple: int | None = None) -> tf.Tensor:
+    """``value`` rounded up to its shape bucket (or to ``multiple`` when given)."""
+    if multiple is not None:
+        return _round_up(value, multiple)
+    return tf.where(
+        value <= FINE_LIMIT,
+        _round_up(value, FINE_MULTIPLE),
+        _round_up(value, COARSE_MULTIPLE),
+    )
+
+
+def bucket_sizes(limit: int = FINE_LIMIT) -> list[int]:
+    """The bucketed row counts up to ``limit`` (what a warm-up builds kernels for)."""
+    return list(range(FINE_MULTIPLE, min(limit, FINE_LIMIT) + 1, FINE_MULTIPLE))
 
 
 @dataclass(frozen=True)
@@ -30,8 +53,8 @@ class PackedPlan:
     """Index tensors for a batch of ``row_lengths`` sequences (all int32).
 
     The flat layout has R rows: the T real tokens, sequence after sequence, then R - T filler
-    rows (R is T rounded up to ``multiple``). The padded layout is [B, S] with S the longest
-    sequence rounded up to ``multiple``. Filler rows and padding slots hold copies of real
+    rows (R is T rounded up to its bucket, see ``bucket``). The padded layout is [B, S] with S
+    the longest sequence rounded up the same way. Filler rows and padding slots hold copies of real
     activations: padding slots are masked as attention keys and their query outputs are
     dropped; filler rows are never read back as results.
     """
@@ -46,14 +69,14 @@ class PackedPlan:
     num_rows: tf.Tensor  # R
 
     @classmethod
-    def from_row_lengths(cls, row_lengths: tf.Tensor, multiple: int = SHAPE_MULTIPLE) -> PackedPlan:
+    def from_row_lengths(cls, row_lengths: tf.Tensor, multiple: int | None = None) -> PackedPlan:
         row_lengths = tf.cast(row_lengths, tf.int32)
         longest = tf.reduce_max(tf.concat([row_lengths, [0]], 0))
-        length = _round_up(longest, multiple)
+        length = bucket(longest, multiple)
         mask = tf.sequence_mask(row_lengths, length, dtype=tf.int32)
         starts = tf.cumsum(row_lengths, exclusive=True)
         total = tf.reduce_sum(row_lengths)
-        rows = _round_up(total, multiple)
+        rows = bucket(total, multiple)
         columns = tf.range(length, dtype=tf.int32)
         slot_index = starts[:, None] + columns[None, :]
         to_padded = tf.reshape(tf.where(mask > 0, slot_index, 0), [-1])
