@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 FORMAT = "zh-textclf-savedmodel"
 FORMAT_VERSION = 1
 DTYPES = ("float32", "bfloat16", "float16")
+QUANTIZE = ("int8",)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,10 @@ class ExportResult:
 
 
 def export_metadata(
-    spec: ClassifierSpec, source_dir: str | Path, dtype: str = "float32"
+    spec: ClassifierSpec,
+    source_dir: str | Path,
+    dtype: str = "float32",
+    quantize: str | None = None,
 ) -> dict[str, Any]:
     """What a server reports about the model (GET /metadata); stored in the SavedModel."""
     return {
@@ -62,6 +67,7 @@ def export_metadata(
         "hidden_size": spec.model.hidden_size,
         "vocab_size": spec.model.vocab_size,
         "dtype": dtype,
+        "quantize": quantize,
         "type_vocab_size": spec.model.type_vocab_size,
         "task_name": spec.task_name,
         "adapter": spec.adapter,
@@ -76,13 +82,19 @@ def export_metadata(
 
 
 def load_for_export(
-    output_dir: str | Path, dtype: str = "float32"
+    output_dir: str | Path, dtype: str = "float32", quantize: str | None = None
 ) -> tuple[keras.Model, ClassifierSpec]:
     """The trained model, its backbone computing in ``dtype``, made ready for inference
-    (inference_model: LoRA merged). Weights are read from the float32 training output."""
+    (inference_model: LoRA merged). Weights are read from the float32 training output.
+
+    ``quantize="int8"``: keras' own Model.quantize on every dense layer (int8 kernels with
+    per-channel scales, activations quantized per token at run time); the rest stays float32.
+    """
     out = Path(output_dir)
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    if quantize is not None and (quantize not in QUANTIZE or dtype != "float32"):
+        raise ValueError(f"--quantize must be one of {QUANTIZE}, with --dtype=float32")
     model, spec = load_trained_model(out)
     if dtype != "float32":  # rebuilt computing in dtype; the weights file is float32
         if spec.adapter is not None and spec.adapter.get("kind") != "lora":
@@ -91,7 +103,16 @@ def load_for_export(
             )
         model = build_classifier(spec, build_backbone(spec.model, dtype=dtype))
         model.load_weights(out / WEIGHTS_FILE)
-    return inference_model(model, spec), spec
+    model = inference_model(model, spec)
+    if quantize is not None:
+        if spec.adapter is not None and spec.adapter.get("kind") != "lora":
+            raise ValueError(
+                f"--quantize supports plain and LoRA models, not {spec.adapter['kind']}"
+            )
+        with warnings.catch_warnings():  # "layer X does not have a quantize method": by design
+            warnings.simplefilter("ignore", UserWarning)
+            model.quantize(quantize)
+    return model, spec
 
 
 def build_serving_module(
@@ -99,11 +120,12 @@ def build_serving_module(
     dtype: str = "float32",
     freeze_weights: bool = False,
     long_text: dict[str, Any] | None = None,
+    quantize: str | None = None,
 ) -> tuple[ServingModule, ClassifierSpec]:
     """The trained model of ``output_dir`` made ready for export (adapters merged);
     ``long_text`` overrides the run's long-text settings (ClassifierSpec field names)."""
     out = Path(output_dir)
-    model, spec = load_for_export(out, dtype)
+    model, spec = load_for_export(out, dtype, quantize)
     if long_text:
         spec = replace(spec, **long_text)
     encoder = spec.text_encoder(out / VOCAB_FILE)
@@ -112,7 +134,7 @@ def build_serving_module(
         encoder,
         head=spec.head,
         is_pair=spec.is_pair,
-        metadata=export_metadata(spec, out, dtype),
+        metadata=export_metadata(spec, out, dtype, quantize),
         assets={"vocab": out / VOCAB_FILE, "labels": out / LABELS_FILE},
         freeze_weights=freeze_weights,
     )
@@ -126,19 +148,24 @@ def export_trained_model(
     dtype: str = "float32",
     freeze_weights: bool = False,
     long_text: dict[str, Any] | None = None,
+    quantize: str | None = None,
 ) -> ExportResult:
     """Writes export_dir/<version>/ atomically and returns where; version None = next integer.
 
     ``dtype`` "bfloat16" or "float16" exports the backbone computing (and storing weights) in
     that type: faster where the hardware has it, probabilities within ~1e-2 of float32.
     ``freeze_weights`` stores the weights as graph constants: faster on CPU, far more memory
-    while exporting and loading (see serving_module.model_logits)."""
-    module, spec = build_serving_module(output_dir, dtype, freeze_weights, long_text)
+    while exporting and loading (see serving_module.model_logits). ``quantize`` "int8" stores
+    the dense layers' kernels as int8 (load_for_export)."""
+    module, spec = build_serving_module(output_dir, dtype, freeze_weights, long_text, quantize)
     signatures = module.signatures()
     card = model_card(spec, Path(output_dir), module.export_metadata, Path(export_dir).name)
 
     def write(tmp: Path) -> None:
-        tf.saved_model.save(module, str(tmp), signatures=signatures)
+        # Serving never differentiates; not saving custom gradients also lets an int8 model
+        # (keras' quantizers define one) be frozen.
+        options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
+        tf.saved_model.save(module, str(tmp), signatures=signatures, options=options)
         (Path(tmp) / CARD_FILE).write_text(card, encoding="utf-8")
 
     chosen, path = write_version(export_dir, write, version)

@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="float32",
         help="what the backbone computes (and stores weights) in",
     )
+    p.add_argument(
+        "--quantize",
+        choices=("int8",),
+        default=None,
+        help="int8: keras' dense-layer quantization (int8 kernels, activations quantized per "
+        "token at run time); see benchmarks/RESULTS.md for what it does to speed and accuracy",
+    )
     add_bool(
         p,
         "freeze_weights",
@@ -62,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             dtype=args.dtype,
             freeze_weights=args.freeze_weights,
             long_text=long_text_overrides(args),
+            quantize=args.quantize,
         )
     except (SpecError, FileNotFoundError, FileExistsError, ValueError) as err:
         logger.error("%s", err)
@@ -70,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"exported {args.output_dir} -> {result.path} (version {result.version})")
     print(
         f"  {meta['model_family']} {meta['head_kind']}{' pair' if meta['is_pair'] else ''} "
-        f"({meta['dtype']}), "
+        f"({meta['dtype']}{', int8 dense layers' if meta.get('quantize') else ''}), "
         f"max_seq_length {meta['max_seq_length']} ({meta['long_text']}), "
         f"labels: {' '.join(meta['labels'])}"
     )

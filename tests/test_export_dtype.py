@@ -48,3 +48,24 @@ def test_frozen_weights_export_predicts_exactly_as_the_default(serving_models, t
         p for p in (result.path / "variables").iterdir() if p.name.startswith("variables.data")
     ]
     assert sum(p.stat().st_size for p in variables) < 10_000
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_int8_export_stays_close_to_float32(serving_models, tmp_path, freeze):
+    """export.sh --quantize=int8: keras' int8 dense layers inside the same SavedModel."""
+    reference = Predictor.from_export_dir(serving_models["multiclass"].export_dir)
+    result = export_trained_model(
+        serving_models["multiclass"].output_dir, tmp_path, quantize="int8", freeze_weights=freeze
+    )
+    predictor = Predictor(result.path, version=result.version)
+    assert predictor.info.metadata["quantize"] == "int8"
+    got, want = predictor.run(SERVING_TEXTS), reference.run(SERVING_TEXTS)
+    difference = np.abs(got["probabilities"] - want["probabilities"]).max()
+    assert 0 < difference < 5e-2  # quantized (not the float32 graph), and close to it
+
+
+def test_int8_needs_float32(serving_models, tmp_path):
+    with pytest.raises(ValueError, match="--quantize must be one of"):
+        export_trained_model(
+            serving_models["multiclass"].output_dir, tmp_path, dtype="bfloat16", quantize="int8"
+        )

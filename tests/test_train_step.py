@@ -63,6 +63,6 @@ def test_frozen_backbone_kernels_get_no_gradient_matmuls(demo_bert_dir):
     data = tf.nest.map_structure(tf.constant, batch())
     ours = traced_matmuls(model.train_step, data)
     default = traced_matmuls(lambda d: keras.Model.train_step(model, d), data)
-    # Each frozen dense layer (6 per block, 2 blocks, and the pooler) saves its kernel-gradient
-    # matmul.
-    assert default - ours >= 13, (default, ours)
+    # Each frozen kernel matmul (4 per block: the fused query/key/value projection, attention
+    # output, intermediate, output; 2 blocks; and the pooler) saves its kernel-gradient matmul.
+    assert default - ours >= 9, (default, ours)
