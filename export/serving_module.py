@@ -198,11 +198,14 @@ class ServingModule(tf.Module):
             return self._logits(
                 features["token_ids"], features["segment_ids"], features["padding_mask"]
             )
-        lengths = tf.reduce_sum(features["padding_mask"], axis=1)
-        token_ids = tf.RaggedTensor.from_tensor(features["token_ids"], lengths=lengths)
-        segment_ids = tf.RaggedTensor.from_tensor(features["segment_ids"], lengths=lengths)
+        # Rows are left-aligned, so the masked values are each row's tokens in order (what
+        # RaggedTensor.from_tensor's flat_values would be, without its validation ops).
+        real = features["padding_mask"] > 0
+        lengths = tf.reduce_sum(tf.cast(real, tf.int64), axis=1)
         return self._logits(
-            token_ids.flat_values, segment_ids.flat_values, tf.cast(lengths, tf.int64)
+            tf.boolean_mask(features["token_ids"], real),
+            tf.boolean_mask(features["segment_ids"], real),
+            lengths,
         )
 
     def _classify(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
@@ -244,8 +247,8 @@ def model_logits(model: keras.Model, packed: bool, freeze: bool) -> Callable[...
         signature = [flat, flat, tf.TensorSpec([None], tf.int64)]
 
         def forward(token_ids, segment_ids, row_lengths):
-            def ragged(values):
-                return tf.RaggedTensor.from_row_lengths(values, row_lengths)
+            def ragged(values):  # the lengths come from the signature body: no checks
+                return tf.RaggedTensor.from_row_lengths(values, row_lengths, validate=False)
 
             return tf.cast(model.packed_logits(ragged(token_ids), ragged(segment_ids)), tf.float32)
 
