@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo"
 
 
-def _teacher(tmp_path, layers=4, hidden=64, seed=0, head_kind="multiclass"):
+def _teacher(tmp_path, layers=4, hidden=64, seed=0, head_kind="multiclass", data=None):
     """A random-weight teacher run folder (what train.sh writes) of ``layers`` layers."""
+    data = data or DEMO
     import keras
 
     from classifier.checkpoints.tiny import randomize_weights, tiny_bert_config
@@ -26,16 +27,17 @@ def _teacher(tmp_path, layers=4, hidden=64, seed=0, head_kind="multiclass"):
     from classifier.text.vocab import build_tiny_chinese_vocab, write_vocab
     from classifier.trained_model import build_classifier, save_trained_model
 
-    texts = [(DEMO / f"{split}.tsv").read_text(encoding="utf-8") for split in ("train", "dev")]
+    texts = [(data / f"{split}.tsv").read_text(encoding="utf-8") for split in ("train", "dev")]
     vocab = build_tiny_chinese_vocab(extra_texts=texts)
     write_vocab(tmp_path / "vocab_source.txt", vocab)
     keras.utils.set_random_seed(seed)
-    labels = tuple((DEMO / "labels.txt").read_text(encoding="utf-8").split())
+    labels = tuple((data / "labels.txt").read_text(encoding="utf-8").split())
     spec = ClassifierSpec(
         model=tiny_bert_config(len(vocab), num_layers=layers, hidden_size=hidden),
         labels=labels,
         head_kind=head_kind,
         max_seq_length=64,
+        task_name="multilabel" if head_kind == "multilabel" else "tsv",
     )
     model = build_classifier(spec)
     randomize_weights(model, seed, scale=0.5)
@@ -178,7 +180,7 @@ def test_unlabelled_rows_do_not_enter_the_hard_loss(tmp_path):
     assert losses[0] == pytest.approx(losses[1], abs=1e-6)
 
 
-def _distill(tmp_path, teacher_dir, **settings):
+def _distill(tmp_path, teacher_dir, task="tsv", **settings):
     from classifier.distillation import DistillConfig, DistillOptions, distill
     from classifier.training.training_config import TrainingConfig
     from processors import get_processor
@@ -197,7 +199,7 @@ def _distill(tmp_path, teacher_dir, **settings):
         distill=DistillConfig(**settings),
         training=training,
     )
-    return distill(options, get_processor("tsv")(str(data)))
+    return distill(options, get_processor(task)(str(data)))
 
 
 @pytest.mark.slow
@@ -260,6 +262,31 @@ def test_hidden_loss_pulls_the_student_layers_toward_the_teachers(tmp_path):
     spec = json.loads((tmp_path / "student" / "classifier_config.json").read_text())
     assert spec["model"]["num_hidden_layers"] == 2
     assert spec["base_model"]["teacher_layers"] == [1, 3]
+
+
+def test_a_multilabel_teacher_distils_with_unlabelled_rows(tmp_path):
+    """Multi-hot labels, filler rows for unlabelled text, thresholds fitted for the student."""
+    data = ROOT / "data" / "demo_multilabel"
+    teacher_dir = _teacher(tmp_path, layers=3, head_kind="multilabel", data=data)
+    unlabeled = tmp_path / "more.txt"
+    rows = (data / "test.tsv").read_text(encoding="utf-8").splitlines()
+    unlabeled.write_text("\n".join(r.split("\t")[1] for r in rows) + "\n", encoding="utf-8")
+    summary = _distill(
+        tmp_path,
+        teacher_dir,
+        task="multilabel",
+        data_dir=data,
+        unlabeled=[unlabeled],
+        num_student_layers=1,
+        hard_label_weight=0.5,
+        epochs=1,
+    )
+    assert summary["unlabelled_rows"] == len(rows) and summary["labelled_rows"] > 0
+    assert "micro_f1" in summary["student_dev"] and summary["teacher_layers"] == [2]
+    spec = json.loads((tmp_path / "student" / "classifier_config.json").read_text())
+    assert spec["head_kind"] == "multilabel" and len(spec["thresholds"]) == len(spec["labels"])
+    with pytest.raises(ValueError, match="holds a multilabel model"):
+        _distill(tmp_path, teacher_dir, name="wrong", epochs=1)
 
 
 def test_bad_layer_choices_and_task_mismatch_are_named(tmp_path):
