@@ -119,7 +119,7 @@ class TransformerBlock(keras.layers.Layer):
         return self.output_layer_norm(x + ffn)
 
     def _self_attention(self, x, padding_mask, training, layer_index, packed):
-        q, k, v = self._heads(x, padding_mask, training, layer_index, packed)
+        q, k, v = self._heads(x, training, layer_index, packed)
         if packed is not None:
             padding_mask = packed.padding_mask
         batch, length = ops.shape(q)[0], ops.shape(q)[2]
@@ -133,7 +133,7 @@ class TransformerBlock(keras.layers.Layer):
         context = ops.reshape(context, (batch, length, self.hidden_size))
         return context if packed is None else packed.flatten(context)
 
-    def _heads(self, x, padding_mask, training, layer_index, packed):
+    def _heads(self, x, training, layer_index, packed):
         """Queries, keys and values as [B, N, S, D].
 
         Without query/value adapters the three projections run as one matmul over the
