@@ -9,12 +9,22 @@ reviews and 128-token texts, one per call through serving.Predictor; every expor
 every text first, then ``--rounds`` interleaved passes, the median milliseconds per text. The
 first export is the reference: the largest probability difference of each other one is
 printed beside its speed.
+
+``--processes N`` measures each export alone in its own process instead, N times in rotation
+(A, B, C, A, B, C, ...), and reports the median of those processes' medians. Use it for frozen
+exports of the same shapes: two of them loaded in one process were measured interfering with
+each other (the same export 1.6x slower or faster depending on its neighbour; oneDNN's caches
+are per process).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +39,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--short", type=int, default=24, help="short reviews per pass")
     parser.add_argument("--long", type=int, default=8, help="128-token texts per pass")
+    parser.add_argument("--processes", type=int, default=0, help="N: each export alone, N times")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
+    if args.processes > 0:
+        return in_separate_processes(args)
 
     from serving import Predictor
 
@@ -78,6 +91,54 @@ def main() -> None:
                 f"{kind:8s} {name:16s} {ms:8.2f} ms/text  {first / ms:5.2f}x the first  "
                 f"max |p - first| {differences[name]:.1e}, |logit - first| "
                 f"{logit_differences[name]:.1e}",
+                flush=True,
+            )
+    if args.output:
+        save_json(args.output, results)
+
+
+def in_separate_processes(args: argparse.Namespace) -> None:
+    """Each export measured alone in a child process, ``args.processes`` times in rotation."""
+    exports = dict(item.split("=", 1) for item in args.export)
+    runs: dict[str, list[dict]] = {name: [] for name in exports}
+    with tempfile.TemporaryDirectory() as scratch:
+        for repeat in range(args.processes):
+            for name, path in exports.items():
+                figures = Path(scratch) / f"{name}_{repeat}.json"
+                subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        f"--export={name}={path}",
+                        f"--rounds={args.rounds}",
+                        f"--short={args.short}",
+                        f"--long={args.long}",
+                        f"--output={figures}",
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
+                runs[name].append(json.loads(figures.read_text(encoding="utf-8"))["cases"])
+    results = {"machine": machine(), "exports": exports, "processes": args.processes, "cases": {}}
+    for kind in ("short", "long128"):
+        medians = {
+            name: statistics.median(run[kind][name]["ms_per_text"] for run in measured)
+            for name, measured in runs.items()
+        }
+        first = next(iter(medians.values()))
+        results["cases"][kind] = {
+            name: {
+                "ms_per_text": round(ms, 2),
+                "speedup_over_first": round(first / ms, 3),
+                "per_process_ms": [run[kind][name]["ms_per_text"] for run in runs[name]],
+            }
+            for name, ms in medians.items()
+        }
+        for name, ms in medians.items():
+            spread = results["cases"][kind][name]["per_process_ms"]
+            print(
+                f"{kind:8s} {name:16s} {ms:8.2f} ms/text  {first / ms:5.2f}x the first  "
+                f"(processes: {spread})",
                 flush=True,
             )
     if args.output:
