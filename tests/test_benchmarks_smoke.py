@@ -30,6 +30,8 @@ SMOKE_RUNS = {
     "bench_pretraining.py": [],
     "bench_long_text.py": ["--modes=head_tail,sliding_window_mean"],
     "bench_recipes.py": ["--recipes=plain,fgm", "--tasks=sentiment"],
+    "bench_latency_profile.py": ["--rounds=1", "--calls=2"],
+    "bench_distill.py": [],
 }
 
 
@@ -73,6 +75,13 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
     elif script == "bench_long_text.py":
         assert set(figures["summary"]) == {"clean_reviews", "head_tail", "sliding_window_mean"}
         assert figures["runs"]["sliding_window_mean"][0]["train_rows"] > 300  # windows
+    elif script == "bench_latency_profile.py":
+        short = figures["cases"]["short"]
+        assert short["serving_default_ms"] > 0 and short["tokens"] > 2
+        assert short["trace"]["serving_default"]["op_ms_by_owner"]["encoder layers"] > 0
+    elif script == "bench_distill.py":
+        assert figures["student_layers"] == [1, 3] and figures["unlabelled_rows"] > 0
+        assert 0 < figures["student_test_accuracy"] <= 1 and figures["speedup_short"] > 0
     elif script == "bench_recipes.py":
         assert set(figures["summary"]["sentiment"]) == {"plain", "fgm"}
     elif script == "bench_baseline.py":
