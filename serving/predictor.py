@@ -13,9 +13,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-# oneDNN keeps a kernel per matrix shape; the exported graph rounds shapes to a few buckets
-# (multiples of 4 up to 128 tokens, of 16 above), and this cache holds them all for typical
-# traffic (the default of 1024 thrashes with BERT's ~100 kernels per shape). Read once, when
+# oneDNN keeps a kernel per matrix shape; the exported graph rounds shapes to multiples of 16,
+# and this cache holds them all for typical traffic (the default of 1024 thrashes with BERT's ~100 kernels per shape). Read once, when
 # the first kernel is built.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8192")
 

@@ -17,35 +17,29 @@ import tensorflow as tf
 # Token rows and sequence lengths are rounded up to a few sizes ("buckets"). oneDNN builds a
 # kernel (a "primitive") per matrix shape and caches it; without rounding, nearly every request
 # brings a new token count and pays that creation again (60-100 ms per new shape, profiled on
-# BERT-base). Up to FINE_LIMIT (one text's worth, max_seq_length 128) the step is FINE_MULTIPLE:
-# a short text at batch 1 then computes at most 3 filler rows (a multiple of 16 cost up to 15:
-# 22 real tokens ran as 32 rows, and exact counts measured 12% faster than multiples of 16 on
-# 18-30-token reviews, benchmarks/RESULTS.md); there are 32 such buckets, which the Predictor
-# builds at load time. Above it, batches of many texts, the step is COARSE_MULTIPLE, which
-# costs under 1% of their rows.
-FINE_MULTIPLE = 4
-FINE_LIMIT = 128
-COARSE_MULTIPLE = 16
+# BERT-base). The step is 16 rows: finer steps (multiples of 4 up to 128 rows) were measured
+# and made a BERT-base short review 1.5x slower with real (non-zero) biases, whose matmuls run
+# as oneDNN's fused matmul + bias-add: 24 rows cost more than 32 (benchmarks/RESULTS.md,
+# "Levers"). The Predictor builds the one-text buckets' kernels at load (``bucket_sizes``).
+SHAPE_MULTIPLE = 16
+# One text up to this many tokens has its kernels built at load (bucket_sizes).
+WARM_LIMIT = 128
 
 
-def _round_up(value: tf.Tensor, multiple: int) -> tf.Tensor:
+def _round_up(value, multiple: int):
     return (value + multiple - 1) // multiple * multiple
 
 
 def bucket(value: tf.Tensor, multiple: int | None = None) -> tf.Tensor:
-    """``value`` rounded up to its shape bucket (or to ``multiple`` when given)."""
-    if multiple is not None:
-        return _round_up(value, multiple)
-    return tf.where(
-        value <= FINE_LIMIT,
-        _round_up(value, FINE_MULTIPLE),
-        _round_up(value, COARSE_MULTIPLE),
-    )
+    """``value`` rounded up to its shape bucket: a multiple of ``multiple`` (default 16)."""
+    return _round_up(value, multiple or SHAPE_MULTIPLE)
 
 
-def bucket_sizes(limit: int = FINE_LIMIT) -> list[int]:
-    """The bucketed row counts up to ``limit`` (what a warm-up builds kernels for)."""
-    return list(range(FINE_MULTIPLE, min(limit, FINE_LIMIT) + 1, FINE_MULTIPLE))
+def bucket_sizes(max_seq_length: int = WARM_LIMIT) -> list[int]:
+    """The row counts one text of up to ``max_seq_length`` tokens (at most WARM_LIMIT) can
+    bring: what the Predictor builds kernels for at load."""
+    top = _round_up(min(max_seq_length, WARM_LIMIT), SHAPE_MULTIPLE)
+    return list(range(SHAPE_MULTIPLE, top + 1, SHAPE_MULTIPLE))
 
 
 @dataclass(frozen=True)
