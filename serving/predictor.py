@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 Text = str | bytes
 DEFAULT_BATCH_SIZE = 64
+FIRST_SHAPE_ROWS = 64  # see Predictor._build_kernels
 
 
 class InputError(ValueError):
@@ -59,8 +60,8 @@ class Predictor:
         self._tokenize = self._model.signatures["tokenize"]
         metadata = self._model.signatures["metadata"]()
         self.info = ModelInfo.from_metadata_json(metadata["metadata_json"].numpy())
-        self.run([""], [""] if self.info.is_pair else None)  # warm up: the first call optimizes
-        self._build_kernels()
+        self._build_kernels()  # the first call also optimizes the graph
+        self.run([""], [""] if self.info.is_pair else None)
         logger.info(
             "loaded %s (version %d) in %.1fs", self.path, version, time.monotonic() - started
         )
@@ -68,9 +69,17 @@ class Predictor:
     def _build_kernels(self) -> None:
         """One call per shape bucket of a single text (the export's ``shape_buckets``), so
         that no realtime request pays for building a kernel (60-100 ms per new shape on
-        BERT-base). Batches of several texts can still meet new shapes."""
+        BERT-base). Batches of several texts can still meet new shapes.
+
+        The order matters: TensorFlow's oneDNN matmul keeps a frozen weight in the layout
+        chosen for the first shape it meets, and shapes that prefer another layout run slower
+        ever after. Measured on BERT-base (benchmarks/RESULTS.md): a first text of 128 tokens
+        made short reviews 1.65x slower; one of 64 tokens kept both short reviews and
+        128-token texts near their best. So the bucket nearest 64 goes first."""
+        buckets = list(self.info.metadata.get("shape_buckets") or [])
+        buckets.sort(key=lambda rows: abs(rows - FIRST_SHAPE_ROWS))
         filler = "的"  # one token in every Chinese vocab ([UNK] in any other)
-        for length in self.info.metadata.get("shape_buckets") or []:
+        for length in buckets:
             if self.info.is_pair:  # [CLS] a [SEP] b [SEP]
                 self.run([filler * max(1, length - 4)], [filler])
             else:  # [CLS] text [SEP]
