@@ -11,10 +11,9 @@ first export is the reference: the largest probability difference of each other 
 printed beside its speed.
 
 ``--processes N`` measures each export alone in its own process instead, N times in rotation
-(A, B, C, A, B, C, ...), and reports the median of those processes' medians. Use it for frozen
-exports of the same shapes: two of them loaded in one process were measured interfering with
-each other (the same export 1.6x slower or faster depending on its neighbour; oneDNN's caches
-are per process).
+(A, B, C, A, B, C, ...), and reports the median of those processes' medians, so that nothing
+one export leaves in a process (oneDNN's kernel cache, the layouts its frozen weights were
+given by the first shapes they met) can touch another's figures.
 """
 
 from __future__ import annotations
