@@ -17,10 +17,11 @@ import tensorflow as tf
 # Token rows and sequence lengths are rounded up to a few sizes ("buckets"). oneDNN builds a
 # kernel (a "primitive") per matrix shape and caches it; without rounding, nearly every request
 # brings a new token count and pays that creation again (60-100 ms per new shape, profiled on
-# BERT-base). The step is 16 rows: finer steps (multiples of 4 up to 128 rows) were measured
-# and made a BERT-base short review 1.5x slower with real (non-zero) biases, whose matmuls run
-# as oneDNN's fused matmul + bias-add: 24 rows cost more than 32 (benchmarks/RESULTS.md,
-# "Levers"). The Predictor builds the one-text buckets' kernels at load (``bucket_sizes``).
+# BERT-base). The step is 16 rows. Multiples of 4 below 128 rows were tried (fewer filler rows
+# for a short text) and measured 1.5x slower on BERT-base short reviews, most likely because
+# their first shape (4 rows) fixed the frozen weights' layout (see Predictor._build_kernels);
+# not re-measured with a better first shape (benchmarks/RESULTS.md, "Levers"). The Predictor
+# builds the one-text buckets' kernels at load (``bucket_sizes``).
 SHAPE_MULTIPLE = 16
 # One text up to this many tokens has its kernels built at load (bucket_sizes).
 WARM_LIMIT = 128
