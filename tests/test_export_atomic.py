@@ -98,7 +98,7 @@ def test_a_crash_mid_export_is_never_picked_up(tmp_path):
 def test_real_export_failure_leaves_no_version(serving_models, tmp_path, monkeypatch):
     import export.exporter as exporter
 
-    def save_then_fail(module, path, signatures=None):
+    def save_then_fail(module, path, signatures=None, options=None):
         Path(path, "saved_model.pb").write_bytes(b"partial")
         raise RuntimeError("killed while saving")
 
