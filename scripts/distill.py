@@ -16,6 +16,7 @@ from classifier.flag_types import (
 )
 
 from .cli_flags import add_bool, env_default, setup_logging
+from .train import make_processor, run_reporting_errors
 
 logger = logging.getLogger("distill")
 
@@ -158,50 +159,37 @@ def options_from_args(args: argparse.Namespace):
     )
 
 
-def make_processor(args: argparse.Namespace):
-    import processors
+def teacher_task_name(args: argparse.Namespace) -> str:
+    """--task_name, or the teacher's own."""
     from classifier.classifier_spec import ClassifierSpec
     from classifier.trained_model import SPEC_FILE, TrainedModelError
 
-    if args.processor_file:
-        processors.load_processor_plugin(args.processor_file)
-    if not args.data_dir:
-        raise ValueError("--data_dir is required (or set DATA_DIR)")
-    task_name = args.task_name
-    if task_name is None:
-        spec_file = f"{args.teacher_dir}/{SPEC_FILE}"
-        try:
-            task_name = ClassifierSpec.load(spec_file).task_name
-        except FileNotFoundError:
-            raise TrainedModelError(
-                f"--teacher_dir {args.teacher_dir} holds no trained classifier ({SPEC_FILE} "
-                "missing); point it at a train.sh output folder"
-            ) from None
-    header = {"auto": "auto", "yes": True, "no": False}[args.header]
-    cls = processors.get_processor(task_name)
-    return cls(args.data_dir, skip_bad_rows=args.skip_bad_rows, header=header)
+    if args.task_name is not None:
+        return args.task_name
+    try:
+        return ClassifierSpec.load(f"{args.teacher_dir}/{SPEC_FILE}").task_name
+    except FileNotFoundError:
+        raise TrainedModelError(
+            f"--teacher_dir {args.teacher_dir} holds no trained classifier ({SPEC_FILE} "
+            "missing); point it at a train.sh output folder"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     from classifier.distillation import distill
-    from classifier.training.checkpointing import TrainingError
-    from processors import DataError
 
-    try:
-        summary = distill(options_from_args(args), make_processor(args))
-    except (DataError, ValueError, FileNotFoundError, FileExistsError) as err:
-        logger.error("%s", err)
-        return 2
-    except (IsADirectoryError, NotADirectoryError, PermissionError) as err:
-        logger.error("%s", err)
-        return 2
-    except TrainingError as err:
-        logger.error("%s", err)
-        return 1
-    logger.info("student written to %s (%.0f s)", args.output_dir, summary["seconds"])
-    return 0
+    summary = {}
+
+    def job() -> None:
+        processor = make_processor(args, teacher_task_name(args))
+        summary.update(distill(options_from_args(args), processor))
+
+    code = run_reporting_errors(job, logger)
+    if code == 0:
+        logger.info("student written to %s (%.0f s)", args.output_dir, summary["seconds"])
+    return code
 
 
 if __name__ == "__main__":

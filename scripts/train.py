@@ -377,7 +377,9 @@ def options_from_args(args: argparse.Namespace):
     )
 
 
-def make_processor(args: argparse.Namespace):
+def make_processor(args: argparse.Namespace, task_name: str | None = None):
+    """The processor of ``task_name`` (default --task_name) over --data_dir, after loading
+    --processor_file; train.sh's and distill.sh's."""
     import processors
 
     if args.processor_file:
@@ -385,7 +387,7 @@ def make_processor(args: argparse.Namespace):
     if not args.data_dir:
         raise ValueError("--data_dir is required (or set DATA_DIR)")
     header = {"auto": "auto", "yes": True, "no": False}[args.header]
-    cls = processors.get_processor(args.task_name)
+    cls = processors.get_processor(task_name or args.task_name)
     return cls(args.data_dir, skip_bad_rows=args.skip_bad_rows, header=header)
 
 
@@ -395,20 +397,27 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.do_train or args.do_eval or args.do_predict):
         logger.error("nothing to do: pass at least one of --do_train, --do_eval, --do_predict")
         return 2
-    from classifier.training.checkpointing import TrainingError
     from classifier.training.run import run
+
+    return run_reporting_errors(lambda: run(options_from_args(args), make_processor(args)))
+
+
+def run_reporting_errors(job, log: logging.Logger = logger) -> int:
+    """Runs ``job``; a bad input (data, flag, file) is logged without a traceback and exits 2,
+    a run that diverged exits 1."""
+    from classifier.training.checkpointing import TrainingError
     from processors import DataError
 
     try:
-        run(options_from_args(args), make_processor(args))
+        job()
     except (DataError, ValueError, FileNotFoundError, FileExistsError) as err:
-        logger.error("%s", err)
+        log.error("%s", err)
         return 2
     except (IsADirectoryError, NotADirectoryError, PermissionError) as err:
-        logger.error("%s", err)
+        log.error("%s", err)
         return 2
     except TrainingError as err:
-        logger.error("%s", err)
+        log.error("%s", err)
         return 1
     return 0
 

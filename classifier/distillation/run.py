@@ -46,6 +46,7 @@ from classifier.training.finalize import finalize
 from classifier.training.fit import schedule_for
 from classifier.training.optimizer import create_optimizer
 from classifier.training.output_dir import RUN_ARTIFACTS
+from classifier.training.run import read_split
 from classifier.training.training_config import TrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -116,9 +117,9 @@ def distill(options: DistillOptions, task: Any) -> dict[str, Any]:
         else default_student_layers(num_teacher_layers, config.num_student_layers)
     )
 
-    train = _read(task, "train", required=not options.unlabeled_files)
-    dev = _read(task, "dev", required=False)
-    test = _read(task, "test", required=True) if options.do_predict else None
+    train = read_split(task, "train", required=not options.unlabeled_files)
+    dev = read_split(task, "dev", required=False)
+    test = read_split(task, "test", required=True) if options.do_predict else None
     unlabeled_a, unlabeled_b = read_unlabeled(options.unlabeled_files, task.is_pair)
     if not (train or unlabeled_a):
         raise ValueError("nothing to distill on: train.tsv and --unlabeled_file are both empty")
@@ -287,16 +288,6 @@ def distill(options: DistillOptions, task: Any) -> dict[str, Any]:
     write_json(out / DISTILL_SUMMARY, summary)
     mark_finished(out)
     return summary
-
-
-def _read(task: Any, split: str, required: bool) -> list | None:
-    try:
-        return getattr(task, f"get_{split}_examples")()
-    except FileNotFoundError:
-        if required:
-            raise
-        logger.warning("no %s file: continuing without it", split)
-        return None
 
 
 def _training_rows(encoder, spec, labelled, unlabeled_a, unlabeled_b) -> EncodedExamples:

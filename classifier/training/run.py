@@ -86,7 +86,8 @@ class RunResult:
     test_results: dict[str, Any] | None = None
 
 
-def _read(task: Task, split: str, required: bool) -> list | None:
+def read_split(task: Task, split: str, required: bool) -> list | None:
+    """The split's examples; None (with a warning) when its file is absent and not required."""
     try:
         return getattr(task, f"get_{split}_examples")()
     except FileNotFoundError:
@@ -112,8 +113,10 @@ def run(options: RunOptions, task: Task) -> RunResult:
         )
         policy = LongTextPolicy.from_dict(options.long_text)
         policy.check(options.max_seq_length, task.is_pair)
-    dev = _read(task, "dev", options.do_eval) if (options.do_train or options.do_eval) else None
-    test = _read(task, "test", True) if options.do_predict else None
+    dev = (
+        read_split(task, "dev", options.do_eval) if (options.do_train or options.do_eval) else None
+    )
+    test = read_split(task, "test", True) if options.do_predict else None
     _log_skipped(task)
 
     scratch = None
