@@ -15,6 +15,7 @@ from classifier.config import ModelConfig
 from classifier.files import read_json, write_json
 from classifier.heads import Head, check_head_kind, make_head
 from classifier.text.long_text import LongTextPolicy
+from classifier.thresholds import ThresholdPolicy
 
 FORMAT_VERSION = 1
 
@@ -36,6 +37,10 @@ class ClassifierSpec:
     task_name: str = "tsv"
     thresholds: tuple[float, ...] | None = None
     temperatures: tuple[float, ...] | None = None  # calibration fitted on dev (one or per label)
+    # How the thresholds were fitted (multilabel; classifier.thresholds): a dev report on these
+    # rows is cross-fitted the same way. None: before threshold strategies, or no thresholds.
+    threshold_strategy: str | None = None
+    threshold_metric: str | None = None
     adapter: dict[str, Any] | None = None
     base_model: dict[str, Any] = field(default_factory=dict)
     # Texts over max_seq_length (classifier.text.long_text); the flags of the same names.
@@ -65,6 +70,10 @@ class ClassifierSpec:
             )
         if self.thresholds is not None and len(self.thresholds) != len(self.labels):
             raise SpecError("one threshold per label is required")
+        try:
+            _ = self.threshold_policy  # validates the two fields
+        except ValueError as err:
+            raise SpecError(str(err)) from None
         self.long_text_policy.check(self.max_seq_length, self.is_pair)
 
     @property
@@ -72,6 +81,13 @@ class ClassifierSpec:
         return LongTextPolicy.from_dict(
             {name: getattr(self, name) for name in LongTextPolicy().to_dict()}
         )
+
+    @property
+    def threshold_policy(self) -> ThresholdPolicy | None:
+        """How the thresholds were fitted on dev (None when the spec does not say)."""
+        if self.threshold_strategy is None:
+            return None
+        return ThresholdPolicy(self.threshold_strategy, self.threshold_metric or "micro_f1")
 
     @property
     def num_labels(self) -> int:

@@ -17,6 +17,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from classifier.thresholds import DECISION_METRICS, decision_metric
+
 METRICS = ("accuracy", "macro_f1", "micro_f1", "weighted_f1", "samples_f1", "loss")
 
 
@@ -96,77 +98,48 @@ def multilabel_predictions(probabilities: np.ndarray, thresholds: np.ndarray) ->
     return (np.asarray(probabilities) >= np.asarray(thresholds)[None, :]).astype(np.int32)
 
 
+AT_FIXED = "_at_0.5"  # suffix of the figures at the plain 0.5 cut-off, beside the tuned ones
+
+
 def multilabel_report(
     logits: np.ndarray,
     targets: np.ndarray,
     label_names: list[str],
     thresholds: np.ndarray,
+    predictions: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """micro/macro/samples F1 at the given per-label thresholds, loss, per-label figures."""
+    """micro/macro/samples F1 and subset accuracy of the decisions at the given per-label
+    thresholds (or of ``predictions``, when they were made otherwise: out-of-fold), the same
+    figures at 0.5 (``micro_f1_at_0.5`` ...), loss and per-label figures."""
     probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
-    predictions = multilabel_predictions(probs, thresholds)
+    if predictions is None:
+        predictions = multilabel_predictions(probs, thresholds)
     targets = np.asarray(targets).astype(np.int32)
-    indices = list(range(len(label_names)))
+    at_fixed = multilabel_predictions(probs, np.full(len(label_names), 0.5))
+    report: dict[str, Any] = {"num_examples": int(len(targets))}
+    report.update(_decision_figures(predictions, targets, ""))
+    report["loss"] = sigmoid_cross_entropy(logits, targets)
+    report.update(_decision_figures(at_fixed, targets, AT_FIXED))
+    report["thresholds"] = {name: float(t) for name, t in zip(label_names, thresholds, strict=True)}
+    report["per_label"] = _per_label(targets, predictions, label_names)
+    return report
 
-    def f1(average: str) -> float:
-        return float(
-            f1_score(targets, predictions, labels=indices, average=average, zero_division=0)
-        )
 
+def _decision_figures(predictions: np.ndarray, targets: np.ndarray, suffix: str) -> dict:
     return {
-        "num_examples": int(len(targets)),
-        "micro_f1": f1("micro"),
-        "macro_f1": f1("macro"),
-        "samples_f1": f1("samples") if len(targets) else 0.0,
-        "subset_accuracy": float((predictions == targets).all(axis=1).mean())
-        if len(targets)
-        else 0.0,
-        "loss": sigmoid_cross_entropy(logits, targets),
-        "thresholds": {name: float(t) for name, t in zip(label_names, thresholds, strict=True)},
-        "per_label": _per_label(targets, predictions, label_names),
+        f"{name}{suffix}": decision_metric(name, predictions, targets) for name in DECISION_METRICS
     }
 
 
-def multilabel_text_report(logits, targets, label_names: list[str], thresholds) -> str:
+def multilabel_text_report(
+    logits, targets, label_names: list[str], thresholds, predictions=None
+) -> str:
     probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
     return classification_report(
         np.asarray(targets).astype(np.int32),
-        multilabel_predictions(probs, thresholds),
+        multilabel_predictions(probs, thresholds) if predictions is None else predictions,
         labels=list(range(len(label_names))),
         target_names=label_names,
         digits=4,
         zero_division=0,
     )
-
-
-def tune_thresholds(
-    probabilities: np.ndarray, targets: np.ndarray, default: float = 0.5
-) -> np.ndarray:
-    """One threshold per label, maximising that label's F1 on the given (dev) data.
-
-    The threshold sits halfway between the lowest probability still predicted positive and the
-    next one below, so it generalises instead of hugging a dev example. A label with no positive
-    example keeps ``default``; among equally good cut-offs the one nearest ``default`` wins.
-    """
-    probabilities = np.asarray(probabilities, np.float64)
-    targets = np.asarray(targets).astype(bool)
-    thresholds = np.full(probabilities.shape[1], default)
-    for j in range(probabilities.shape[1]):
-        positives = int(targets[:, j].sum())
-        if positives == 0:
-            continue
-        order = np.argsort(-probabilities[:, j], kind="stable")
-        probs = probabilities[order, j]
-        hits = targets[order, j]
-        true_pos = np.cumsum(hits)
-        predicted = np.arange(1, len(probs) + 1)
-        f1 = 2 * true_pos / (predicted + positives)
-        # Only cut where the next probability is strictly lower (ties must fall together).
-        valid = np.append(probs[:-1] > probs[1:], True)
-        f1 = np.where(valid, f1, -1.0)
-        below = np.append(probs[1:], 0.0)
-        cuts = (probs + below) / 2
-        best = f1.max()
-        candidates = np.flatnonzero(np.isclose(f1, best))
-        thresholds[j] = cuts[candidates[np.argmin(np.abs(cuts[candidates] - default))]]
-    return thresholds

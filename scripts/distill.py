@@ -14,6 +14,7 @@ from classifier.flag_types import (
     positive_int,
     probability,
 )
+from classifier.thresholds import STRATEGIES as THRESHOLD_STRATEGIES
 
 from .cli_flags import add_bool, env_default, setup_logging
 from .train import make_processor, run_reporting_errors
@@ -120,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="temperature",
         help="fit the student's probability temperature on dev after training",
     )
+    g.add_argument(
+        "--threshold_strategy",
+        choices=THRESHOLD_STRATEGIES,
+        default=None,
+        help="multilabel: how the student's decision thresholds are fitted on dev (see train.sh) (default: per_label)",
+    )
     add_bool(g, "verbose", False, "debug logging")
     return p
 
@@ -139,6 +146,7 @@ def options_from_args(args: argparse.Namespace):
         early_stopping_patience=args.early_stopping_patience,
         seed=args.seed,
         calibration=args.calibration,
+        threshold_strategy=args.threshold_strategy,
     )
     return DistillOptions(
         teacher_dir=args.teacher_dir,

@@ -16,6 +16,7 @@ from classifier.flag_types import (
     probability,
     str_list,
 )
+from classifier.thresholds import STRATEGIES as THRESHOLD_STRATEGIES
 
 from .cli_flags import (
     add_bool,
@@ -250,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="after training, fit temperature scaling on dev so the probabilities are "
         "calibrated (decisions unchanged); shipped in the export",
     )
+    g.add_argument(
+        "--threshold_strategy",
+        choices=THRESHOLD_STRATEGIES,
+        default=None,
+        help="multilabel: how the per-label decision thresholds are fitted on dev for --metric: per_label (a global cut-off, then label-by-label moves kept only where they raise the metric, shrunk toward the global one for rare labels), global (one cut-off), fixed (0.5). Each is checked by 5-fold cross-validation on dev; the dev report is cross-fitted (default: per_label)",
+    )
     g = p.add_argument_group("precision and logging")
     add_bool(
         g,
@@ -344,6 +351,7 @@ def options_from_args(args: argparse.Namespace):
         head_bias_init=args.head_bias_init,
         group_by_length=args.group_by_length,
         calibration=args.calibration,
+        threshold_strategy=args.threshold_strategy,
         layerwise_lr_decay=args.layerwise_lr_decay,
         head_learning_rate=args.head_learning_rate,
         adversarial=args.adversarial,

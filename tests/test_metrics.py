@@ -1,4 +1,4 @@
-"""Reports and multilabel thresholds, checked against hand-computed values and brute force."""
+"""Reports, checked against hand-computed values (thresholds: tests/test_thresholds.py)."""
 
 from __future__ import annotations
 
@@ -38,30 +38,6 @@ def test_confusion_rows_are_true_labels():
     assert m.tolist() == [[0, 1], [1, 1]]
 
 
-def brute_force_threshold_f1(probs: np.ndarray, truth: np.ndarray) -> float:
-    best = 0.0
-    for t in np.concatenate([probs, [0.0, 1.1]]):
-        pred = probs >= t
-        tp = (pred & truth).sum()
-        denom = pred.sum() + truth.sum()
-        best = max(best, 2 * tp / denom if denom else 0.0)
-    return best
-
-
-def test_tuned_thresholds_reach_the_best_f1_per_label():
-    rng = np.random.default_rng(0)
-    truth = rng.random((200, 4)) < [0.1, 0.3, 0.5, 0.0]
-    probs = np.clip(truth * 0.3 + rng.random((200, 4)) * 0.7, 0, 1)
-    probs[:10, 1] = 0.5  # ties must fall on the same side
-    thresholds = M.tune_thresholds(probs, truth)
-    for j in range(3):
-        pred = probs[:, j] >= thresholds[j]
-        tp = (pred & truth[:, j]).sum()
-        f1 = 2 * tp / (pred.sum() + truth[:, j].sum())
-        assert f1 == pytest.approx(brute_force_threshold_f1(probs[:, j], truth[:, j]))
-    assert thresholds[3] == 0.5  # no positive example: the default stays
-
-
 def test_multilabel_report_applies_the_thresholds():
     logits = np.log(
         np.array([[0.9, 0.2], [0.4, 0.6], [0.1, 0.35]])
@@ -73,3 +49,12 @@ def test_multilabel_report_applies_the_thresholds():
     r = M.multilabel_report(logits, targets, ["x", "y"], np.array([0.5, 0.5]))
     assert r["per_label"]["x"]["recall"] == pytest.approx(0.5)
     assert r["thresholds"] == {"x": 0.5, "y": 0.5}
+
+
+def test_multilabel_report_puts_the_half_cut_off_beside_the_tuned_one():
+    probs = np.array([[0.9, 0.2], [0.4, 0.6], [0.1, 0.35]])
+    targets = np.array([[1, 0], [1, 1], [0, 1]])
+    r = M.multilabel_report(np.log(probs / (1 - probs)), targets, ["x", "y"], np.array([0.3, 0.3]))
+    assert r["micro_f1"] == pytest.approx(1.0)
+    assert r["micro_f1_at_0.5"] == pytest.approx(2 * 2 / (2 + 4))
+    assert {"macro_f1_at_0.5", "samples_f1_at_0.5", "subset_accuracy_at_0.5"} <= set(r)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,8 @@ def distill(options: DistillOptions, task: Any) -> dict[str, Any]:
         raise ValueError(
             f"the task's labels {list(labels)} are not the teacher's {list(teacher_spec.labels)}"
         )
+    training = options.training
+    policy = teacher_spec.head.threshold_policy(training.threshold_strategy, training.metric)
     config = options.distill
     num_teacher_layers = base_backbone(teacher).num_hidden_layers
     layers = (
@@ -137,6 +139,11 @@ def distill(options: DistillOptions, task: Any) -> dict[str, Any]:
             "teacher_base_model": teacher_spec.base_model,
         },
     )
+    spec = replace(
+        spec,
+        threshold_strategy=policy.strategy if policy else None,
+        threshold_metric=policy.metric if policy else None,
+    )
     encoder = teacher_spec.text_encoder(vocab_file)
     rows = _training_rows(encoder, teacher_spec, train or [], unlabeled_a, unlabeled_b)
     dev_data = encode_examples(encoder, dev, teacher_spec) if dev else None
@@ -160,7 +167,6 @@ def distill(options: DistillOptions, task: Any) -> dict[str, Any]:
         logger.info("%s holds an unfinished distillation: starting it again", out)
         remove_artifacts(out, (*RUN_ARTIFACTS, DISTILL_SUMMARY))
 
-    training = options.training
     keras.utils.set_random_seed(training.seed)
     student = build_student(teacher, spec, layers)
     logger.info(
@@ -213,14 +219,17 @@ def distill(options: DistillOptions, task: Any) -> dict[str, Any]:
     teacher_dev = None
     if dev_data is not None:
         head = teacher_spec.head
-        teacher_dev = head.report(
+        # Both judged alike: decisions cross-fitted on dev (multilabel thresholds).
+        teacher_dev = head.dev_report(
             predict_logits(teacher, dev_data, training.eval_batch_size),
             dev_data.document_labels,
+            spec.threshold_policy,
         )
         evaluator = DevEvaluator(
-            lambda: head.report(
+            lambda: head.dev_report(
                 predict_logits(student, dev_data, training.eval_batch_size),
                 dev_data.document_labels,
+                spec.threshold_policy,
             ),
             metric,
             patience=training.early_stopping_patience,
@@ -260,7 +269,14 @@ def distill(options: DistillOptions, task: Any) -> dict[str, Any]:
     }
     if dev:
         student_dev = workflow.evaluate(
-            student, spec, encoder, dev, out, training.eval_batch_size, prefix="eval"
+            student,
+            spec,
+            encoder,
+            dev,
+            out,
+            training.eval_batch_size,
+            prefix="eval",
+            fitted_here=True,
         )
         summary["student_dev"] = _scalars(student_dev)
         if metric in student_dev and teacher_dev and teacher_dev.get(metric):

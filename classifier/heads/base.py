@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from classifier.calibration import ReliabilityBins, write_reliability_png
+from classifier.thresholds import ThresholdPolicy
 
 HEAD_BIAS_INITS = ("prior", "zeros")
 
@@ -266,7 +267,19 @@ class Head(ABC):
         """The decision thresholds an export serves (None for heads that have none)."""
         return None
 
-    def finalize(self, dev_logits: np.ndarray | None, dev_targets: np.ndarray | None) -> Head:
+    def threshold_policy(self, strategy: str | None, metric: str | None) -> ThresholdPolicy | None:
+        """How decision thresholds are fitted on dev (classifier.thresholds.ThresholdPolicy),
+        or None for a kind that has none; refuses a strategy given to such a kind."""
+        if strategy is not None:
+            raise ValueError(f"--threshold_strategy applies to multilabel tasks, not {self.kind}")
+        return None
+
+    def finalize(
+        self,
+        dev_logits: np.ndarray | None,
+        dev_targets: np.ndarray | None,
+        policy: ThresholdPolicy | None = None,
+    ) -> Head:
         """After training: decision settings fitted on dev (thresholds); self by default."""
         return self
 
@@ -285,6 +298,18 @@ class Head(ABC):
 
     @abstractmethod
     def _text_report(self, logits: np.ndarray, targets: np.ndarray) -> str: ...
+
+    def dev_report(
+        self, logits: np.ndarray, targets: np.ndarray, policy: ThresholdPolicy | None
+    ) -> dict[str, Any]:
+        """The report of the rows decision settings were fitted on (``policy``: how), kept
+        honest where fitting would flatter it; ``report`` for kinds with nothing fitted."""
+        return self.report(logits, targets)
+
+    def dev_text_report(
+        self, logits: np.ndarray, targets: np.ndarray, policy: ThresholdPolicy | None
+    ) -> str:
+        return self.text_report(logits, targets)
 
     def write_figures(
         self, folder: Path, names: dict[str, str], logits: np.ndarray, targets: np.ndarray

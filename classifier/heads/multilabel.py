@@ -1,5 +1,6 @@
 """Multilabel: any number of labels per text (none included), a sigmoid per label, decisions
-at per-label thresholds tuned on dev (0.5 until tuned)."""
+at per-label thresholds fitted on dev for the run's metric (classifier.thresholds; 0.5 until
+fitted)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import tensorflow as tf
 from keras import ops
 
 from classifier import metrics as M
+from classifier import thresholds as T
 from classifier.calibration import ReliabilityBins, fit_sigmoid_temperatures, multilabel_bins
 from classifier.heads.base import Example, Head, LossOptions
 from classifier.losses import SigmoidLoss, soft_target_kl_sigmoid, symmetric_kl_sigmoid
@@ -144,12 +146,72 @@ class MultilabelHead(Head):
         """The tuned thresholds (0.5 each if none were tuned)."""
         return [float(t) for t in self.decision_thresholds]
 
-    def finalize(self, dev_logits: np.ndarray | None, dev_targets: np.ndarray | None) -> Head:
-        """Per-label thresholds that maximise each label's F1 on dev (0.5 without dev)."""
+    def threshold_policy(
+        self, strategy: str | None, metric: str | None
+    ) -> T.ThresholdPolicy | None:
+        """--threshold_strategy (per_label by default) for the run's metric (micro-F1 when the
+        run selects epochs by one that decisions do not change, the loss)."""
+        metric = metric or self.default_metric
+        return T.ThresholdPolicy(
+            strategy or T.DEFAULT_STRATEGY,
+            metric if metric in T.DECISION_METRICS else T.DECISION_METRICS[0],
+        )
+
+    def choose_thresholds(
+        self, dev_logits: np.ndarray, dev_targets: np.ndarray, policy: T.ThresholdPolicy
+    ) -> T.ThresholdChoice:
+        """classifier.thresholds.choose_thresholds on the calibrated dev probabilities (the
+        last answer is kept: a run asks for the same one for its reports and its head)."""
+        probs = self.probabilities(dev_logits)
+        targets = np.asarray(dev_targets)
+        key = (policy, probs.shape, hash(probs.tobytes()), hash(targets.tobytes()))
+        cached = getattr(self, "_choice", None)
+        if cached is None or cached[0] != key:
+            cached = (key, T.choose_thresholds(probs, targets, policy))
+            self._choice = cached
+        return cached[1]
+
+    def finalize(
+        self,
+        dev_logits: np.ndarray | None,
+        dev_targets: np.ndarray | None,
+        policy: T.ThresholdPolicy | None = None,
+    ) -> Head:
+        """Thresholds fitted on dev by ``policy`` (the default one when None); 0.5 each
+        without dev."""
         if dev_logits is None or dev_targets is None:
-            return self.with_thresholds([0.5] * self.num_labels)
-        tuned = M.tune_thresholds(self.probabilities(dev_logits), dev_targets)
-        return self.with_thresholds([float(t) for t in tuned])
+            return self.with_thresholds([T.FIXED_THRESHOLD] * self.num_labels)
+        choice = self.choose_thresholds(dev_logits, dev_targets, policy or T.ThresholdPolicy())
+        return self.with_thresholds([float(t) for t in choice.thresholds])
+
+    def dev_report(
+        self, logits: np.ndarray, targets: np.ndarray, policy: T.ThresholdPolicy | None
+    ) -> dict[str, Any]:
+        """The report of the rows the thresholds are fitted on: decisions cross-fitted (each
+        row decided by thresholds fitted without its fold), the thresholds fitted on all rows,
+        and ``threshold_tuning`` (every strategy's cross-validated figure)."""
+        if policy is None:
+            return self.report(logits, targets)
+        choice = self.choose_thresholds(logits, targets, policy)
+        report = M.multilabel_report(
+            self.scaled(logits), targets, list(self.labels), choice.thresholds, choice.out_of_fold
+        )
+        report["threshold_tuning"] = choice.summary
+        return report
+
+    def dev_text_report(
+        self, logits: np.ndarray, targets: np.ndarray, policy: T.ThresholdPolicy | None
+    ) -> str:
+        if policy is None:
+            return self.text_report(logits, targets)
+        choice = self.choose_thresholds(logits, targets, policy)
+        body = M.multilabel_text_report(
+            self.scaled(logits), targets, list(self.labels), choice.thresholds, choice.out_of_fold
+        )
+        return (
+            f"Decisions cross-fitted: each row decided by {choice.strategy} thresholds fitted "
+            f"without its fold ({choice.summary.get('folds', 0)} folds over these rows).\n\n" + body
+        )
 
     def _report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
         return M.multilabel_report(logits, targets, list(self.labels), self.decision_thresholds)

@@ -21,7 +21,8 @@ def finalize(
     model: keras.Model, spec: ClassifierSpec, config: TrainingConfig, data: TrainingData
 ) -> ClassifierSpec:
     """The spec with the head's settings fitted on dev: temperatures (--calibration) and
-    multilabel thresholds (0.5 each without dev data); unchanged for what a head lacks."""
+    multilabel thresholds by the spec's threshold policy (0.5 each without dev data); unchanged
+    for what a head lacks."""
     head = spec.head
     logits = targets = None
     if data.dev is not None:
@@ -36,7 +37,7 @@ def finalize(
                 figures["ece_before_calibration"],
                 figures["ece"],
             )
-    head = head.finalize(logits, targets)
+    head = head.finalize(logits, targets, spec.threshold_policy)
     return replace(spec, thresholds=head.thresholds, temperatures=head.temperatures)
 
 

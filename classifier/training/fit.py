@@ -74,11 +74,13 @@ def fit(
     ``resume`` the latest checkpoint in OUT/checkpoints (or ``restore_from``) is where training
     goes on."""
 
+    # Multilabel: each epoch is judged by decisions at the thresholds it would get if it were
+    # the last, cross-fitted (no dev row decided by thresholds fitted on it).
+    policy = head.threshold_policy(config.threshold_strategy, metric)
+
     def evaluate_dev() -> dict[str, Any]:
         logits = predict_logits(model, data.dev, config.eval_batch_size)
-        # Multilabel: each epoch is judged at the thresholds it would get if it were the last.
-        targets = data.dev.document_labels
-        return head.finalize(logits, targets).report(logits, targets)
+        return head.dev_report(logits, data.dev.document_labels, policy)
 
     evaluator = best = None
     if data.dev is not None:

@@ -108,9 +108,9 @@ def _log_skipped(task: Task) -> None:
 def run(options: RunOptions, task: Task) -> RunResult:
     head_kind = kind_for(task.is_multilabel)
     if options.do_train:  # before anything is read or written
-        make_head(head_kind, ()).check_options(
-            options.training.loss_options(), options.training.metric
-        )
+        blank = make_head(head_kind, ())
+        blank.check_options(options.training.loss_options(), options.training.metric)
+        blank.threshold_policy(options.training.threshold_strategy, options.training.metric)
         policy = LongTextPolicy.from_dict(options.long_text)
         policy.check(options.max_seq_length, task.is_pair)
     dev = (
@@ -156,7 +156,14 @@ def run(options: RunOptions, task: Task) -> RunResult:
 
     if options.do_eval:
         outcome.eval_results = workflow.evaluate(
-            model, spec, encoder, dev, out, options.training.eval_batch_size, prefix="eval"
+            model,
+            spec,
+            encoder,
+            dev,
+            out,
+            options.training.eval_batch_size,
+            prefix="eval",
+            fitted_here=True,
         )
         _log_results("dev", outcome.eval_results)
     if options.do_predict:
@@ -217,6 +224,9 @@ def _train(
             workflow.count_params(backbone.adapter.backbone_trainable()),
             backbone.base_fingerprint,
         )
+    policy = make_head(head_kind, ()).threshold_policy(
+        options.training.threshold_strategy, options.training.metric
+    )
     spec = ClassifierSpec(
         model=pretrained.config,
         labels=tuple(task.get_labels()),
@@ -228,6 +238,8 @@ def _train(
         task_name=options.task_name,
         adapter=backbone.adapter_config.to_dict() if options.adapter is not None else None,
         base_model=base_model,
+        threshold_strategy=policy.strategy if policy else None,
+        threshold_metric=policy.metric if policy else None,
         **options.long_text,
     )
     for split, examples in (("dev", dev or []), ("test", test or [])):

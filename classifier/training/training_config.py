@@ -8,6 +8,7 @@ from typing import Any
 
 from classifier.calibration import METHODS
 from classifier.heads import HEADS, LossOptions, options_from
+from classifier.thresholds import STRATEGIES
 
 ALL_LOSSES = tuple(dict.fromkeys(loss for head in HEADS.values() for loss in head.losses))
 
@@ -36,6 +37,8 @@ class TrainingConfig:
     gradient_accumulation_steps: int = 1  # >1: average N batches' gradients per update
     group_by_length: bool = False  # length-sorted training batches (faster, label-skewed)
     calibration: str = "temperature"  # fitted on dev after training ("none": raw probabilities)
+    # Multilabel thresholds (classifier.thresholds): per_label, global or fixed; None: per_label
+    threshold_strategy: str | None = None
     # === Checkpoints (resume after a kill; they do not change the result) ===
     save_checkpoints_steps: int = 1000  # and at every epoch end
     keep_checkpoints: int = 3
@@ -79,6 +82,10 @@ class TrainingConfig:
             (self.keep_checkpoints >= 1, "--keep_checkpoints must be at least 1"),
             (self.loss in ALL_LOSSES, f"loss must be one of {ALL_LOSSES}"),
             (self.calibration in METHODS, f"--calibration must be one of {METHODS}"),
+            (
+                self.threshold_strategy is None or self.threshold_strategy in STRATEGIES,
+                f"--threshold_strategy must be one of {STRATEGIES}",
+            ),
             (
                 self.layerwise_lr_decay is None or 0 < self.layerwise_lr_decay <= 1,
                 "--layerwise_lr_decay must be in (0, 1]",

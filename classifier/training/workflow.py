@@ -158,19 +158,24 @@ def evaluate(
     output_dir: str | Path,
     batch_size: int = 64,
     prefix: str = "eval",
+    fitted_here: bool = False,
 ) -> dict[str, Any]:
     """Writes the results JSON, scikit-learn's classification report and the head's figures
-    (multiclass: the confusion matrix as CSV and PNG) into output_dir; returns the results."""
+    (multiclass: the confusion matrix as CSV and PNG) into output_dir; returns the results.
+
+    ``fitted_here``: these are the rows the decision thresholds were fitted on (dev), so the
+    figures are cross-fitted the way the spec's threshold policy says (head.dev_report)."""
     out = Path(output_dir)
     files = report_file_names(prefix)
     head = spec.head
     data = encode_examples(encoder, examples, spec)
     logits = predict_logits(model, data, batch_size)
     targets = data.document_labels
-    results = head.report(logits, targets)
+    policy = spec.threshold_policy if fitted_here else None
+    results = head.dev_report(logits, targets, policy)
     results.update(head.calibration_report(logits, targets))
     results.update(head.write_figures(out, files, logits, targets))
-    atomic_write_text(out / files["report"], head.text_report(logits, targets))
+    atomic_write_text(out / files["report"], head.dev_text_report(logits, targets, policy))
     write_error_analysis(out / files["error_analysis"], head, examples, logits, targets, prefix)
     write_json(out / files["results"], results)
     return results
