@@ -63,6 +63,31 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--request_timeout", type=positive_float, default=60.0, help="seconds before a 503"
     )
+    g = p.add_argument_group("connections (hostile or broken clients)")
+    g.add_argument(
+        "--connection_limit",
+        type=positive_int,
+        default=1000,
+        help="open connections served at once; past it a new connection gets an immediate 503",
+    )
+    g.add_argument(
+        "--channel_timeout",
+        type=positive_float,
+        default=60.0,
+        help="seconds an idle keep-alive connection stays open",
+    )
+    g.add_argument(
+        "--header_timeout",
+        type=positive_float,
+        default=10.0,
+        help="seconds a request's headers may take to arrive, from its first byte (then 408)",
+    )
+    g.add_argument(
+        "--body_timeout",
+        type=positive_float,
+        default=60.0,
+        help="seconds a request's body may take to arrive, after its headers (then 408)",
+    )
     g = p.add_argument_group("lifecycle")
     g.add_argument(
         "--poll_seconds",
@@ -97,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         from serving.batcher import MicroBatcher
         from serving.model_holder import ModelHolder
         from serving.predictor import Predictor
-        from serving.server import serve_forever
+        from serving.server import ConnectionLimits, serve_forever
 
         holder = ModelHolder(
             export_dir,
@@ -128,6 +153,12 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             # waitress refuses far larger bodies itself; up to that, Flask answers a JSON 413.
             max_request_body_size=4 * args.max_body_bytes,
+            limits=ConnectionLimits(
+                args.connection_limit,
+                args.channel_timeout,
+                args.header_timeout,
+                args.body_timeout,
+            ),
             grace_seconds=args.grace_seconds,
             on_listening=listening,
             on_draining=state.draining.set,
