@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from serving.memory import release_freed_memory
 from serving.predictor import Predictor
 from serving.versions import ModelVersion, NoModelError, latest_version
 
@@ -43,6 +44,8 @@ class ModelHolder:
         self._loader = loader
         self._pinned = pinned_version
         self._failed: set[tuple[int, Path]] = set()
+        # Polls left that release memory: a request in flight may hold the old model a while.
+        self._releases_due = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         found = pinned_version or latest_version(self.export_dir)
@@ -81,6 +84,8 @@ class ModelHolder:
         previous = self._current.version
         self._current = LoadedModel(found.version, predictor)
         logger.info("now serving version %d (was %d)", found.version, previous)
+        release_freed_memory()  # the old model, unless a request still holds it
+        self._releases_due = 3
         return True
 
     def start(self) -> None:
@@ -97,6 +102,8 @@ class ModelHolder:
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):
             try:
-                self.refresh()
+                if not self.refresh() and self._releases_due:
+                    self._releases_due -= 1
+                    release_freed_memory()
             except Exception:  # the poller must outlive any surprise
                 logger.exception("polling %s failed", self.export_dir)

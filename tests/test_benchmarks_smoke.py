@@ -32,6 +32,7 @@ SMOKE_RUNS = {
     "bench_recipes.py": ["--recipes=plain,fgm", "--tasks=sentiment"],
     "bench_latency_profile.py": ["--rounds=1", "--calls=2"],
     "bench_distill.py": [],
+    "bench_reload_memory.py": ["--reloads=3"],
 }
 
 
@@ -82,6 +83,9 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
     elif script == "bench_distill.py":
         assert figures["student_layers"] == [0, 2, 3] and figures["unlabelled_rows"] > 0
         assert 0 < figures["student_test_accuracy"] <= 1 and figures["speedup_short"] > 0
+    elif script == "bench_reload_memory.py":
+        assert len(figures["rss_mib_after_each_reload"]) == 4
+        assert figures["ratio_last_to_second"] > 0
     elif script == "bench_recipes.py":
         assert set(figures["summary"]["sentiment"]) == {"plain", "fgm"}
     elif script == "bench_baseline.py":
