@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import itertools
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -18,9 +19,11 @@ from typing import ClassVar, Literal
 
 from processors.data_error import DataError
 from processors.input_example import InputExample
-from processors.labels import read_labels
+from processors.labels import numerically_equal, read_labels
 from processors.text_content import has_content
 from processors.tsv_reader import TsvRow, read_tsv
+
+logger = logging.getLogger(__name__)
 
 HeaderOption = Literal["auto"] | bool
 
@@ -171,6 +174,13 @@ class DataProcessor:
                     )
                 self._labels = sorted(seen)
                 self._label_source = f"labels seen in {self.train_file}"
+            for group in numerically_equal(self._labels):
+                logger.warning(
+                    "labels %s (%s) are the same number written differently: they are "
+                    "separate classes; write each class one way if they are one",
+                    " and ".join(repr(label) for label in group),
+                    self._label_source,
+                )
         return list(self._labels)
 
     # === Bad rows ===
@@ -364,7 +374,9 @@ class DataProcessor:
 
     def _labels_from_file(self) -> list[str] | None:
         path = self.data_dir / self.labels_file
-        return read_labels(path) if path.is_file() else None
+        if not path.is_file():
+            return None
+        return read_labels(path, self.label_separator if self.is_multilabel else None)
 
     def _is_header_row(self, first: TsvRow | DataError) -> bool:
         if self.header is False:

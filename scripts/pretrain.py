@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--vocab_file", help="vocab.txt (see scripts/build_vocab.sh)")
     g.add_argument("--init_checkpoint", help="checkpoint prefix or file (default: in --model_dir)")
     add_bool(g, "allow_pytorch_pickle", False, "read a Hugging Face pytorch_model.bin")
+    add_bool(
+        g,
+        "allow_vocab_mismatch",
+        False,
+        "accept a vocab.txt with fewer tokens than the config's vocab_size (an embedding table "
+        "with unused rows); otherwise a size mismatch is an error",
+    )
     add_bool(g, "do_lower_case", True, "lower-case and strip accents (Chinese releases: true)")
 
     g = p.add_argument_group("masking")
@@ -170,6 +177,7 @@ def options_from_args(args: argparse.Namespace):
         vocab_file=args.vocab_file,
         init_checkpoint=args.init_checkpoint,
         allow_pytorch_pickle=args.allow_pytorch_pickle,
+        allow_vocab_mismatch=args.allow_vocab_mismatch,
         do_lower_case=args.do_lower_case,
         max_seq_length=args.max_seq_length,
         max_predictions_per_seq=args.max_predictions_per_seq,

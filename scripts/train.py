@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_bool(
         g,
+        "allow_vocab_mismatch",
+        False,
+        "accept a vocab.txt with fewer tokens than the config's vocab_size (an embedding table "
+        "with unused rows); otherwise a size mismatch is an error",
+    )
+    add_bool(
+        g,
         "do_lower_case",
         True,
         "lower-case and strip accents (True for all Chinese BERT/ALBERT releases)",
@@ -374,6 +381,7 @@ def options_from_args(args: argparse.Namespace):
         vocab_file=args.vocab_file,
         init_checkpoint=args.init_checkpoint,
         allow_pytorch_pickle=args.allow_pytorch_pickle,
+        allow_vocab_mismatch=args.allow_vocab_mismatch,
         do_lower_case=args.do_lower_case,
         max_seq_length=args.max_seq_length,
         predict_batch_size=args.predict_batch_size,

@@ -220,3 +220,49 @@ def test_predict_sh_names_the_line_of_invalid_utf8_and_keeps_the_old_output(
     assert_clean_error(result, 2, f"{source}:4: not valid UTF-8")
     assert target.read_text(encoding="utf-8") == "earlier output\n"
     assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_a_vocab_of_another_size_than_the_checkpoint_is_refused(demo_bert_dir, tmp_path):
+    from classifier.checkpoints import load_pretrained
+    from classifier.config import ConfigError
+
+    model = tmp_path / "model"
+    shutil.copytree(demo_bert_dir, model)
+    tokens = (model / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    (model / "vocab.txt").write_text("\n".join(tokens[:1000]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = train(*demo_flags(ROOT / "data" / "demo", model, out))
+    assert_clean_error(
+        result, 2, "holds 1000 tokens", f"vocab_size {len(tokens)}", "--allow_vocab_mismatch"
+    )
+    assert not out.exists()
+    # The rare intended case: an embedding table with unused rows.
+    assert load_pretrained(model, allow_vocab_mismatch=True).config.vocab_size == len(tokens)
+    (model / "vocab.txt").write_text("\n".join(tokens + ["额外"]) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"holds {len(tokens) + 1} tokens"):
+        load_pretrained(model, allow_vocab_mismatch=True)
+
+
+@pytest.mark.slow
+def test_a_multilabel_label_holding_the_separator_names_its_line(demo_bert_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "demo_multilabel", data)
+    labels = (data / "labels.txt").read_text(encoding="utf-8").splitlines()
+    (data / "labels.txt").write_text("\n".join([*labels, "DV1|DV2"]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = train(*demo_flags(data, demo_bert_dir, out, "--task_name=multilabel"))
+    assert_clean_error(result, 2, f"labels.txt:{len(labels) + 1}", "'DV1|DV2'", "separator")
+    assert not out.exists()
+
+
+def test_labels_that_are_one_number_written_two_ways_are_warned_about(tmp_path, caplog):
+    from processors import get_processor
+
+    rows = ["1\t很好", "1.0\t不错", "0\t很差", "00\t太差了"]
+    (tmp_path / "train.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        labels = get_processor("tsv")(tmp_path).get_labels()
+    assert labels == ["0", "00", "1", "1.0"]  # still four classes: the data says so
+    warned = caplog.text
+    assert "'0' and '00'" in warned and "'1' and '1.0'" in warned

@@ -91,11 +91,13 @@ def load_pretrained(
     allow_pickle: bool = False,
     dtype=None,
     require_vocab: bool = True,
+    allow_vocab_mismatch: bool = False,
 ) -> Pretrained:
     """Finds the files, reads the config, builds the backbone and loads every weight.
 
     ``allow_pickle`` lets a pytorch_model.bin be unpickled (with torch's weights_only loader);
-    without it such a folder fails with advice on converting it to safetensors.
+    without it such a folder fails with advice on converting it to safetensors. A vocab whose
+    size is not the config's vocab_size is refused (check_vocab_size).
     """
     files = find_model_files(
         model_dir,
@@ -105,6 +107,8 @@ def load_pretrained(
         require_vocab=require_vocab,
     )
     config = read_model_config(files.config_file)
+    if files.vocab_file is not None:
+        check_vocab_size(files.vocab_file, files.config_file, config, allow_vocab_mismatch)
     tensors, file_format = open_checkpoint(files, allow_pickle)
     scheme = detect_scheme(tensors.keys(), file_format, str(files.checkpoint))
     if scheme.family != config.family:
@@ -127,6 +131,31 @@ def load_pretrained(
         ) from None
     logger.info("%s (%s): %s", files.checkpoint, scheme.name, report.summary())
     return Pretrained(backbone, config, files, scheme, report)
+
+
+def check_vocab_size(
+    vocab_file: Path, config_file: Path, config: ModelConfig, allow_smaller: bool = False
+) -> None:
+    """A vocab of another size than the embedding table is the wrong vocab (ids past the table
+    fail; a shorter one maps characters to ids that meant other tokens, or to [UNK]), unless
+    ``allow_smaller`` says the table has unused rows (--allow_vocab_mismatch)."""
+    from classifier.text.vocab import load_vocab
+
+    size = len(load_vocab(vocab_file))
+    if size == config.vocab_size:
+        return
+    message = (
+        f"{vocab_file} holds {size} tokens but {config_file} says vocab_size "
+        f"{config.vocab_size}: the vocab does not belong to this checkpoint"
+    )
+    if size > config.vocab_size:
+        raise ConfigError(message + " (ids past the embedding table cannot be looked up)")
+    if not allow_smaller:
+        raise ConfigError(
+            message + "; pass the checkpoint's own vocab.txt (--vocab_file), or "
+            "--allow_vocab_mismatch if its embedding table has unused rows on purpose"
+        )
+    logger.warning("%s; going on (--allow_vocab_mismatch)", message)
 
 
 def describe(config: ModelConfig) -> str:

@@ -93,6 +93,7 @@ class PretrainOptions:
     vocab_file: str | None = None
     init_checkpoint: str | None = None
     allow_pytorch_pickle: bool = False
+    allow_vocab_mismatch: bool = False  # a vocab smaller than vocab_size is accepted
     do_lower_case: bool = True
     max_seq_length: int = 128
     max_predictions_per_seq: int = 20
@@ -214,6 +215,7 @@ def load_start(options: PretrainOptions) -> Starting:
             vocab_file=options.vocab_file,
             init_checkpoint=options.init_checkpoint,
             allow_pickle=options.allow_pytorch_pickle,
+            allow_vocab_mismatch=options.allow_vocab_mismatch,
             dtype=_policy(options.bf16),
         )
         tensors, _ = open_checkpoint(pretrained.files, options.allow_pytorch_pickle)

@@ -66,6 +66,7 @@ class RunOptions:
     vocab_file: str | None = None
     init_checkpoint: str | None = None
     allow_pytorch_pickle: bool = False
+    allow_vocab_mismatch: bool = False  # a vocab smaller than vocab_size is accepted
     do_lower_case: bool = True
     max_seq_length: int = 128
     predict_batch_size: int = 64
@@ -205,6 +206,7 @@ def _train(
         vocab_file=options.vocab_file,
         init_checkpoint=options.init_checkpoint,
         allow_pickle=options.allow_pytorch_pickle,
+        allow_vocab_mismatch=options.allow_vocab_mismatch,
         dtype=mixed_precision_policy(options.training.bf16),
     )
     backbone = pretrained.backbone
