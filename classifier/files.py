@@ -78,3 +78,34 @@ def make_shareable(path: str | Path) -> None:
         else:
             executable = os.stat(item).st_mode & 0o111
             os.chmod(item, (0o777 if executable else 0o666) & ~mask)
+
+
+class SameFileError(ValueError):
+    """An output path that is one of the command's inputs."""
+
+
+Named = tuple[str, "str | os.PathLike[str] | None"]
+
+
+def refuse_writing_over_inputs(outputs: list[Named], inputs: list[Named]) -> None:
+    """Refuses, before anything is written, an output (file or folder) that is the same file or
+    folder as an input, links followed (``--output_file=X --input_file=X`` would replace the
+    texts with their predictions). Each item is (flag, path); None paths are skipped."""
+    for out_flag, out in outputs:
+        if out is None:
+            continue
+        for in_flag, source in inputs:
+            if source is None or not _same_path(out, source):
+                continue
+            kind = "folder" if os.path.isdir(source) else "file"
+            raise SameFileError(
+                f"{out_flag}={out} is the same {kind} as {in_flag}={source}: writing there "
+                f"would destroy the input; choose another {out_flag}"
+            )
+
+
+def _same_path(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist yet (or cannot be read): compare where they point
+        return Path(a).resolve() == Path(b).resolve()

@@ -33,8 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.processor_file:
         processors.load_processor_plugin(args.processor_file)
     header = {"auto": "auto", "yes": True, "no": False}[args.header]
+    from classifier.files import refuse_writing_over_inputs
+
     try:
         task = processors.get_processor(args.task_name)(args.data_dir, header=header)
+        refuse_writing_over_inputs(
+            [("--output_file", args.output_file)],
+            [
+                ("--data_dir", Path(args.data_dir) / name)
+                for name in (task.train_file, task.dev_file, task.test_file, task.labels_file)
+            ],
+        )
         train = task.get_train_examples()
         evaluate = getattr(task, f"get_{args.split}_examples")()
         labels = task.get_labels()

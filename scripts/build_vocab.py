@@ -31,12 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     add_bool(parser, "do_lower_case", True, "count words as an uncased model will see them")
     args = parser.parse_args(argv)
     setup_logging()
+    from classifier.files import refuse_writing_over_inputs
     from classifier.pretraining.corpus import CorpusError, expand_input_files, iter_corpus
     from classifier.pretraining.vocab_builder import build_vocab, count_words
     from classifier.text.vocab import write_vocab
 
     try:
         files = expand_input_files(args.input_file)
+        refuse_writing_over_inputs(
+            [("--output_file", args.output_file)], [("--input_file", f) for f in files]
+        )
         texts = (s for document in iter_corpus(files) for s in document)
         counts = count_words(texts, args.do_lower_case)
         vocab = build_vocab(counts, args.vocab_size, args.min_frequency)

@@ -45,8 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     from classifier.checkpoints.convert import convert_checkpoint
+    from classifier.files import refuse_writing_over_inputs
 
     try:
+        refuse_writing_over_inputs(
+            [("--output_dir", args.output_dir)],
+            [
+                ("--input_dir", args.input_dir),
+                ("--bert_config_file", args.bert_config_file),
+                ("--vocab_file", args.vocab_file),
+            ],
+        )
         result = convert_checkpoint(
             args.input_dir,
             args.output_dir,

@@ -190,7 +190,17 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = {}
 
+    from classifier.files import refuse_writing_over_inputs
+
     def job() -> None:
+        refuse_writing_over_inputs(
+            [("--output_dir", args.output_dir)],
+            [
+                ("--teacher_dir", args.teacher_dir),
+                ("--data_dir", args.data_dir),
+                *(("--unlabeled_file", f) for f in args.unlabeled_file),
+            ],
+        )
         processor = make_processor(args, teacher_task_name(args))
         summary.update(distill(options_from_args(args), processor))
 

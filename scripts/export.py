@@ -59,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     from classifier.classifier_spec import SpecError
+    from classifier.files import refuse_writing_over_inputs
     from export import export_trained_model
 
     try:
+        refuse_writing_over_inputs(
+            [("--export_dir", args.export_dir)], [("--output_dir", args.output_dir)]
+        )
         result = export_trained_model(
             args.output_dir,
             args.export_dir,

@@ -51,9 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     if not args.verbose:
         logging.getLogger("serving").setLevel(logging.WARNING)
+    from classifier.files import refuse_writing_over_inputs
     from serving.versions import NoModelError, select_version
 
     try:
+        refuse_writing_over_inputs(
+            [("--output_file", args.output_file)],
+            [("--input_file", args.input_file), ("--export_dir", args.export_dir)],
+        )
         chosen = select_version(args.export_dir, args.version)  # before TensorFlow loads
         from serving.predictor import Predictor
         from serving.repl import InputTextError, run_repl, utf8_lines, write_predictions_tsv

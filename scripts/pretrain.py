@@ -209,9 +209,18 @@ def options_from_args(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    from classifier.files import refuse_writing_over_inputs
     from classifier.pretraining.run import run_pretraining
 
     try:
+        refuse_writing_over_inputs(
+            [("--output_dir", args.output_dir)],
+            [
+                ("--model_dir", args.model_dir),
+                ("--vocab_file", args.vocab_file),
+                ("--bert_config_file", args.config_file),
+            ],
+        )
         run_pretraining(options_from_args(args))
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         logger.error("%s", err)

@@ -413,9 +413,22 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.do_train or args.do_eval or args.do_predict):
         logger.error("nothing to do: pass at least one of --do_train, --do_eval, --do_predict")
         return 2
+    from classifier.files import refuse_writing_over_inputs
     from classifier.training.run import run
 
-    return run_reporting_errors(lambda: run(options_from_args(args), make_processor(args)))
+    def job() -> None:
+        refuse_writing_over_inputs(
+            [("--output_dir", args.output_dir)],
+            [
+                ("--data_dir", args.data_dir),
+                ("--model_dir", args.model_dir),
+                ("--vocab_file", args.vocab_file),
+                ("--bert_config_file", args.bert_config_file),
+            ],
+        )
+        run(options_from_args(args), make_processor(args))
+
+    return run_reporting_errors(job)
 
 
 def run_reporting_errors(job, log: logging.Logger = logger) -> int:

@@ -266,3 +266,94 @@ def test_labels_that_are_one_number_written_two_ways_are_warned_about(tmp_path, 
     assert labels == ["0", "00", "1", "1.0"]  # still four classes: the data says so
     warned = caplog.text
     assert "'0' and '00'" in warned and "'1' and '1.0'" in warned
+
+
+def same_file_cases(tmp_path: Path) -> list[tuple[str, list[str], Path, str]]:
+    """(script module, flags, the input that must survive, the flag named) for each command
+    that writes a file or folder, the output pointing at an input (once through a link)."""
+    texts = tmp_path / "texts.txt"
+    texts.write_text("很好\n很差\n", encoding="utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(texts)
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "demo", data)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "classifier_config.json").write_text("{}", encoding="utf-8")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    return [
+        (
+            "scripts.predict",
+            [f"--export_dir={exports}", f"--input_file={texts}", f"--output_file={texts}"],
+            texts,
+            "--output_file",
+        ),
+        (
+            "scripts.predict",
+            [f"--export_dir={exports}", f"--input_file={texts}", f"--output_file={link}"],
+            texts,
+            "--output_file",
+        ),
+        (
+            "scripts.build_vocab",
+            [f"--input_file={texts}", f"--output_file={link}"],
+            texts,
+            "--output_file",
+        ),
+        (
+            "scripts.baseline",
+            [f"--data_dir={data}", f"--output_file={data / 'dev.tsv'}"],
+            data / "dev.tsv",
+            "--output_file",
+        ),
+        (
+            "scripts.export",
+            [f"--output_dir={run}", f"--export_dir={run}"],
+            run / "classifier_config.json",
+            "--export_dir",
+        ),
+        (
+            "scripts.train",
+            [
+                "--do_train",
+                f"--data_dir={data}",
+                f"--model_dir={run}",
+                f"--output_dir={run}",
+                "--overwrite",
+            ],
+            run / "classifier_config.json",
+            "--output_dir",
+        ),
+        (
+            "scripts.train",
+            [
+                "--do_train",
+                f"--data_dir={data}",
+                f"--model_dir={run}",
+                f"--output_dir={data}",
+                "--overwrite",
+            ],
+            data / "train.tsv",
+            "--output_dir",
+        ),
+        (
+            "scripts.convert_checkpoint",
+            [f"--input_dir={run}", f"--output_dir={run}", "--to=hf"],
+            run / "classifier_config.json",
+            "--output_dir",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_an_output_that_is_an_input_is_refused_before_anything_is_written(
+    case, tmp_path, caplog, capsys
+):
+    module, flags, kept, flag = same_file_cases(tmp_path)[case]
+    before = kept.read_bytes()
+    code = importlib.import_module(module).main(flags)
+    assert code == 2
+    said = caplog.text + capsys.readouterr().err
+    assert f"{flag}=" in said and "would destroy the input" in said, said
+    assert kept.read_bytes() == before
