@@ -10,6 +10,7 @@ anything else, needs ``--overwrite`` (which removes only what such a run writes)
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -81,9 +82,27 @@ def open_run_folder(
         return RunFolder(out, RESUME)
     if out.is_dir() and overwrite:
         remove_artifacts(out, (*artifacts, RUN_FILE))
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out, flag)
     write_json(record, {"config": config, "finished": False})
     return RunFolder(out, FRESH)
+
+
+def make_output_folder(out: Path, flag: str = "--output_dir") -> None:
+    """Creates ``out`` (and its parents), or a RunFolderError that says why it cannot be."""
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"{flag} {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise RunFolderError(
+            f"{flag} {out} cannot be created or written ({reason}"
+            + (f": {err.filename}" if err.filename and str(err.filename) != str(out) else "")
+            + "); choose a folder you can write to"
+        ) from None
 
 
 def remove_artifacts(folder: Path, names: Iterable[str]) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -285,17 +286,56 @@ class DataProcessor:
     # === Machinery ===
 
     def file_path(self, filename: str) -> Path:
-        """``data_dir / filename``, or a FileNotFoundError that names the expected path."""
+        """``data_dir / filename``, or an error that says what is there instead of a file: a
+        FileNotFoundError naming the expected path when nothing is, a DataError for a folder,
+        a link that loops or dangles, a named pipe or another non-file, or a data_dir that is
+        itself a file."""
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise DataError(
+                self.data_dir,
+                None,
+                "is a file, not a folder: --data_dir names the folder that "
+                f"holds {self.train_file}, {self.dev_file}, {self.test_file}",
+            )
         path = self.data_dir / filename
-        if path.is_dir():
-            raise DataError(path, None, f"is a directory; {filename} must be a file")
-        if not path.is_file():
+        try:
+            mode = path.stat().st_mode
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise DataError(
+                    path,
+                    None,
+                    "is a symbolic link that loops (it leads back to itself); point it at a file",
+                ) from None
+            if path.is_symlink():
+                target = os.readlink(path)
+                raise DataError(
+                    path, None, f"is a symbolic link to {target}, which does not exist"
+                ) from None
+            if err.errno not in (errno.ENOENT, errno.ENOTDIR):
+                raise DataError(path, None, f"cannot be read ({err.strerror})") from None
             where = (
                 f"data_dir {self.data_dir} does not exist"
                 if not self.data_dir.is_dir()
                 else f"{type(self).__name__} reads it from data_dir {self.data_dir}"
             )
-            raise FileNotFoundError(errno.ENOENT, f"{filename} not found ({where})", str(path))
+            raise FileNotFoundError(
+                errno.ENOENT, f"{filename} not found ({where})", str(path)
+            ) from None
+        if stat.S_ISDIR(mode):
+            raise DataError(path, None, f"is a directory; {filename} must be a file")
+        if not stat.S_ISREG(mode):
+            kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "not a regular file"
+            if stat.S_ISSOCK(mode):
+                kind = "a socket"
+            elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                kind = "a device"
+            raise DataError(
+                path,
+                None,
+                f"is {kind}; {filename} must be a regular file (it is read more "
+                "than once: to fingerprint it, then to stream it)",
+            )
         return path
 
     def read_examples(

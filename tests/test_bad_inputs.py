@@ -357,3 +357,37 @@ def test_an_output_that_is_an_input_is_refused_before_anything_is_written(
     said = caplog.text + capsys.readouterr().err
     assert f"{flag}=" in said and "would destroy the input" in said, said
     assert kept.read_bytes() == before
+
+
+def test_what_stands_in_place_of_a_data_file_is_named(tmp_path):
+    from processors import DataError, get_processor
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "dev.tsv").write_text("体育\t比赛\n", encoding="utf-8")
+    (data / "train.tsv").symlink_to(data / "train.tsv")  # a link to itself
+    with pytest.raises(DataError, match="train.tsv: is a symbolic link that loops"):
+        get_processor("tsv")(data).get_train_examples()
+    (data / "train.tsv").unlink()
+    os.mkfifo(data / "train.tsv")
+    with pytest.raises(DataError, match=r"train.tsv: is a named pipe \(FIFO\)"):
+        get_processor("tsv")(data).get_train_examples()
+    (data / "train.tsv").unlink()
+    (data / "train.tsv").symlink_to(tmp_path / "gone.tsv")
+    with pytest.raises(DataError, match="which does not exist"):
+        get_processor("tsv")(data).get_train_examples()
+    a_file = tmp_path / "train.tsv"
+    a_file.write_text("体育\t比赛\n", encoding="utf-8")
+    with pytest.raises(DataError, match="is a file, not a folder: --data_dir names the folder"):
+        get_processor("tsv")(a_file).get_train_examples()
+
+
+def test_an_output_dir_that_cannot_be_created_says_so(tmp_path):
+    from classifier.run_folder import RunFolderError, open_run_folder
+
+    with pytest.raises(RunFolderError, match=r"--output_dir /proc/zh_textclf/run cannot be"):
+        open_run_folder("/proc/zh_textclf/run", {}, False, ())
+    a_file = tmp_path / "file"
+    a_file.write_text("x", encoding="utf-8")
+    with pytest.raises(RunFolderError, match="exists and is not a directory"):
+        open_run_folder(a_file, {}, False, ())
