@@ -73,6 +73,10 @@ def outcome(out: Path) -> dict:
         "best_epoch": summary["best_epoch"],
         "steps_done": summary["steps_done"],
         "config": json.loads((out / "classifier_config.json").read_text()),
+        # The interrupted epoch's training loss covers all its batches (the part before the
+        # kill is carried in the checkpoint); merged as a batch-weighted mean, so equal to
+        # rounding (the epoch's last batch is smaller than the others).
+        "train_loss_history": [round(loss, 4) for loss in summary["train_loss_history"]],
     }
 
 
@@ -82,7 +86,7 @@ def uninterrupted(demo_bert_dir, tmp_path_factory) -> dict:
     result = train(*flags(out, demo_bert_dir))
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
-    assert summary["resumed_from_step"] == 0
+    assert summary["resumed_from_step"] == 0 and summary["resumes"] == []
     assert summary["steps_done"] == STEPS_PER_EPOCH * EPOCHS
     assert json.loads((out / "run.json").read_text())["finished"] is True
     return outcome(out)
@@ -109,6 +113,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(
     assert f"resuming from step {resumed_from} of 57" in result.stderr
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["resumed_from_step"] == resumed_from
+    assert summary["resumes"] == [resumed_from]
     assert outcome(out) == uninterrupted  # CPU kernels here are deterministic: exactly equal
     assert not list(out.rglob("*.tmp")), "a killed write's temporary file was left behind"
     assert not (out / "checkpoints").exists()  # a finished run keeps no checkpoints

@@ -155,6 +155,13 @@ class SaveTrainingState(keras.callbacks.Callback):
     ``batches_done`` counts batches over the whole run (resumes included); a batch that ends
     an epoch is saved by the epoch end instead, so a checkpoint at an epoch boundary always
     holds that epoch's dev result.
+
+    Keras' training figures (loss, accuracy) are running means since the epoch's first batch
+    *in this process*: after a mid-epoch resume they would cover only the batches since the
+    resume. So every mid-epoch checkpoint records the means so far (``partial_epoch``: the
+    epoch, its batches and their means), a resumed run carries them in (``carried``), and at
+    the epoch end the figures Keras reports (history, CSV, TensorBoard, train_loss_history) are
+    the batch-weighted means over the whole epoch.
     """
 
     def __init__(
@@ -164,6 +171,7 @@ class SaveTrainingState(keras.callbacks.Callback):
         batches_done: int,
         epoch_end_batch: int,
         epoch_state: Callable[[int, dict], dict[str, Any]],
+        carried: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.checkpoint = checkpoint
@@ -171,12 +179,60 @@ class SaveTrainingState(keras.callbacks.Callback):
         self.batches_done = batches_done
         self.epoch_end_batch = epoch_end_batch
         self.epoch_state = epoch_state  # (epoch, logs) -> what the epoch end adds to the record
+        self.carried = carried or {"batches": 0, "means": {}}
+        self.seen = 0
+        self.running: dict[str, float] = {}
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.batches_done += 1
+        self.seen += 1
+        self.running = {k: float(v) for k, v in (logs or {}).items() if _is_number(v)}
         if self.batches_done % self.every == 0 and self.batches_done != self.epoch_end_batch:
+            self.checkpoint.values["partial_epoch"] = {
+                "end_batch": self.epoch_end_batch,
+                "batches_done": self.batches_done,
+                **self.merged(),
+            }
             self.checkpoint.save(self.batches_done)
 
+    def merged(self) -> dict[str, Any]:
+        """The epoch's batch count and running means, the batches before a resume included."""
+        before, now = int(self.carried["batches"]), self.seen
+        means = dict(self.running)
+        if before:
+            for name, value in self.carried["means"].items():
+                if name in means and now:
+                    means[name] = (before * value + now * means[name]) / (before + now)
+                else:
+                    means.setdefault(name, value)
+        return {"batches": before + now, "means": means}
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.checkpoint.values.update(self.epoch_state(epoch, logs or {}))
+        logs = logs if logs is not None else {}
+        if self.carried["batches"]:  # the figures of the whole epoch, not of this process's part
+            for name, value in self.merged()["means"].items():
+                if name in logs:
+                    logs[name] = value
+        self.checkpoint.values.pop("partial_epoch", None)
+        self.checkpoint.values.update(self.epoch_state(epoch, logs))
         self.checkpoint.save(self.batches_done)
+
+
+def carried_epoch(record: dict[str, Any], batches_done: int, epoch_end_batch: int) -> dict | None:
+    """The running means a resumed run takes over: those the checkpoint it resumes from
+    recorded for the epoch it interrupted (None at an epoch boundary)."""
+    partial = record.get("partial_epoch")
+    if (
+        partial
+        and partial.get("batches_done") == batches_done
+        and partial.get("end_batch") == epoch_end_batch
+    ):
+        return {"batches": int(partial["batches"]), "means": dict(partial["means"])}
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False

@@ -29,6 +29,7 @@ from classifier.training.checkpointing import (
     SaveTrainingState,
     StopOnNonFiniteLoss,
     TrainingCheckpoint,
+    carried_epoch,
 )
 from classifier.training.data import TrainingData
 from classifier.training.dev_evaluator import DevEvaluator
@@ -57,6 +58,7 @@ class FitOutcome:
     train_loss_history: list[float]
     resumed_from_step: int
     steps_done: int
+    resumes: list[int]  # the step of every resume of this run, in order
 
 
 def fit(
@@ -106,6 +108,9 @@ def fit(
     record = checkpoint.values
     batches_done = resumed_from = int(record.get("batches_done", 0))
     record.setdefault("train_loss_history", [])
+    record.setdefault("resumes", [])
+    if resumed_from:
+        record["resumes"].append(resumed_from)
 
     def epoch_state(epoch: int, logs: dict[str, Any]) -> dict[str, Any]:
         state = {
@@ -130,7 +135,12 @@ def fit(
                 "epoch %d of %d: steps %d-%d", epoch + 1, schedule.epochs, batches_done + 1, end
             )
             saver = SaveTrainingState(
-                checkpoint, config.save_checkpoints_steps, batches_done, end, epoch_state
+                checkpoint,
+                config.save_checkpoints_steps,
+                batches_done,
+                end,
+                epoch_state,
+                carried_epoch(record, batches_done, end),
             )
             model.fit(
                 distributed_training_dataset(
@@ -158,7 +168,13 @@ def fit(
         model.optimizer.finalize_variable_values(model.trainable_weights)
     if evaluator is not None:
         evaluator.restore_best(model)
-    return FitOutcome(evaluator, list(record["train_loss_history"]), resumed_from, batches_done)
+    return FitOutcome(
+        evaluator,
+        list(record["train_loss_history"]),
+        resumed_from,
+        batches_done,
+        list(record["resumes"]),
+    )
 
 
 @contextmanager

@@ -120,6 +120,7 @@ def train(
         "epochs_run": len(outcome.train_loss_history),
         "steps_done": outcome.steps_done,
         "resumed_from_step": outcome.resumed_from_step,
+        "resumes": outcome.resumes,
         "seconds": round(time.time() - started, 1),
         "trainable_params": trainable,
         "backbone_params": backbone_params,
