@@ -128,3 +128,37 @@ def test_the_tsv_processor_streams_its_train_file():
     assert not isinstance(streamed, list)
     assert [e.text_a for e in streamed] == [e.text_a for e in processor.get_train_examples()]
     assert processor.train_fingerprint() == processor.train_fingerprint()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncate_shard", "flip_byte", "delete_labels", "broken_manifest", "no_manifest"],
+)
+def test_a_damaged_cache_is_encoded_again_with_a_warning(setting, tmp_path, damage, caplog):
+    spec, encoder, _ = setting
+    calls = []
+
+    def read():
+        calls.append(1)
+        return examples(40)
+
+    first = open_or_build(tmp_path, "k", read, encoder, spec)
+    shard = first.shards[0]
+    if damage == "truncate_shard":  # as a full disk or a killed copy leaves it
+        shard.write_bytes(shard.read_bytes()[:100])
+    elif damage == "flip_byte":
+        data = bytearray(shard.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        shard.write_bytes(bytes(data))
+    elif damage == "delete_labels":
+        (first.folder / example_cache.LABELS_FILE).unlink()
+    elif damage == "broken_manifest":
+        (first.folder / example_cache.MANIFEST).write_text("{", encoding="utf-8")
+    else:
+        (first.folder / example_cache.MANIFEST).unlink()
+    with caplog.at_level("WARNING"):
+        again = open_or_build(tmp_path, "k", read, encoder, spec)
+    assert len(calls) == 2 and "is damaged" in caplog.text and str(first.folder) in caplog.text
+    assert example_cache.verify(again.folder) is None
+    batches = list(training_stream(again, batch_size=8, seed=0).take(5))
+    assert sum(len(labels) for _, labels in batches) == 40

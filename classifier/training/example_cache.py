@@ -10,7 +10,10 @@ The cache lives under ``--cache_dir`` (default ``$ZH_TEXTCLF_CACHE`` or ~/.cache
 in a folder named by a hash of the data fingerprint, the vocab and every setting that changes
 the encoding (labels, head kind, max_seq_length, lower-casing, long-text policy, pair or not).
 A second run on the same data finds the folder and reads nothing else; a folder is complete or
-absent (written under a temporary name and renamed).
+absent (written under a temporary name and renamed). Its manifest, written last, lists the size
+and SHA-256 of every file; a run checks them before it trusts the folder, and a folder that does
+not match (a shard cut short by a full disk or a killed copy, a flipped byte) is encoded again,
+with a warning, instead of failing mid-training.
 
 Training batches: the shards are read in a seeded random order, rows pass a seeded shuffle
 buffer, and batches are padded to their own longest row (``group_by_length``: tf.data's
@@ -41,7 +44,7 @@ from classifier.text import TextEncoder
 logger = logging.getLogger(__name__)
 
 CACHE_ENV = "ZH_TEXTCLF_CACHE"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the manifest lists each file's size and SHA-256
 MANIFEST = "manifest.json"
 LABELS_FILE = "labels.npy"
 ROWS_PER_SHARD = 100_000
@@ -97,10 +100,18 @@ def open_or_build(
     """The cached split ``key`` under ``root``, encoding ``examples()`` into it first when it is
     not there. ``skipped()`` (called after the examples are read) lists bad rows skipped."""
     folder = Path(root) / key
-    if (folder / MANIFEST).is_file():
-        split = load(folder)
-        logger.info("encoded training examples: %d rows from the cache %s", len(split), folder)
-        return split
+    if (folder / MANIFEST).is_file() or folder.exists():
+        damage = verify(folder)
+        if damage is None:
+            split = load(folder)
+            logger.info("encoded training examples: %d rows from the cache %s", len(split), folder)
+            return split
+        logger.warning(
+            "the cached encoding %s is damaged (%s): encoding the training data again",
+            folder,
+            damage,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{key}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -161,6 +172,7 @@ def _build(
         "format": FORMAT_VERSION,
         "rows": rows,
         "shards": shards,
+        "files": {name: _describe(folder / name) for name in [*shards, LABELS_FILE]},
         "skipped": skipped()[:100],
         "seconds": round(time.time() - started, 1),
     }
@@ -168,6 +180,39 @@ def _build(
     logger.info(
         "encoded %d training rows into %d shards in %.1fs", rows, len(shards), time.time() - started
     )
+
+
+def _describe(path: Path) -> dict[str, int | str]:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def verify(folder: Path) -> str | None:
+    """None when ``folder`` holds a complete cache whose files match its manifest; otherwise
+    what is wrong, for the warning."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if set(files) != {*manifest["shards"], LABELS_FILE}:
+            return f"{MANIFEST} does not list its files"
+    except FileNotFoundError:
+        return f"no {MANIFEST}"
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return f"{MANIFEST} cannot be read: {err}"
+    for name, expected in files.items():
+        path = folder / name
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return f"{name} is missing"
+        if size != expected["bytes"]:
+            return f"{name} holds {size} bytes, {expected['bytes']} were written"
+        if _describe(path)["sha256"] != expected["sha256"]:
+            return f"{name} does not hold what was written (SHA-256 differs)"
+    return None
 
 
 def load(folder: Path) -> CachedSplit:
