@@ -200,3 +200,42 @@ def test_masked_lm_state_dict_without_pooler_loads(tmp_path, zoo_dirs, caplog):
     report = load_pretrained(folder).report
     assert report.left_initialised == ["pooler.dense.weight", "pooler.dense.bias"]
     assert "left randomly initialised" in caplog.text
+
+
+def damage(path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(data[:40])
+    else:  # a safetensors header whose length points past the file
+        path.write_bytes((10**9).to_bytes(8, "little") + data[8:])
+
+
+@pytest.mark.parametrize(
+    ("folder", "file_glob", "how"),
+    [
+        ("google_bert_tf1", "*.index", "truncate"),  # "file is too short to be an sstable"
+        ("google_bert_tf1", "*.data-*", "truncate"),
+        ("hf_bert_prefixed_legacy", "model.safetensors", "truncate"),
+        ("hf_bert_prefixed_legacy", "model.safetensors", "header"),
+    ],
+)
+def test_a_damaged_checkpoint_file_is_named_as_damaged(tmp_path, zoo_dirs, folder, file_glob, how):
+    from classifier.checkpoints.tf1_checkpoint import DamagedCheckpointError
+
+    shutil.copytree(zoo_dirs[folder], tmp_path / "m")
+    target = next((tmp_path / "m").glob(file_glob))
+    damage(target, how)
+    with pytest.raises(DamagedCheckpointError) as err:
+        load_pretrained(tmp_path / "m")
+    message = str(err.value)
+    assert "truncated or damaged" in message or "damaged" in message
+    assert str(tmp_path / "m") in message
+
+
+def test_a_damaged_pytorch_file_is_named_as_damaged(tmp_path, zoo_dirs):
+    from classifier.checkpoints.tf1_checkpoint import DamagedCheckpointError
+
+    folder = hf_folder_with_bin(tmp_path, zoo_dirs)
+    damage(folder / "pytorch_model.bin", "truncate")
+    with pytest.raises(DamagedCheckpointError, match="pytorch_model.bin cannot be read"):
+        load_pretrained(folder, allow_pickle=True)

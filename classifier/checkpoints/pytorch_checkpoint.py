@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.checkpoints.tf1_checkpoint import DamagedCheckpointError
+
 CONVERT_HINT = (
     "Convert it once to safetensors, e.g.\n"
     "  scripts/convert_checkpoint.sh --input_dir {folder} --output_dir {folder}_safetensors "
@@ -48,7 +50,16 @@ def read_pytorch_bin(path: str | Path, allow_pickle: bool) -> dict[str, np.ndarr
         shards = [path.name]
     tensors: dict[str, np.ndarray] = {}
     for shard in shards:
-        state = torch.load(path.parent / shard, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(path.parent / shard, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
+            raise DamagedCheckpointError(
+                f"{path.parent / shard} cannot be read as a PyTorch state dict "
+                f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); the "
+                "file is truncated or damaged, download or copy it again"
+            ) from None
         for name, value in state.items():
             if value.is_floating_point():
                 value = value.float()

@@ -26,7 +26,13 @@ class SafetensorsCheckpoint(Mapping):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if self.path.name.endswith(INDEX_SUFFIX):
-            index = json.loads(self.path.read_text(encoding="utf-8"))
+            try:
+                index = json.loads(self.path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise DamagedCheckpointError(
+                    f"{self.path}: not a readable shard index ({err}); it is truncated or "
+                    "damaged, download or copy it again"
+                ) from None
             try:
                 weight_map = index["weight_map"]
             except (KeyError, TypeError):
@@ -69,8 +75,13 @@ def _header(path: Path) -> dict[str, dict]:
             header = json.loads(f.read(size))
         except (struct.error, ValueError) as err:
             raise DamagedCheckpointError(
-                f"{path}: not a readable safetensors file ({err}); it is truncated or damaged"
+                f"{path}: not a readable safetensors file ({err}); it is truncated or damaged, "
+                "download or copy it again"
             ) from None
+    if not isinstance(header, dict) or not all(isinstance(v, dict) for v in header.values()):
+        raise DamagedCheckpointError(
+            f"{path}: its safetensors header is not a table of tensors; the file is damaged"
+        )
     header.pop("__metadata__", None)
     return header
 

@@ -24,14 +24,21 @@ class TF1Checkpoint(Mapping):
 
     def __init__(self, prefix: str | Path):
         self.prefix = str(prefix)
+        index = Path(f"{self.prefix}.index")
         try:
             self._reader = tf.train.load_checkpoint(self.prefix)
-        except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as err:
+            self._shapes = self._reader.get_variable_to_shape_map()
+        except (tf.errors.OpError, ValueError) as err:
+            reason = getattr(err, "message", None) or str(err)
+            if index.is_file():  # the files are there but do not read: damaged, not missing
+                raise DamagedCheckpointError(
+                    f"{index} cannot be read ({reason.strip().splitlines()[0]}); the checkpoint "
+                    "is truncated or damaged, download or copy it again"
+                ) from None
             raise FileNotFoundError(
                 f"cannot read a TF1 checkpoint at prefix {self.prefix!r} "
-                f"(expected {self.prefix}.index and {self.prefix}.data-*): {err}"
-            ) from err
-        self._shapes = self._reader.get_variable_to_shape_map()
+                f"(expected {self.prefix}.index and {self.prefix}.data-*): {reason}"
+            ) from None
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._shapes:
