@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             [("--output_file", args.output_file)],
             [("--input_file", args.input_file), ("--export_dir", args.export_dir)],
         )
+        stale = f"{args.output_file}.tmp" if args.output_file else None
+        if stale is not None and os.path.isfile(stale):  # left by a killed run of this command
+            os.remove(stale)
         chosen = select_version(args.export_dir, args.version)  # before TensorFlow loads
         from serving.predictor import Predictor
         from serving.repl import InputTextError, run_repl, utf8_lines, write_predictions_tsv

@@ -123,3 +123,47 @@ def test_readers_skip_incomplete_and_non_integer_folders(tmp_path):
         select_version(tmp_path, 2)
     # A version folder given directly is served as it is.
     assert list_versions(tmp_path / "3")[0].version == 3
+
+
+def test_the_next_export_removes_what_killed_exports_left(tmp_path):
+    import os
+    import socket
+    import time
+
+    host = socket.gethostname()
+    finished = subprocess.run([sys.executable, "-c", "pass"], check=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = tmp_path / f"{TMP_PREFIX}{host}-{dead.pid}-abc123"  # its process is gone
+    running = tmp_path / f"{TMP_PREFIX}{host}-{os.getppid()}-def456"  # still running
+    foreign_old = tmp_path / f"{TMP_PREFIX}otherhost-1-ghi789"
+    foreign_new = tmp_path / f"{TMP_PREFIX}otherhost-2-jkl012"
+    for folder in (killed, running, foreign_old, foreign_new):
+        folder.mkdir()
+        fake_saved_model(folder)
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(foreign_old, (day_ago, day_ago))
+    assert finished.returncode == 0
+    assert write_version(tmp_path, fake_saved_model)[0] == 1
+    assert sorted(leftovers(tmp_path)) == sorted([running.name, foreign_new.name])
+
+
+@pytest.mark.slow
+def test_predict_removes_the_temporary_output_a_killed_run_left(tmp_path):
+    source = tmp_path / "texts.txt"
+    source.write_text("很好\n", encoding="utf-8")
+    target = tmp_path / "out.tsv"
+    (tmp_path / "out.tsv.tmp").write_text("half of an earlier run's output", encoding="utf-8")
+    result = subprocess.run(
+        [
+            str(REPO / "scripts" / "predict.sh"),
+            f"--export_dir={tmp_path / 'no_export_here'}",
+            f"--input_file={source}",
+            f"--output_file={target}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2  # the run fails, and still leaves no temporary file
+    assert not (tmp_path / "out.tsv.tmp").exists()
