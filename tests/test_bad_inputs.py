@@ -195,7 +195,30 @@ def test_a_damaged_resume_checkpoint_is_named(demo_bert_dir, tmp_path):
     data_file = next((out / "checkpoints").glob("ckpt-5.data-*"))
     data_file.write_bytes(data_file.read_bytes()[:1000])
     result = train(*flags)
-    assert_clean_error(result, 1, "cannot resume from", "ckpt-5", "--overwrite")
+    assert_clean_error(
+        result, 1, "cannot resume from", "ckpt-5", f"rm -r {out / 'checkpoints'}", "--overwrite"
+    )
+
+
+@pytest.mark.slow
+def test_a_damaged_latest_resume_checkpoint_falls_back_to_the_one_before(
+    demo_bert_dir, tmp_path
+):
+    out = tmp_path / "out"
+    flags = demo_flags(ROOT / "data" / "demo", demo_bert_dir, out, "--save_checkpoints_steps=3")
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.support.killed_run", "batch:8", "scripts.train", *flags],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert killed.returncode == -9
+    data_file = next((out / "checkpoints").glob("ckpt-6.data-*"))
+    data_file.write_bytes(data_file.read_bytes()[:1000])
+    result = train(*flags)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ckpt-6" in result.stderr and "resuming from" in result.stderr
+    assert "resuming from step 3 of" in result.stderr
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ seed and k alone (classifier.batching.epoch_batches), so the batch count says wh
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,8 @@ import keras
 import tensorflow as tf
 
 CHECKPOINT_DIR = "checkpoints"
+
+logger = logging.getLogger(__name__)
 
 
 class TrainingError(RuntimeError):
@@ -107,24 +110,38 @@ class TrainingCheckpoint:
 
     def restore(self, directory: Path | None = None) -> bool:
         """Loads the latest checkpoint (of ``directory``, default this run's); False when there
-        is none. A damaged checkpoint is reported as such (naming the file), not a traceback."""
-        latest = (
-            tf.train.latest_checkpoint(str(directory))
-            if directory is not None
-            else self.manager.latest_checkpoint
-        )
-        if not latest:
+        is none. A damaged latest checkpoint falls back, with a warning, to the one before it
+        (the manager keeps --keep_checkpoints); when none can be read, the error names the
+        damaged file and the command that discards the checkpoints."""
+        folder = Path(directory) if directory is not None else Path(self.manager.directory)
+        state = tf.train.get_checkpoint_state(str(folder))
+        candidates = list(state.all_model_checkpoint_paths) if state else []
+        latest = state.model_checkpoint_path if state else None
+        if latest and latest not in candidates:
+            candidates.append(latest)
+        if not candidates:
             return False
-        try:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-        except (tf.errors.OpError, ValueError, AssertionError, IndexError) as err:
-            raise TrainingError(
-                f"cannot resume from {latest}: the checkpoint is damaged or from another model "
-                f"({type(err).__name__}: {str(err).splitlines()[0][:300]}); pass --overwrite to "
-                "start again"
-            ) from None
-        self.restored = latest
-        return True
+        failures = []
+        for path in reversed(candidates):
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, AssertionError, IndexError) as err:
+                failures.append(f"{path} ({type(err).__name__}: {str(err).splitlines()[0][:200]})")
+                continue
+            if failures:
+                logger.warning(
+                    "checkpoint %s cannot be read (damaged); resuming from %s instead",
+                    "; ".join(failures),
+                    path,
+                )
+            self.restored = path
+            return True
+        raise TrainingError(
+            f"cannot resume from {failures[0]}: the checkpoint is damaged or from another model"
+            + (f", and so are the older ones ({'; '.join(failures[1:])})" if failures[1:] else "")
+            + f". Discard the checkpoints with `rm -r {folder}` and run the same command to "
+            "start this run again from the beginning, or pass --overwrite to start a new run"
+        )
 
     def save(self, batches_done: int) -> None:
         self.values["batches_done"] = batches_done
