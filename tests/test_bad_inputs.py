@@ -201,9 +201,7 @@ def test_a_damaged_resume_checkpoint_is_named(demo_bert_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_damaged_latest_resume_checkpoint_falls_back_to_the_one_before(
-    demo_bert_dir, tmp_path
-):
+def test_a_damaged_latest_resume_checkpoint_falls_back_to_the_one_before(demo_bert_dir, tmp_path):
     out = tmp_path / "out"
     flags = demo_flags(ROOT / "data" / "demo", demo_bert_dir, out, "--save_checkpoints_steps=3")
     killed = subprocess.run(

@@ -137,6 +137,23 @@ def test_a_strategy_that_loses_in_cross_validation_is_not_shipped(monkeypatch):
     assert len(set(choice.thresholds)) == 1
 
 
+def test_per_label_moves_that_do_not_pay_in_cross_validation_fall_back_to_global(monkeypatch):
+    probs, true = legal_like(np.random.default_rng(9), 300, 6)
+    real = T.fit_thresholds
+
+    def slightly_worse(p, t, strategy, metric):
+        thresholds = real(p, t, "global" if strategy == "per_label" else strategy, metric)
+        if strategy == "per_label":  # one label nudged off the best single cut-off
+            thresholds[0] = min(0.99, thresholds[0] + 0.2)
+        return thresholds
+
+    monkeypatch.setattr(T, "fit_thresholds", slightly_worse)
+    choice = T.choose_thresholds(probs, true, T.ThresholdPolicy("per_label"))
+    cv = choice.summary["cross_validated"]
+    assert cv["per_label"] < cv["global"]
+    assert choice.strategy == "global" and "did not pay" in choice.summary["note"]
+
+
 def test_rare_labels_stay_near_the_global_cut_off():
     rng = np.random.default_rng(6)
     probs, true = legal_like(rng, 500, 4)
