@@ -217,3 +217,27 @@ def test_a_threshold_strategy_for_a_multiclass_task_is_refused():
     assert head.threshold_policy(None, "accuracy") is None
     with pytest.raises(ValueError, match="--threshold_strategy applies to multilabel"):
         head.threshold_policy("global", None)
+
+
+def test_per_label_pays_where_labels_are_calibrated_unlike_each_other():
+    """Half the labels' scores inflated (as --pos_weight balanced does to rare labels): one
+    cut-off cannot serve both halves, label-by-label thresholds can, and cross-validation
+    sees it."""
+    rng = np.random.default_rng(10)
+
+    def inflated(rows):
+        probs, true = legal_like(rng, rows, 12)
+        logits = np.log(probs / (1 - probs))
+        logits[:, ::2] += 3.0
+        return 1 / (1 + np.exp(-logits)), true
+
+    dev_probs, dev_true = inflated(1500)
+    test_probs, test_true = inflated(4000)
+    choice = T.choose_thresholds(dev_probs, dev_true, T.ThresholdPolicy())
+    assert choice.strategy == "per_label", choice.summary
+    glob = T.fit_thresholds(dev_probs, dev_true, "global", "micro_f1")
+    held_out = {
+        name: T.decision_metric("micro_f1", test_probs >= t, test_true)
+        for name, t in (("per_label", choice.thresholds), ("global", glob))
+    }
+    assert held_out["per_label"] > held_out["global"] + 0.02, held_out
