@@ -284,10 +284,11 @@ def _noise(scores: list[float], baseline: list[float]) -> float:
 def choose_thresholds(
     probabilities: np.ndarray, targets: np.ndarray, policy: ThresholdPolicy
 ) -> ThresholdChoice:
-    """Thresholds fitted on all rows by the policy's strategy, unless cross-validation says a
-    simpler one does better (per_label below global), or the strategy falls below the 0.5
-    cut-off by more than the noise: then the next simpler strategy (global, else fixed) that
-    passes. The summary records every figure and, when it falls back, why."""
+    """Thresholds fitted on all rows by the policy's strategy, unless cross-validation says it
+    does not beat the next simpler one by more than the fold-to-fold noise (per_label against
+    global), or it falls below the 0.5 cut-off by more than the noise: then the next simpler
+    strategy (global, else fixed) that passes. The summary records every figure and, when it
+    falls back, why."""
     probs = np.asarray(probabilities, np.float64)
     true = np.asarray(targets).astype(bool)
     num_rows, num_labels = true.shape if true.ndim == 2 else (0, probs.shape[1])
