@@ -99,7 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     from serving.repl import tsv_header
     from serving.versions import NoModelError, select_version
 
+    import glob
+
+    from classifier.files import refuse_writing_over_inputs
+
     try:
+        # Beam writes OUTPUT-<shard>-of-<n>.tsv: none of them may be an input file.
+        written = glob.glob(f"{glob.escape(args.output)}-*.tsv") + [f"{args.output}.tsv"]
+        refuse_writing_over_inputs(
+            [("--output", name) for name in written],
+            [("--input", name) for name in glob.glob(args.input)],
+        )
         chosen = select_version(args.export_dir, args.version)  # fail here, not in a worker
         header = tsv_line(tsv_header(Predictor.from_version(chosen, batch_size=1)))
     except (NoModelError, ValueError) as err:

@@ -31,8 +31,7 @@ def guarded_server(serving_models, tmp_path_factory):
     server = ServerProcess(
         serving_models["multiclass"].export_dir,
         log,
-        "--connection_limit=600",
-        f"--header_timeout={HEADER_TIMEOUT}",
+        f"--header_timeout={HEADER_TIMEOUT}",  # the default --connection_limit (1000) holds
         "--poll_seconds=0",
     )
     yield server
