@@ -95,13 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         logger.error("Apache Beam is not installed: pip install -r requirements-beam.txt")
         return 2
-    from serving.predictor import Predictor
-    from serving.repl import tsv_header
-    from serving.versions import NoModelError, select_version
-
     import glob
 
     from classifier.files import refuse_writing_over_inputs
+    from serving.predictor import Predictor
+    from serving.repl import tsv_header
+    from serving.versions import NoModelError, select_version
 
     try:
         # Beam writes OUTPUT-<shard>-of-<n>.tsv: none of them may be an input file.
