@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--threshold_strategy",
         choices=THRESHOLD_STRATEGIES,
-        default=None,
+        default=argparse.SUPPRESS,  # the head's default (its help says which)
         help="multilabel: how the student's decision thresholds are fitted on dev (see train.sh) (default: per_label)",
     )
     add_bool(g, "verbose", False, "debug logging")
@@ -146,7 +146,7 @@ def options_from_args(args: argparse.Namespace):
         early_stopping_patience=args.early_stopping_patience,
         seed=args.seed,
         calibration=args.calibration,
-        threshold_strategy=args.threshold_strategy,
+        threshold_strategy=getattr(args, "threshold_strategy", None),
     )
     return DistillOptions(
         teacher_dir=args.teacher_dir,

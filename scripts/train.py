@@ -261,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--threshold_strategy",
         choices=THRESHOLD_STRATEGIES,
-        default=None,
-        help="multilabel: how the per-label decision thresholds are fitted on dev for --metric: per_label (a global cut-off, then label-by-label moves kept only where they raise the metric, shrunk toward the global one for rare labels), global (one cut-off), fixed (0.5). Each is checked by 5-fold cross-validation on dev; the dev report is cross-fitted (default: per_label)",
+        default=argparse.SUPPRESS,  # the head's default (its help says which)
+        help="multilabel: how the decision thresholds are fitted on dev for --metric: per_label (a global cut-off, then label-by-label moves kept only where they raise the metric; shipped only where 5-fold cross-validation says they beat the global cut-off), global (one cut-off), fixed (0.5); the dev report is cross-fitted (default: per_label)",
     )
     g = p.add_argument_group("precision and logging")
     add_bool(
@@ -358,7 +358,7 @@ def options_from_args(args: argparse.Namespace):
         head_bias_init=args.head_bias_init,
         group_by_length=args.group_by_length,
         calibration=args.calibration,
-        threshold_strategy=args.threshold_strategy,
+        threshold_strategy=getattr(args, "threshold_strategy", None),
         layerwise_lr_decay=args.layerwise_lr_decay,
         head_learning_rate=args.head_learning_rate,
         adversarial=args.adversarial,
