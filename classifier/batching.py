@@ -1,4 +1,6 @@
-"""Batches for training and inference, each padded only to its own longest row.
+"""Encoded examples in memory, and the batches inference reads, each padded only to its own
+longest row. (Training streams its batches from the example cache:
+classifier.training.example_cache.training_stream.)
 
 Training batches are drawn at random by default, so that every batch's labels represent the
 data set. Length grouping (``group_by_length``, as HF Trainer's flag) sorts rows by length inside
@@ -80,28 +82,6 @@ class EncodedExamples:
         return np.fromiter((len(t) for t in self.token_ids), dtype=np.int64, count=len(self))
 
 
-def bucketed_batches(
-    lengths: np.ndarray,
-    batch_size: int,
-    rng: np.random.Generator,
-    window_batches: int = 50,
-) -> list[np.ndarray]:
-    """Shuffled index batches whose rows have similar lengths.
-
-    Indices are shuffled, cut into windows of ``window_batches`` batches, sorted by length
-    inside each window and cut into batches; the batch order is shuffled again.
-    """
-    order = rng.permutation(len(lengths))
-    window = batch_size * window_batches
-    batches = []
-    for start in range(0, len(order), window):
-        chunk = order[start : start + window]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
 def sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
     """Deterministic batches of length-sorted indices (evaluation and prediction)."""
     order = np.argsort(lengths, kind="stable")
@@ -132,42 +112,6 @@ def _signature(data: EncodedExamples):
     if data.sample_weights is not None:
         spec += (tf.TensorSpec(shape=(None,), dtype=tf.float32),)
     return spec
-
-
-def _rows(data: EncodedExamples, indices: np.ndarray) -> tuple:
-    features = pad_batch(data, indices)
-    if data.labels is None:
-        return (features,)
-    row = (features, data.labels[indices])
-    if data.sample_weights is not None:
-        row += (data.sample_weights[indices],)
-    return row
-
-
-def random_batches(num_rows: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """One epoch of shuffled index batches (the last may be smaller)."""
-    order = rng.permutation(num_rows)
-    return [order[i : i + batch_size] for i in range(0, num_rows, batch_size)]
-
-
-def training_dataset(
-    data: EncodedExamples, batch_size: int, seed: int, group_by_length: bool = False
-) -> tf.data.Dataset:
-    """An endlessly repeating dataset; every pass draws a new shuffle (length-grouped or not)."""
-    rng = np.random.default_rng(seed)
-    lengths = data.lengths
-
-    def generate() -> Iterator[tuple]:
-        while True:
-            if group_by_length:
-                batches = bucketed_batches(lengths, batch_size, rng)
-            else:
-                batches = random_batches(len(lengths), batch_size, rng)
-            for indices in batches:
-                yield _rows(data, indices)
-
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(data))
-    return dataset.prefetch(4)
 
 
 def inference_batches(data: EncodedExamples, batch_size: int) -> tuple[tf.data.Dataset, np.ndarray]:

@@ -103,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output_dir", required=True)
     add_bool(g, "overwrite", False, "replace an earlier run's files in --output_dir")
     add_bool(g, "do_predict", False, "predict test.tsv into test_predictions.tsv")
+    g.add_argument(
+        "--save_checkpoints_steps",
+        type=positive_int,
+        default=1000,
+        help="checkpoint the whole training state into OUTPUT_DIR/checkpoints every this many "
+        "steps and at each epoch end; rerunning a killed run's command resumes it",
+    )
+    g.add_argument(
+        "--keep_checkpoints",
+        type=positive_int,
+        default=3,
+        help="how many recent checkpoints to keep",
+    )
 
     g = p.add_argument_group("training")
     g.add_argument("--learning_rate", type=positive_float, default=1e-4)
@@ -147,6 +160,8 @@ def options_from_args(args: argparse.Namespace):
         seed=args.seed,
         calibration=args.calibration,
         threshold_strategy=getattr(args, "threshold_strategy", None),
+        save_checkpoints_steps=args.save_checkpoints_steps,
+        keep_checkpoints=args.keep_checkpoints,
     )
     return DistillOptions(
         teacher_dir=args.teacher_dir,

@@ -370,3 +370,87 @@ def test_distill_sh_names_a_teacher_folder_without_a_model(tmp_path):
     assert result.returncode == 2
     assert "holds no trained classifier" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _distill_sh_flags(teacher_dir: Path, out: Path, learning_rate: str = "2e-3") -> list[str]:
+    return [
+        f"--teacher_dir={teacher_dir}",
+        f"--data_dir={DEMO}",
+        f"--output_dir={out}",
+        "--num_student_layers=1",
+        "--num_train_epochs=2",
+        f"--learning_rate={learning_rate}",
+        "--hard_label_weight=0.5",
+        "--save_checkpoints_steps=7",
+        "--keep_checkpoints=2",
+        "--do_predict",
+    ]
+
+
+def _distill_outcome(out: Path) -> dict:
+    summary = json.loads((out / "distill_summary.json").read_text())
+    return {
+        "eval": json.loads((out / "eval_results.json").read_text()),
+        "predictions": (out / "test_predictions.tsv").read_text(),
+        "dev_history": summary["dev_history"],
+        "best_epoch": summary["best_epoch"],
+        "steps_done": summary["steps_done"],
+        "config": json.loads((out / "classifier_config.json").read_text()),
+        "loss_history": {
+            name: [round(value, 4) for value in values]
+            for name, values in summary["loss_history"].items()
+        },
+    }
+
+
+@pytest.mark.slow
+def test_a_killed_distill_sh_resumes_to_the_uninterrupted_result(tmp_path):
+    """SIGKILL mid-epoch 2 (600 demo rows, batches of 32: 19 steps an epoch, checkpoints every
+    7): the same command goes on from step 21 and ends where a run never interrupted ends;
+    other settings are refused naming the difference; a finished run keeps no checkpoints."""
+    env = {**os.environ, "PYTHON": sys.executable}
+    teacher_dir = _teacher(tmp_path, layers=2, hidden=32)
+
+    def distill_sh(*flags: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(ROOT / "scripts" / "distill.sh"), *flags],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+
+    whole = tmp_path / "whole"
+    result = distill_sh(*_distill_sh_flags(teacher_dir, whole))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((whole / "distill_summary.json").read_text())["resumes"] == []
+
+    out = tmp_path / "killed"
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.killed_run",
+            "batch:26",
+            "scripts.distill",
+            *_distill_sh_flags(teacher_dir, out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert (out / "checkpoints").is_dir()
+
+    refused = distill_sh(*_distill_sh_flags(teacher_dir, out, learning_rate="1e-3"))
+    assert refused.returncode == 2 and "unfinished run of another configuration" in refused.stderr
+    assert "learning_rate" in refused.stderr and "Traceback" not in refused.stderr
+
+    resumed = distill_sh(*_distill_sh_flags(teacher_dir, out))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from step 21 of 38" in resumed.stderr
+    summary = json.loads((out / "distill_summary.json").read_text())
+    assert summary["resumed_from_step"] == 21 and summary["resumes"] == [21]
+    assert _distill_outcome(out) == _distill_outcome(whole)
+    assert not (out / "checkpoints").exists()

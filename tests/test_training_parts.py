@@ -1,4 +1,4 @@
-"""Schedule, optimizer exclusions, bucketing, output-folder guard, class weights, spec I/O."""
+"""Schedule, optimizer exclusions, padding, output-folder guard, class weights, spec I/O."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 
 from classifier.batching import (
     EncodedExamples,
-    bucketed_batches,
     inference_batches,
     pad_batch,
 )
@@ -41,18 +40,6 @@ def test_no_weight_decay_on_layer_norm_and_bias():
         "beta": False,
         "position_embeddings": True,
     }
-
-
-def test_bucketed_batches_cover_every_row_once_with_similar_lengths():
-    rng = np.random.default_rng(1)
-    lengths = rng.integers(3, 128, size=1000)
-    batches = bucketed_batches(lengths, 32, np.random.default_rng(2), window_batches=8)
-    flat = np.concatenate(batches)
-    assert sorted(flat.tolist()) == list(range(1000))
-    spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
-    assert spread < 20  # random batches would spread over ~110 tokens
-    again = bucketed_batches(lengths, 32, np.random.default_rng(2), window_batches=8)
-    assert all((a == b).all() for a, b in zip(batches, again, strict=True))
 
 
 def test_pad_batch_pads_to_the_batch_longest_row_only():

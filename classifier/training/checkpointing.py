@@ -88,12 +88,15 @@ class TrainingCheckpoint:
         directory: Path,
         max_to_keep: int,
         best: BestWeights | None,
+        optimizer: keras.optimizers.Optimizer | None = None,
     ) -> None:
+        """``optimizer``: the one training ``model`` (default: its own; a Distiller's trains
+        the student it holds)."""
         self.record = RunRecord()
         self.restored: str | None = None
         parts: dict[str, Any] = {
             "model": model,
-            "optimizer": model.optimizer,
+            "optimizer": optimizer or model.optimizer,
             "random": RandomStates(model),
             "run": self.record,
         }

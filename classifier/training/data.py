@@ -11,6 +11,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from classifier.batching import EncodedExamples
 from classifier.classifier_spec import ClassifierSpec
 from classifier.heads.base import Example, LossOptions
@@ -55,7 +57,9 @@ def prepare_data(
     """Adds the per-example weights the options ask for to the encoded training split; encodes
     dev."""
     started = time.time()
-    train.sample_weights = spec.head.sample_weights(options, train.labels)
+    train.sample_weights = combined_weights(
+        train.row_weights, spec.head.sample_weights(options, train.labels)
+    )
     dev = encode_examples(encoder, dev_examples, spec) if dev_examples else None
     logger.info(
         "%d train rows (cached in %s), %d dev examples encoded in %.1fs",
@@ -65,3 +69,14 @@ def prepare_data(
         time.time() - started,
     )
     return TrainingData(train, dev)
+
+
+def combined_weights(*weights: np.ndarray | None) -> np.ndarray | None:
+    """The product of the given per-row weights (None: all 1); None when none is given."""
+    given = [np.asarray(w, np.float32) for w in weights if w is not None]
+    if not given:
+        return None
+    product = given[0]
+    for w in given[1:]:
+        product = product * w
+    return product.astype(np.float32)

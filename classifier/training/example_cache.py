@@ -4,7 +4,8 @@ The training split is read one example at a time (the processor streams its file
 chunks and written as shards of ``token_ids`` and ``segment_ids`` (and the row number), so the
 token ids of the whole set are never in memory. The labels, one int (multiclass) or one
 multi-hot row (multilabel) per row, are kept as a small array beside the shards: the head's
-priors, class weights and positive weights are computed from them.
+priors, class weights and positive weights are computed from them. Examples that carry a
+``weight`` attribute (distillation: 0 for a row of unlabelled text) get a row-weight array too.
 
 The cache lives under ``--cache_dir`` (default ``$ZH_TEXTCLF_CACHE`` or ~/.cache/zh-textclf),
 in a folder named by a hash of the data fingerprint, the vocab and every setting that changes
@@ -47,6 +48,7 @@ CACHE_ENV = "ZH_TEXTCLF_CACHE"
 FORMAT_VERSION = 2  # 2: the manifest lists each file's size and SHA-256
 MANIFEST = "manifest.json"
 LABELS_FILE = "labels.npy"
+ROW_WEIGHTS_FILE = "row_weights.npy"  # only when some example's weight is not 1
 ROWS_PER_SHARD = 100_000
 CHUNK = 4096  # examples encoded at a time
 SHUFFLE_BUFFER = 50_000  # rows; bounded, so memory does not grow with the data
@@ -66,7 +68,8 @@ class CachedSplit:
     labels: np.ndarray
     shards: list[Path]
     skipped: list[str]
-    sample_weights: np.ndarray | None = None
+    row_weights: np.ndarray | None = None  # float32 [rows]: the examples' own weights
+    sample_weights: np.ndarray | None = None  # what training weighs rows by (training.data)
     fingerprint: str = ""  # of the data it was encoded from
 
     def __len__(self) -> int:
@@ -138,6 +141,7 @@ def _build(
     folder.mkdir(parents=True)
     head = spec.head
     labels: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
     shards: list[str] = []
     writer, rows_in_shard, rows = None, 0, 0
     try:
@@ -149,9 +153,12 @@ def _build(
                 [e.text_b for e in chunk] if spec.is_pair else None,
             )
             chunk_labels = head.encode_labels(chunk)
+            chunk_weights = np.array([getattr(e, "weight", 1.0) for e in chunk], np.float32)
             if encoded.document_index is not None:
                 chunk_labels = chunk_labels[encoded.document_index]
+                chunk_weights = chunk_weights[encoded.document_index]
             labels.append(chunk_labels)
+            weights.append(chunk_weights)
             for ids, segments in zip(encoded.token_ids, encoded.segment_ids, strict=True):
                 if writer is None or rows_in_shard == ROWS_PER_SHARD:
                     if writer is not None:
@@ -168,11 +175,17 @@ def _build(
     if not rows:
         raise ValueError("the training split holds no examples")
     np.save(folder / LABELS_FILE, np.concatenate(labels))
+    arrays = [LABELS_FILE]
+    row_weights = np.concatenate(weights)
+    if np.any(row_weights != 1.0):
+        np.save(folder / ROW_WEIGHTS_FILE, row_weights)
+        arrays.append(ROW_WEIGHTS_FILE)
     manifest = {
         "format": FORMAT_VERSION,
         "rows": rows,
         "shards": shards,
-        "files": {name: _describe(folder / name) for name in [*shards, LABELS_FILE]},
+        "arrays": arrays,
+        "files": {name: _describe(folder / name) for name in [*shards, *arrays]},
         "skipped": skipped()[:100],
         "seconds": round(time.time() - started, 1),
     }
@@ -196,7 +209,7 @@ def verify(folder: Path) -> str | None:
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         files = manifest["files"]
-        if set(files) != {*manifest["shards"], LABELS_FILE}:
+        if set(files) != {*manifest["shards"], *manifest.get("arrays", [LABELS_FILE])}:
             return f"{MANIFEST} does not list its files"
     except FileNotFoundError:
         return f"no {MANIFEST}"
@@ -217,12 +230,14 @@ def verify(folder: Path) -> str | None:
 
 def load(folder: Path) -> CachedSplit:
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    weights = folder / ROW_WEIGHTS_FILE
     return CachedSplit(
         folder=folder,
         num_rows=int(manifest["rows"]),
         labels=np.load(folder / LABELS_FILE),
         shards=[folder / name for name in manifest["shards"]],
         skipped=list(manifest.get("skipped", [])),
+        row_weights=np.load(weights) if ROW_WEIGHTS_FILE in manifest.get("arrays", []) else None,
     )
 
 
@@ -341,5 +356,7 @@ def examples_sha256(examples: Iterable[Example]) -> str:
     digest = hashlib.sha256()
     for e in examples:
         fields = (e.text_a, e.text_b, getattr(e, "label", None), getattr(e, "labels", None))
+        if hasattr(e, "weight"):
+            fields += (e.weight,)
         digest.update(repr(fields).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()

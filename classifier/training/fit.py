@@ -59,6 +59,7 @@ class FitOutcome:
     resumed_from_step: int
     steps_done: int
     resumes: list[int]  # the step of every resume of this run, in order
+    train_history: dict[str, list[float]]  # each training figure's value at each epoch end
 
 
 def fit(
@@ -71,17 +72,23 @@ def fit(
     out: Path,
     resume: bool = False,
     restore_from: Path | None = None,
+    judged: keras.Model | None = None,
 ) -> FitOutcome:
     """Trains for ``schedule``; with dev data, the best epoch's weights are restored. With
     ``resume`` the latest checkpoint in OUT/checkpoints (or ``restore_from``) is where training
-    goes on."""
+    goes on.
+
+    ``model`` is what ``model.fit`` trains (compiled); ``judged`` is the classifier inside it
+    whose dev logits pick the best epoch and whose weights the checkpoints hold (default: the
+    model itself; distillation trains a Distiller around the student)."""
+    judged = model if judged is None else judged
 
     # Multilabel: each epoch is judged by decisions at the thresholds it would get if it were
     # the last, cross-fitted (no dev row decided by thresholds fitted on it).
     policy = head.threshold_policy(config.threshold_strategy, metric)
 
     def evaluate_dev() -> dict[str, Any]:
-        logits = predict_logits(model, data.dev, config.eval_batch_size)
+        logits = predict_logits(judged, data.dev, config.eval_batch_size)
         return head.dev_report(logits, data.dev.document_labels, policy)
 
     evaluator = best = None
@@ -95,7 +102,9 @@ def fit(
             best=best,
         )
     model.optimizer.build(model.trainable_variables)  # its slots exist before a restore
-    checkpoint = TrainingCheckpoint(model, out / CHECKPOINT_DIR, config.keep_checkpoints, best)
+    checkpoint = TrainingCheckpoint(
+        judged, out / CHECKPOINT_DIR, config.keep_checkpoints, best, model.optimizer
+    )
     if resume and checkpoint.restore(restore_from):
         logger.info(
             "resuming from step %d of %d (%s)",
@@ -109,6 +118,7 @@ def fit(
     batches_done = resumed_from = int(record.get("batches_done", 0))
     record.setdefault("train_loss_history", [])
     record.setdefault("resumes", [])
+    record.setdefault("train_history", {})
     if resumed_from:
         record["resumes"].append(resumed_from)
 
@@ -116,6 +126,7 @@ def fit(
         state = {
             "epochs_done": epoch + 1,
             "train_loss_history": [*record["train_loss_history"], float(logs.get("loss", "nan"))],
+            "train_history": _appended(record["train_history"], logs),
             "stopped": bool(model.stop_training),
         }
         if evaluator is not None:
@@ -174,7 +185,21 @@ def fit(
         resumed_from,
         batches_done,
         list(record["resumes"]),
+        {name: list(values) for name, values in record["train_history"].items()},
     )
+
+
+def _appended(history: dict[str, list[float]], logs: dict[str, Any]) -> dict[str, list[float]]:
+    """``history`` with this epoch's figures added (the dev ones have their own history)."""
+    grown = {name: list(values) for name, values in history.items()}
+    for name, value in logs.items():
+        if name.startswith("dev_"):
+            continue
+        try:
+            grown.setdefault(name, []).append(float(value))
+        except (TypeError, ValueError):
+            continue
+    return grown
 
 
 @contextmanager
