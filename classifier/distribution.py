@@ -15,6 +15,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # TensorFlow loads with the first strategy, not with the flag parser
@@ -103,17 +108,40 @@ def distributed_training_dataset(
     group_by_length: bool,
     skip_batches: int,
 ):
-    """The training stream for ``strategy``: a plain dataset on one replica, else one input
-    pipeline per worker, each feeding its replicas their slices of the global batches."""
-    from classifier.training.example_cache import replica_slices, training_stream
+    """The fine-tuning stream for ``strategy``: the cached split's global batches (those of a
+    one-device run), each replica fed its slice."""
+    from classifier.training.example_cache import training_stream
 
     count = strategy.num_replicas_in_sync
-    # The global batches of a one-device run; each input pipeline takes its replicas' slices.
     batches = training_stream(split, batch_size * count, seed, group_by_length, skip_batches)
+    return distribute_global_batches(strategy, batches)
+
+
+def distribute_global_batches(strategy: tf.distribute.Strategy, batches: tf.data.Dataset):
+    """Global batches -> what ``model.fit`` under ``strategy`` takes: the dataset itself on one
+    replica, else one input pipeline per worker, each feeding its replicas their consecutive
+    slices of every global batch (so the data order is that of one device)."""
+    count = strategy.num_replicas_in_sync
     if count == 1:
         return batches
+    from classifier.training.example_cache import replica_slices
+
     return strategy.distribute_datasets_from_function(
         lambda context: replica_slices(
             batches, count, context.input_pipeline_id, context.num_input_pipelines
         )
     )
+
+
+@contextmanager
+def worker_folder(strategy: tf.distribute.Strategy, prefix: str) -> Iterator[Path | None]:
+    """None for the process that writes the output folder (the only one, or the chief); for
+    another worker, a scratch folder that it writes instead, removed however the run ends."""
+    if is_chief(strategy):
+        yield None
+        return
+    scratch = Path(tempfile.mkdtemp(prefix=f"{prefix}_{worker_name(strategy)}_"))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

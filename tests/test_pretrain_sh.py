@@ -293,6 +293,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(corpus, bert_dir, tmp_pat
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     figures = summary(out)
     assert figures["resumed_from_step"] >= 20
+    assert figures["resumes"] == [figures["resumed_from_step"]]
     assert f"resuming from step {figures['resumed_from_step']}" in resumed.stderr
     assert figures["steps_done"] == 60
     assert [h["step"] for h in figures["history"]] == [10, 20, 30, 40, 50, 60]

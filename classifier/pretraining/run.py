@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -33,7 +32,7 @@ from classifier.checkpoints.loader import load_pretrained, open_checkpoint, read
 from classifier.checkpoints.model_files import ModelFilesError
 from classifier.checkpoints.writer import save_pretrained_folder
 from classifier.config import ConfigError, ModelConfig
-from classifier.distribution import is_chief, make_strategy, worker_name
+from classifier.distribution import distribute_global_batches, make_strategy, worker_folder
 from classifier.files import file_sha256, read_json, write_json
 from classifier.pretraining.data import (
     DataSettings,
@@ -54,14 +53,12 @@ from classifier.pretraining.words import MASKING_MODES, WordPieceWords
 from classifier.run_folder import RESUME, mark_finished, open_run_folder
 from classifier.text.tokenizer import FullTokenizer
 from classifier.text.vocab import load_vocab
-from classifier.training.checkpointing import RandomStates
-from classifier.training.example_cache import replica_slices
+from classifier.training.checkpointing import CHECKPOINT_DIR, TrainingCheckpoint
 from classifier.training.optimizer import create_optimizer
 
 logger = logging.getLogger(__name__)
 
 SUMMARY_FILE = "pretrain_summary.json"
-CHECKPOINT_DIR = "checkpoints"
 OUTPUT_FORMATS = ("tf1", "hf")
 KNOWLEDGE_TASKS = ("mlm", "tagging")
 # Everything a pretraining run writes (what --overwrite removes). The prepared data stays: its
@@ -340,7 +337,7 @@ class PretrainRun:
     options: PretrainOptions
     out: Path
     model: TokenPredictionModel
-    manager: tf.train.CheckpointManager
+    saver: TrainingCheckpoint  # the summary rides in its record, so it always matches
     eval_data: tf.data.Dataset | None
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -395,7 +392,8 @@ class PretrainRun:
             )
         self.summary.setdefault("history", []).append(entry)
         self.summary["steps_done"] = step
-        self.manager.save(checkpoint_number=step)
+        self.saver.values["summary"] = self.summary
+        self.saver.save(step)
         write_json(self.out / SUMMARY_FILE, self.summary)
 
 
@@ -570,15 +568,8 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
     --output_dir, another worker works in a scratch folder and resumes from the chief's
     checkpoints (classifier.distribution)."""
     strategy = make_strategy(options.distribution_strategy)
-    scratch = None
-    if not is_chief(strategy):
-        scratch = Path(tempfile.mkdtemp(prefix=f"pretrain_{worker_name(strategy)}_"))
-    try:
-        with strategy.scope():
-            return _pretrain(options, strategy, scratch)
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+    with worker_folder(strategy, "pretrain") as scratch, strategy.scope():
+        return _pretrain(options, strategy, scratch)
 
 
 def _pretrain(
@@ -633,12 +624,7 @@ def _pretrain(
     # Every layer is built; said so, Keras's fit under a strategy draws no batch to build the
     # model (which would reopen the shuffled stream at its second shuffle, not its first).
     model.built = True
-    checkpoint = tf.train.Checkpoint(
-        model=model, optimizer=model.optimizer, random=RandomStates(model)
-    )
-    manager = tf.train.CheckpointManager(
-        checkpoint, str(out / CHECKPOINT_DIR), max_to_keep=options.keep_checkpoints
-    )
+    saver = TrainingCheckpoint(model, out / CHECKPOINT_DIR, options.keep_checkpoints, None)
     summary: dict[str, Any] = {
         "source": start.source,
         "task": options.knowledge_task or "mlm",
@@ -649,18 +635,16 @@ def _pretrain(
         "no_next_sentence_prediction": True,
         "history": [],
         "resumed_from_step": 0,
+        "resumes": [],
     }
-    latest = tf.train.latest_checkpoint(str(shared / CHECKPOINT_DIR)) if resuming else None
-    if latest:
-        checkpoint.restore(latest).assert_existing_objects_matched()
-        record = shared / SUMMARY_FILE
-        previous = read_json(record) if record.is_file() else {}
-        summary = {**summary, **previous}
+    if resuming and saver.restore(shared / CHECKPOINT_DIR):
+        summary = {**summary, **saver.values.get("summary", {})}
         summary["resumed_from_step"] = batches_done(model.optimizer)
-        logger.info("resuming from step %d (%s)", summary["resumed_from_step"], latest)
+        summary["resumes"] = [*summary.get("resumes", []), summary["resumed_from_step"]]
+        logger.info("resuming from step %d (%s)", summary["resumed_from_step"], saver.latest)
 
     step = batches_done(model.optimizer)
-    run = PretrainRun(options, out, model, manager, task.eval_data, summary)
+    run = PretrainRun(options, out, model, saver, task.eval_data, summary)
     chunk = options.save_checkpoints_steps
     if step < options.num_train_steps:
         if step % chunk:
@@ -712,14 +696,7 @@ def training_stream(task: TaskParts, strategy: tf.distribute.Strategy, step: int
     """The task's batches from ``step`` on: global batches of ``batch`` per replica, each
     replica fed its slice (the order of one device with the same global batch)."""
     count = strategy.num_replicas_in_sync
-    batches = task.train_data(step * batch * count, batch * count)
-    if count == 1:
-        return batches
-    return strategy.distribute_datasets_from_function(
-        lambda context: replica_slices(
-            batches, count, context.input_pipeline_id, context.num_input_pipelines
-        )
-    )
+    return distribute_global_batches(strategy, task.train_data(step * batch * count, batch * count))
 
 
 class StopAt(keras.callbacks.Callback):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +20,7 @@ import tensorflow as tf
 from classifier.adapters import AdapterConfig, apply_adapters
 from classifier.checkpoints import load_pretrained
 from classifier.classifier_spec import ClassifierSpec
-from classifier.distribution import is_chief, make_strategy, replicas, worker_name
+from classifier.distribution import make_strategy, replicas, worker_folder
 from classifier.files import file_sha256
 from classifier.heads import kind_for, make_head
 from classifier.run_folder import RESUME, mark_finished, open_run_folder
@@ -120,41 +119,57 @@ def run(options: RunOptions, task: Task) -> RunResult:
     test = read_split(task, "test", True) if options.do_predict else None
     _log_skipped(task)
 
-    scratch = None
     if options.do_train:
         strategy = make_strategy(options.distribution_strategy)
         if options.training.adversarial and replicas(strategy) > 1:
             raise ValueError(
                 "--adversarial=fgm runs on one replica; use --distribution_strategy=default"
             )
-        chief = is_chief(strategy)
-        if not chief:  # only the chief writes the output folder
-            scratch = Path(tempfile.mkdtemp(prefix=f"classifier_{worker_name(strategy)}_"))
-        try:
+        # Only the chief writes the output folder; another worker writes into scratch.
+        with worker_folder(strategy, "classifier") as scratch:
             with strategy.scope():
-                model, spec, out, encoder, outcome = _train(
-                    options, task, head_kind, dev, test, scratch
-                )
-        except BaseException:
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
-            raise
-    else:
-        out = Path(options.output_dir)
-        model, spec = load_trained_model(out)
-        if spec.head_kind != head_kind or spec.is_pair != task.is_pair:
-            raise ValueError(
-                f"{out} holds a {spec.head_kind} {'pair ' if spec.is_pair else ''}model; task "
-                f"{options.task_name!r} is {head_kind}{' pair' if task.is_pair else ''}"
-            )
-        for split, examples in (("dev", dev or []), ("test", test or [])):
-            spec.head.check_labels(examples, split)
-        if options.long_text:
-            spec = replace(spec, **options.long_text)
-            logger.info("long texts: %s", spec.long_text_policy.to_dict())
-        encoder = spec.text_encoder(out / VOCAB_FILE)
-        outcome = RunResult(spec)
+                trained = _train(options, task, head_kind, dev, test, scratch)
+            _evaluate_and_predict(options, trained, dev, test)
+            if scratch is None:
+                mark_finished(trained.out)  # last: a run killed before here resumes
+                # Checkpoints only serve a resume (for BERT-base several GB): drop them.
+                shutil.rmtree(trained.out / CHECKPOINT_DIR, ignore_errors=True)
+        return trained.outcome
+    out = Path(options.output_dir)
+    model, spec = load_trained_model(out)
+    if spec.head_kind != head_kind or spec.is_pair != task.is_pair:
+        raise ValueError(
+            f"{out} holds a {spec.head_kind} {'pair ' if spec.is_pair else ''}model; task "
+            f"{options.task_name!r} is {head_kind}{' pair' if task.is_pair else ''}"
+        )
+    for split, examples in (("dev", dev or []), ("test", test or [])):
+        spec.head.check_labels(examples, split)
+    if options.long_text:
+        spec = replace(spec, **options.long_text)
+        logger.info("long texts: %s", spec.long_text_policy.to_dict())
+    trained = Trained(model, spec, out, spec.text_encoder(out / VOCAB_FILE), RunResult(spec))
+    _evaluate_and_predict(options, trained, dev, test)
+    return trained.outcome
 
+
+@dataclass
+class Trained:
+    """A model ready to evaluate: trained here or loaded from --output_dir."""
+
+    model: Any
+    spec: ClassifierSpec
+    out: Path
+    encoder: TextEncoder
+    outcome: RunResult
+
+
+def _evaluate_and_predict(
+    options: RunOptions, trained: Trained, dev: list | None, test: list | None
+) -> None:
+    """--do_eval's dev reports and --do_predict's predictions (and test reports when
+    test.tsv carries labels), into the run's folder and ``trained.outcome``."""
+    model, spec, encoder, out = trained.model, trained.spec, trained.encoder, trained.out
+    outcome = trained.outcome
     if options.do_eval:
         outcome.eval_results = workflow.evaluate(
             model,
@@ -177,13 +192,6 @@ def run(options: RunOptions, task: Task) -> RunResult:
                 model, spec, encoder, test, out, options.predict_batch_size, prefix="test"
             )
             _log_results("test", outcome.test_results)
-    if options.do_train and scratch is None:
-        mark_finished(out)  # last: a run killed before here resumes when run again
-        # Checkpoints only serve a resume (for BERT-base several GB): a finished run drops them.
-        shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
-    if scratch is not None:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return outcome
 
 
 def _train(
@@ -193,7 +201,7 @@ def _train(
     dev: list | None,
     test: list | None,
     scratch: Path | None,
-) -> tuple[Any, ClassifierSpec, Path, TextEncoder, RunResult]:
+) -> Trained:
     """Loads the checkpoint, builds and trains the model (inside the strategy's scope). A
     non-chief worker (``scratch`` set) writes into scratch and resumes from the chief's
     checkpoints."""
@@ -278,8 +286,7 @@ def _train(
     if options.training.bf16:
         # Report what was saved: the float32 model a later run or export reloads.
         model, spec = load_trained_model(out)
-    outcome = RunResult(spec, train_summary=result.summary)
-    return model, spec, out, encoder, outcome
+    return Trained(model, spec, out, encoder, RunResult(spec, train_summary=result.summary))
 
 
 def run_config(
