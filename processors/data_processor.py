@@ -70,8 +70,9 @@ def normalise_header_option(header: HeaderOption | str) -> HeaderOption:
 class DataProcessor:
     """Reads ``train.tsv``, ``dev.tsv``, ``test.tsv`` and ``labels.txt`` from ``data_dir``.
 
-    The rest of the framework reads ``is_pair`` and ``is_multilabel`` to build the model (one or
-    two segments; softmax or sigmoid head) and calls the four ``get_*`` methods.
+    The rest of the framework reads ``is_pair`` and ``head_kind`` to build the model (one or
+    two segments; the head registered under that name) and calls the four ``get_*`` methods.
+    ``head_kind`` None means "multilabel" when ``is_multilabel`` is set, else "multiclass".
 
     Args:
         data_dir: folder holding the files.
@@ -84,6 +85,7 @@ class DataProcessor:
 
     is_pair: ClassVar[bool] = False
     is_multilabel: ClassVar[bool] = False
+    head_kind: ClassVar[str | None] = None  # a registered head (classifier.heads.register_head)
     # Column layout of a labelled row, and of a test row without labels (None: test files must
     # be labelled). Names the default parse_row understands: "label" (or "labels"), "text" (or
     # "text_a"), "text_b"; any other name is a column that is read and ignored (e.g. "id").

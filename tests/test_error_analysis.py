@@ -138,8 +138,10 @@ def test_multiclass_confident_wrong_and_unsure_right_are_ordered():
 
 def test_top_examples_is_a_setting(monkeypatch):
     examples, logits, targets = multiclass_case()
-    monkeypatch.setattr(EA, "TOP_EXAMPLES", 2)
-    monkeypatch.setattr(EA, "EXAMPLES_PER_GROUP", 1)
+    from classifier.heads import error_tables
+
+    monkeypatch.setattr(error_tables, "TOP_EXAMPLES", 2)
+    monkeypatch.setattr(error_tables, "EXAMPLES_PER_GROUP", 1)
     found = tables(EA.error_analysis_markdown(MulticlassHead(NEWS), examples, logits, targets))
     assert [r["guid"] for r in section(found, "Most confident wrong predictions")] == [
         "dev-8",

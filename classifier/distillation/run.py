@@ -31,7 +31,7 @@ from classifier.distillation.student import (
 )
 from classifier.distillation.unlabeled import read_unlabeled
 from classifier.files import file_sha256, write_json
-from classifier.heads import kind_for
+from classifier.heads import head_kind_of
 from classifier.inference import predict_logits
 from classifier.run_folder import RESUME, mark_finished, open_run_folder
 from classifier.text import TextEncoder
@@ -198,7 +198,7 @@ def load_teacher(options: DistillOptions, task: Any) -> Teacher:
     folder = Path(options.teacher_dir)
     model, spec = load_trained_model(folder)
     model = inference_model(model, spec)
-    head_kind = kind_for(task.is_multilabel)
+    head_kind = head_kind_of(task)
     if spec.head_kind != head_kind or spec.is_pair != task.is_pair:
         raise ValueError(
             f"--teacher_dir {folder} holds a {spec.head_kind}"

@@ -1,6 +1,8 @@
 """Heads: one object per kind of labels (multiclass, multilabel) that owns its task logic.
 
-    make_head(kind, labels, thresholds=None) -> MulticlassHead | MultilabelHead
+    make_head(kind, labels, thresholds=None) -> the head registered under ``kind``
+    register_head(name): the class decorator a new head kind registers itself with
+    head_kind_of(task): the kind a task (a DataProcessor) asks for
     ClassificationHead: the Keras layer (dropout + dense logits) every head kind shares
     LossOptions: the loss and imbalance options a head turns into a Keras loss
 
@@ -8,8 +10,6 @@ See classifier.heads.base.Head for what a head answers. ``spec.head`` gives a cl
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from classifier.heads.base import Head, LossOptions, options_from
 from classifier.heads.layer import ClassificationHead
@@ -20,30 +20,15 @@ from classifier.heads.multilabel import (
     MultilabelHead,
     balanced_pos_weight,
 )
+from classifier.heads.registry import (
+    HEADS,
+    check_head_kind,
+    head_kind_of,
+    make_head,
+    register_head,
+)
 
-HEADS: dict[str, type[Head]] = {MULTICLASS: MulticlassHead, MULTILABEL: MultilabelHead}
-HEAD_KINDS = tuple(HEADS)
-
-
-def check_head_kind(kind: str) -> str:
-    if kind not in HEADS:
-        raise ValueError(f"head kind must be one of {HEAD_KINDS}, got {kind!r}")
-    return kind
-
-
-def kind_for(is_multilabel: bool) -> str:
-    """The head kind of a task whose processor says whether it is multilabel."""
-    return MULTILABEL if is_multilabel else MULTICLASS
-
-
-def make_head(
-    kind: str,
-    labels: Sequence[str],
-    thresholds: Sequence[float] | None = None,
-    temperatures: Sequence[float] | None = None,
-) -> Head:
-    return HEADS[check_head_kind(kind)](labels, thresholds, temperatures)
-
+HEAD_KINDS = tuple(HEADS)  # the built-in kinds (a kind registered later is in HEADS)
 
 __all__ = [
     "HEADS",
@@ -59,7 +44,8 @@ __all__ = [
     "balanced_class_weights",
     "balanced_pos_weight",
     "check_head_kind",
-    "kind_for",
+    "head_kind_of",
     "make_head",
     "options_from",
+    "register_head",
 ]

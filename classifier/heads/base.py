@@ -138,19 +138,25 @@ class Head(ABC):
         return logits / tf.constant(self.temperatures, logits.dtype)
 
     def calibrate(self, dev_logits: np.ndarray, dev_targets: np.ndarray) -> Head:
-        """This head with temperature(s) fitted on dev (classifier.calibration)."""
-        return self.with_temperatures(self._fit_temperatures(dev_logits, dev_targets))
+        """This head with temperature(s) fitted on dev (classifier.calibration); unchanged for
+        a kind that fits none."""
+        temperatures = self._fit_temperatures(dev_logits, dev_targets)
+        return self if temperatures is None else self.with_temperatures(temperatures)
 
-    @abstractmethod
-    def _fit_temperatures(self, logits: np.ndarray, targets: np.ndarray) -> list[float]: ...
+    def _fit_temperatures(self, logits: np.ndarray, targets: np.ndarray) -> list[float] | None:
+        """The temperature(s) that calibrate these dev logits (default: none, served as is)."""
+        return None
 
-    @abstractmethod
-    def reliability(self, logits: np.ndarray, targets: np.ndarray) -> ReliabilityBins:
-        """The reliability bins of these (raw) logits read through this head."""
+    def reliability(self, logits: np.ndarray, targets: np.ndarray) -> ReliabilityBins | None:
+        """The reliability bins of these (raw) logits read through this head (default: none,
+        and then no calibration figures are reported)."""
+        return None
 
     def calibration_report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
         """ECE of the served probabilities and of the uncalibrated ones, and the temperatures."""
         raw = self.with_temperatures(None)
+        if self.reliability(logits, targets) is None:
+            return {}
         return {
             "ece": self.reliability(logits, targets).ece,
             "ece_before_calibration": raw.reliability(logits, targets).ece,
@@ -206,37 +212,46 @@ class Head(ABC):
     def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
         """The training loss; ``targets`` (the encoded training labels) size the weights."""
 
-    @abstractmethod
     def training_metrics(self) -> list[keras.metrics.Metric]:
-        """The cheap per-batch metric Keras shows while training (on logits)."""
+        """The cheap per-batch metric Keras shows while training, on logits (default: none)."""
+        return []
 
-    @abstractmethod
+    # === Recipes: each hook has a default, so a new kind implements only what it serves ===
     def sample_weights(self, options: LossOptions, targets: np.ndarray) -> np.ndarray | None:
-        """Per-example weights the options ask for (class weights), or None."""
+        """Per-example weights the options ask for (class weights), or None (default: the
+        kind has no weighting, and a weighting flag is refused by name)."""
+        for flag, value in (
+            ("class_weight", options.class_weight),
+            ("pos_weight", options.pos_weight),
+        ):
+            if value is not None:
+                raise ValueError(f"--{flag} is not available for {self.kind} tasks")
+        return None
 
-    @abstractmethod
     def prior_logits(
         self,
         options: LossOptions,
         targets: np.ndarray,
         sample_weights: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """The bias that makes an untrained head predict the training label frequencies."""
+    ) -> np.ndarray | None:
+        """The bias that makes an untrained head predict the training label frequencies
+        (default None: the head's bias starts at zero)."""
+        return None
 
-    @abstractmethod
     def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
         """R-Drop's symmetric KL between two dropout passes' predictions (classifier.losses)."""
+        raise ValueError(f"--rdrop_alpha (R-Drop) is not available for {self.kind} tasks")
 
-    @abstractmethod
     def soft_target_loss(
         self, student_logits: tf.Tensor, teacher_logits: tf.Tensor, temperature: float
     ) -> tf.Tensor:
         """Distillation: per-example divergence of the student's predictions from the
         teacher's at ``temperature`` (times T^2), float32 [batch]."""
+        raise ValueError(f"distill.sh does not distil {self.kind} models")
 
-    @abstractmethod
     def hard_target_loss(self, targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
         """Distillation: the plain per-example loss on gold labels, float32 [batch]."""
+        raise ValueError(f"distill.sh does not distil {self.kind} models")
 
     def describe_options(self, options: LossOptions, targets: np.ndarray) -> str:
         """One log line about data-dependent loss settings ("" when there are none)."""
@@ -327,6 +342,11 @@ class Head(ABC):
         self, folder: Path, names: dict[str, str], logits: np.ndarray, targets: np.ndarray
     ) -> dict[str, Any]:
         return {}
+
+    @abstractmethod
+    def error_tables(self, logits: np.ndarray, targets: np.ndarray, texts: Any) -> list[str]:
+        """The Markdown lines of error analysis (classifier.error_analysis): where this kind of
+        head goes wrong, with example rows (``texts(i)``: row i's cells, ``texts.header``)."""
 
     # === Prediction files ===
     @abstractmethod

@@ -14,6 +14,8 @@ from keras import ops
 from classifier import metrics as M
 from classifier.calibration import ReliabilityBins, fit_softmax_temperature, multiclass_bins
 from classifier.heads.base import Example, Head, LossOptions
+from classifier.heads.error_tables import multiclass_tables
+from classifier.heads.registry import register_head
 from classifier.losses import SoftmaxLoss, soft_target_kl_softmax, symmetric_kl_softmax
 from classifier.reports import write_confusion_csv, write_confusion_png
 
@@ -29,8 +31,8 @@ def balanced_class_weights(labels: np.ndarray, num_labels: int) -> np.ndarray:
     return weights
 
 
+@register_head(MULTICLASS)
 class MulticlassHead(Head):
-    kind = MULTICLASS
     losses = ("cross_entropy", "focal")
     selection_metrics = ("accuracy", "macro_f1", "micro_f1", "weighted_f1", "loss")
     default_metric = "accuracy"
@@ -125,6 +127,11 @@ class MulticlassHead(Head):
 
     def reliability(self, logits: np.ndarray, targets: np.ndarray) -> ReliabilityBins:
         return multiclass_bins(self.probabilities(logits), targets)
+
+    def error_tables(self, logits: np.ndarray, targets: np.ndarray, texts: Any) -> list[str]:
+        probs = self.probabilities(logits)
+        predicted = np.asarray(self.decisions(probs))
+        return multiclass_tables(self.labels, probs, predicted, np.asarray(targets, int), texts)
 
     def prediction_fields(self, probabilities: np.ndarray) -> tuple[str, str]:
         best = int(np.argmax(probabilities))

@@ -16,6 +16,8 @@ from classifier import metrics as M
 from classifier import thresholds as T
 from classifier.calibration import ReliabilityBins, fit_sigmoid_temperatures, multilabel_bins
 from classifier.heads.base import Example, Head, LossOptions
+from classifier.heads.error_tables import multilabel_tables
+from classifier.heads.registry import register_head
 from classifier.losses import SigmoidLoss, soft_target_kl_sigmoid, symmetric_kl_sigmoid
 
 MULTILABEL = "multilabel"
@@ -35,8 +37,8 @@ def balanced_pos_weight(targets: np.ndarray) -> np.ndarray:
     return np.clip(ratio, 1e-3, MAX_BALANCED_POS_WEIGHT)
 
 
+@register_head(MULTILABEL)
 class MultilabelHead(Head):
-    kind = MULTILABEL
     losses = ("cross_entropy", "focal", "asymmetric")
     selection_metrics = ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "loss")
     default_metric = "micro_f1"
@@ -226,6 +228,14 @@ class MultilabelHead(Head):
 
     def reliability(self, logits: np.ndarray, targets: np.ndarray) -> ReliabilityBins:
         return multilabel_bins(self.probabilities(logits), targets)
+
+    def error_tables(self, logits: np.ndarray, targets: np.ndarray, texts: Any) -> list[str]:
+        probs = self.probabilities(logits)
+        predicted = np.asarray(self.decisions(probs)) > 0
+        thresholds = np.asarray(self.served_thresholds())
+        return multilabel_tables(
+            self.labels, probs, predicted, np.asarray(targets) > 0.5, thresholds, texts
+        )
 
     def prediction_fields(self, probabilities: np.ndarray) -> tuple[str, str]:
         chosen = [

@@ -26,6 +26,8 @@ def initialize_head_bias(
     if options.head_bias_init != "prior":
         return
     bias = head.prior_logits(options, data.labels, data.sample_weights)
+    if bias is None:  # the kind has no prior: its bias starts at zero
+        return
     model.head.dense.bias.assign(bias)
     logger.info("head bias set to the training label priors (--head_bias_init=prior)")
 

@@ -31,12 +31,13 @@ def finalize(
         if config.calibration == "temperature" and len(targets):
             head = head.calibrate(logits, targets)
             figures = head.calibration_report(logits, targets)
-            logger.info(
-                "calibration on dev: temperature %s, ECE %.4f -> %.4f",
-                _short(head.temperatures),
-                figures["ece_before_calibration"],
-                figures["ece"],
-            )
+            if figures:  # a kind without calibration is served as it is
+                logger.info(
+                    "calibration on dev: temperature %s, ECE %.4f -> %.4f",
+                    _short(head.temperatures),
+                    figures["ece_before_calibration"],
+                    figures["ece"],
+                )
     head = head.finalize(logits, targets, spec.threshold_policy)
     return replace(spec, thresholds=head.thresholds, temperatures=head.temperatures)
 

@@ -22,7 +22,7 @@ from classifier.checkpoints import load_pretrained
 from classifier.classifier_spec import ClassifierSpec
 from classifier.distribution import make_strategy, replicas, worker_folder
 from classifier.files import file_sha256
-from classifier.heads import kind_for, make_head
+from classifier.heads import head_kind_of, make_head
 from classifier.run_folder import RESUME, mark_finished, open_run_folder
 from classifier.text import TextEncoder
 from classifier.text.long_text import LongTextPolicy
@@ -106,7 +106,7 @@ def _log_skipped(task: Task) -> None:
 
 
 def run(options: RunOptions, task: Task) -> RunResult:
-    head_kind = kind_for(task.is_multilabel)
+    head_kind = head_kind_of(task)
     if options.do_train:  # before anything is read or written
         blank = make_head(head_kind, ())
         blank.check_options(options.training.loss_options(), options.training.metric)
