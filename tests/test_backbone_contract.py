@@ -45,3 +45,39 @@ def test_backbone_keeps_the_contract(name, tmp_path):
     backbone = build_backbone(CONFIGS[name])
     randomize_weights(backbone, seed=3)  # identity LayerNorms and zero biases hide mistakes
     run_backbone_contract(backbone, CONFIGS[name].vocab_size, tmp_path)
+
+
+def test_families_come_from_the_registry_and_own_their_ways():
+    """build_backbone and every family question (checkpoint schemes, transformers classes, the
+    masked-LM head's width) go through the registered class; an unknown family is named."""
+    from classifier.backbones import (
+        BACKBONES,
+        AlbertBackbone,
+        BertBackbone,
+        backbone_class,
+        build_backbone,
+        family_of,
+        register_backbone,
+    )
+    from classifier.config import ModelConfig
+
+    assert {"bert": BertBackbone, "albert": AlbertBackbone} == BACKBONES
+    bert = ModelConfig(vocab_size=40, hidden_size=32, num_attention_heads=2, num_hidden_layers=1)
+    albert = ModelConfig(
+        vocab_size=40,
+        family="albert",
+        hidden_size=32,
+        embedding_size=16,
+        num_attention_heads=2,
+        num_hidden_layers=1,
+    )
+    assert family_of(bert) is BertBackbone and family_of(albert) is AlbertBackbone
+    assert family_of(bert).output_scheme(bert, "hf") == "hf_bert"
+    assert family_of(albert).output_scheme(albert, "tf1") == "google_albert_tf1"
+    assert family_of(albert).mlm_transform_size(albert) == 16
+    assert family_of(bert).hf_architectures["masked_lm"] == "BertForMaskedLM"
+    assert isinstance(build_backbone(albert), AlbertBackbone)
+    with pytest.raises(ValueError, match=r"no backbone for family 'nezha'; known: \['albert'"):
+        backbone_class("nezha")
+    with pytest.raises(ValueError, match="registered twice"):
+        register_backbone("bert")(BertBackbone)

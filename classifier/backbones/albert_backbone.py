@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from classifier.backbones.albert_embeddings import AlbertEmbeddings
-from classifier.backbones.bert_backbone import backbone_inputs
-from classifier.backbones.packing import packed_backbone_outputs
-from classifier.backbones.transformer_block import TransformerBlock, truncated_normal
-from classifier.config import ModelConfig
+from classifier.backbones.backbone import COMMON_FIELDS, Backbone, register_backbone
+from classifier.backbones.transformer_block import TransformerBlock
+from classifier.config import ConfigError, ModelConfig
 
 
 def group_of_layer(layer: int, num_hidden_layers: int, num_hidden_groups: int) -> int:
@@ -16,8 +17,9 @@ def group_of_layer(layer: int, num_hidden_layers: int, num_hidden_groups: int) -
     return int(layer / num_hidden_layers * num_hidden_groups)
 
 
+@register_backbone("albert")
 @keras.saving.register_keras_serializable(package="classifier")
-class AlbertBackbone(keras.Model):
+class AlbertBackbone(Backbone):
     """google-research/albert's modeling.py (and brightmart's albert_zh) as a Keras model.
 
     Same dict inputs (token_ids, segment_ids, padding_mask) and outputs (sequence_output,
@@ -32,6 +34,17 @@ class AlbertBackbone(keras.Model):
     ``ln_type="preln"`` (brightmart only) puts the LayerNorms before attention and FFN, with no
     final LayerNorm, as albert_zh's prelln_transformer_model does.
     """
+
+    config_fields = (
+        *COMMON_FIELDS,
+        "embedding_size",
+        "num_hidden_groups",
+        "inner_group_num",
+        "ln_type",
+        "embedding_layout",
+    )
+    hf_architectures = {"model": "AlbertModel", "masked_lm": "AlbertForMaskedLM"}
+    tf1_files = ("albert_config.json", "albert_model.ckpt")
 
     def __init__(
         self,
@@ -91,33 +104,13 @@ class AlbertBackbone(keras.Model):
             for g in range(num_hidden_groups)
             for j in range(inner_group_num)
         ]
-        self.pooler = keras.layers.Dense(
-            hidden_size,
-            activation="tanh",
-            kernel_initializer=truncated_normal(initializer_range),
-            dtype=dtype,
-            name="pooler",
-        )
 
         # === Functional Model ===
-        inputs = backbone_inputs()
-        x = self.embeddings(inputs["token_ids"], inputs["segment_ids"])
         # (set before the graph is built: block_sequence() reads them)
         self.num_hidden_layers = num_hidden_layers
         self.num_hidden_groups = num_hidden_groups
         self.inner_group_num = inner_group_num
-        for block, i in self.block_sequence():
-            x = block(x, inputs["padding_mask"], layer_index=i)
-        pooled = self.pooler(x[:, 0, :])
-        for block in self.transformer_blocks:  # groups no layer runs still get their weights
-            if not block.built:
-                block.build((None, None, hidden_size))
-        super().__init__(
-            inputs=inputs,
-            outputs={"sequence_output": x, "pooled_output": pooled},
-            dtype=dtype,
-            **kwargs,
-        )
+        self._wire(hidden_size, initializer_range, dtype, **kwargs)
 
         # === Config ===
         self.vocab_size = vocab_size
@@ -144,10 +137,6 @@ class AlbertBackbone(keras.Model):
                 sequence.append((self.block(group, j), i))
         return sequence
 
-    def packed_outputs(self, token_ids, segment_ids, training=False):
-        """Outputs for ragged token/segment ids without computing padding (see packing.py)."""
-        return packed_backbone_outputs(self, token_ids, segment_ids, training)
-
     def block(self, group: int, inner: int) -> TransformerBlock:
         """Inner block ``inner`` of parameter group ``group``."""
         return self.transformer_blocks[group * self.inner_group_num + inner]
@@ -160,40 +149,47 @@ class AlbertBackbone(keras.Model):
         }
         return sorted(groups)
 
+    def _build_unrun_blocks(self, hidden_size: int) -> None:
+        for block in self.transformer_blocks:  # groups no layer runs still get their weights
+            if not block.built:
+                block.build((None, None, hidden_size))
+
     @classmethod
-    def from_model_config(cls, config: ModelConfig, dtype=None, **kwargs) -> AlbertBackbone:
-        if config.family != "albert":
-            raise ValueError(f"AlbertBackbone cannot build a {config.family!r} model")
-        fields = config.to_dict()
-        fields.pop("family")
+    def constructor_fields(cls, config: ModelConfig) -> dict[str, Any]:
+        fields = super().constructor_fields(config)
         if fields["embedding_size"] is None:
             fields["embedding_size"] = config.hidden_size
-        return cls(**fields, dtype=dtype, **kwargs)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "vocab_size": self.vocab_size,
-            "embedding_size": self.embedding_size,
-            "hidden_size": self.hidden_size,
-            "num_hidden_layers": self.num_hidden_layers,
-            "num_hidden_groups": self.num_hidden_groups,
-            "inner_group_num": self.inner_group_num,
-            "num_attention_heads": self.num_attention_heads,
-            "intermediate_size": self.intermediate_size,
-            "hidden_act": self.hidden_act,
-            "hidden_dropout_prob": self.hidden_dropout_prob,
-            "attention_probs_dropout_prob": self.attention_probs_dropout_prob,
-            "max_position_embeddings": self.max_position_embeddings,
-            "type_vocab_size": self.type_vocab_size,
-            "initializer_range": self.initializer_range,
-            "layer_norm_eps": self.layer_norm_eps,
-            "ln_type": self.ln_type,
-            "embedding_layout": self.embedding_layout,
-        }
+        return fields
 
     @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    def output_scheme(cls, config: ModelConfig, output_format: str) -> str:
+        if config.embedding_layout == "brightmart":
+            if output_format == "hf":
+                raise ConfigError(
+                    "--output_format hf: brightmart's albert_zh layout has no transformers "
+                    "equivalent; write tf1"
+                )
+            return "brightmart_albert_tf1"
+        return "google_albert_tf1" if output_format == "tf1" else "hf_albert"
+
+    @classmethod
+    def conversion_problem(cls, config: ModelConfig) -> str | None:
+        if config.embedding_layout != "brightmart":
+            return None
+        return (
+            "a brightmart/albert_zh checkpoint; its embeddings (a bias-free projection before "
+            "width-H position/token-type tables) have no google-research or transformers "
+            "AlbertModel equivalent, so it cannot be converted exactly. Train from it as it "
+            "is, or use brightmart's *_google release."
+        )
+
+    @classmethod
+    def mlm_transform_size(cls, config: ModelConfig) -> int:
+        """ALBERT's head transforms to the embedding width (brightmart's: to hidden)."""
+        if config.embedding_layout == "brightmart":
+            return config.hidden_size
+        return config.embedding_size
+
+    @classmethod
+    def describe(cls, config: ModelConfig) -> str:
+        return super().describe(config) + f", embedding {config.embedding_size}"

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import keras
 
+from classifier.backbones.backbone import Backbone, backbone_inputs, register_backbone
 from classifier.backbones.bert_embeddings import BertEmbeddings
-from classifier.backbones.packing import packed_backbone_outputs
-from classifier.backbones.transformer_block import TransformerBlock, truncated_normal
+from classifier.backbones.transformer_block import TransformerBlock
 from classifier.config import ModelConfig
 
-
-def backbone_inputs() -> dict[str, keras.KerasTensor]:
-    """The dict inputs every backbone takes; the length axis is dynamic (per-batch padding)."""
-    return {
-        "token_ids": keras.Input(shape=(None,), dtype="int32", name="token_ids"),
-        "segment_ids": keras.Input(shape=(None,), dtype="int32", name="segment_ids"),
-        "padding_mask": keras.Input(shape=(None,), dtype="int32", name="padding_mask"),
-    }
+__all__ = ["BertBackbone", "backbone_inputs"]
 
 
+@register_backbone("bert")
 @keras.saving.register_keras_serializable(package="classifier")
-class BertBackbone(keras.Model):
+class BertBackbone(Backbone):
     """google-research/bert's modeling.py as a Keras functional model.
 
     Inputs: token_ids, segment_ids, padding_mask (int32, [batch, length]).
@@ -29,6 +23,9 @@ class BertBackbone(keras.Model):
     from any checkpoint format builds the model directly. Transformer blocks are named
     ``transformer_layer_{i}`` so that their outputs can be tapped (K-Adapter does).
     """
+
+    hf_architectures = {"model": "BertModel", "masked_lm": "BertForMaskedLM"}
+    tf1_files = ("bert_config.json", "bert_model.ckpt")
 
     def __init__(
         self,
@@ -74,26 +71,9 @@ class BertBackbone(keras.Model):
             )
             for i in range(num_hidden_layers)
         ]
-        self.pooler = keras.layers.Dense(
-            hidden_size,
-            activation="tanh",
-            kernel_initializer=truncated_normal(initializer_range),
-            dtype=dtype,
-            name="pooler",
-        )
 
         # === Functional Model ===
-        inputs = backbone_inputs()
-        x = self.embeddings(inputs["token_ids"], inputs["segment_ids"])
-        for block, i in self.block_sequence():
-            x = block(x, inputs["padding_mask"], layer_index=i)
-        pooled = self.pooler(x[:, 0, :])
-        super().__init__(
-            inputs=inputs,
-            outputs={"sequence_output": x, "pooled_output": pooled},
-            dtype=dtype,
-            **kwargs,
-        )
+        self._wire(hidden_size, initializer_range, dtype, **kwargs)
 
         # === Config ===
         self.vocab_size = vocab_size
@@ -113,39 +93,6 @@ class BertBackbone(keras.Model):
         """The blocks in the order they run, each with its layer position."""
         return [(block, i) for i, block in enumerate(self.transformer_layers)]
 
-    def packed_outputs(self, token_ids, segment_ids, training=False):
-        """Outputs for ragged token/segment ids without computing padding (see packing.py)."""
-        return packed_backbone_outputs(self, token_ids, segment_ids, training)
-
     @classmethod
-    def from_model_config(cls, config: ModelConfig, dtype=None, **kwargs) -> BertBackbone:
-        if config.family != "bert":
-            raise ValueError(f"BertBackbone cannot build a {config.family!r} model")
-        fields = config.to_dict()
-        albert_only = ("embedding_size", "num_hidden_groups", "inner_group_num", "ln_type")
-        for name in ("family", "embedding_layout", *albert_only):
-            fields.pop(name)
-        return cls(**fields, dtype=dtype, **kwargs)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "vocab_size": self.vocab_size,
-            "hidden_size": self.hidden_size,
-            "num_hidden_layers": self.num_hidden_layers,
-            "num_attention_heads": self.num_attention_heads,
-            "intermediate_size": self.intermediate_size,
-            "hidden_act": self.hidden_act,
-            "hidden_dropout_prob": self.hidden_dropout_prob,
-            "attention_probs_dropout_prob": self.attention_probs_dropout_prob,
-            "max_position_embeddings": self.max_position_embeddings,
-            "type_vocab_size": self.type_vocab_size,
-            "initializer_range": self.initializer_range,
-            "layer_norm_eps": self.layer_norm_eps,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    def output_scheme(cls, config: ModelConfig, output_format: str) -> str:
+        return "google_bert_tf1" if output_format == "tf1" else "hf_bert"

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from classifier.backbones import family_of
 from classifier.checkpoints.loader import Pretrained, load_pretrained
 from classifier.checkpoints.writer import FolderLayout, save_pretrained_folder
 from classifier.config import GELU_EXACT, GELU_TANH, ConfigError
@@ -62,13 +63,9 @@ def convert_checkpoint(
     if to not in FORMATS:
         raise ValueError(f"--to must be one of {FORMATS}, got {to!r}")
     config = source.config
-    if config.family == "albert" and config.embedding_layout == "brightmart":
-        raise ConfigError(
-            f"{source.files.checkpoint} is a brightmart/albert_zh checkpoint; its embeddings "
-            "(a bias-free projection before width-H position/token-type tables) have no "
-            "google-research or transformers AlbertModel equivalent, so it cannot be converted "
-            "exactly. Train from it as it is, or use brightmart's *_google release."
-        )
+    problem = family_of(config).conversion_problem(config)
+    if problem:
+        raise ConfigError(f"{source.files.checkpoint} is {problem}")
     notes = []
     if to == "tf1" and config.hidden_act == GELU_EXACT:
         config = dataclasses.replace(config, hidden_act=GELU_TANH)

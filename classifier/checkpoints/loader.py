@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 import classifier.checkpoints.all_schemes  # noqa: F401  (registers every scheme)
-from classifier.backbones import build_backbone
+from classifier.backbones import build_backbone, family_of
 from classifier.checkpoints.hf_names import HFStateDict
 from classifier.checkpoints.model_files import (
     HF_PYTORCH_BIN,
@@ -159,14 +159,7 @@ def check_vocab_size(
 
 
 def describe(config: ModelConfig) -> str:
-    text = (
-        f"{config.family}, {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
-        f"{config.num_attention_heads} heads, intermediate {config.intermediate_size}, "
-        f"vocab {config.vocab_size}"
-    )
-    if config.family == "albert":
-        text += f", embedding {config.embedding_size}"
-    return text
+    return family_of(config).describe(config)
 
 
 def load_backbone(model_dir: str | Path, **kwargs) -> keras.Model:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from classifier.backbones import family_of
 from classifier.backbones.activations import get_activation
 from classifier.backbones.transformer_block import truncated_normal
 
@@ -96,10 +97,7 @@ def brightmart_projection(backbone):
 
 def head_for(backbone, config) -> MaskedLMHead:
     """The head that fits ``backbone`` (a ModelConfig ``config`` describes it)."""
-    if config.family == "albert" and config.embedding_layout != "brightmart":
-        transform = config.embedding_size
-    else:
-        transform = config.hidden_size
+    transform = family_of(config).mlm_transform_size(config)
     return MaskedLMHead(
         hidden_size=config.hidden_size,
         transform_size=transform,

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from classifier.adapters import KAdapterConfig, apply_adapters, save_knowledge_adapter
 from classifier.adapters.knowledge import KNOWLEDGE_DIR
-from classifier.backbones import build_backbone
+from classifier.backbones import build_backbone, family_of
 from classifier.checkpoints.loader import load_pretrained, open_checkpoint, read_model_config
 from classifier.checkpoints.model_files import ModelFilesError
 from classifier.checkpoints.writer import save_pretrained_folder
@@ -241,16 +241,7 @@ def load_start(options: PretrainOptions) -> Starting:
 
 
 def output_scheme(config: ModelConfig, output_format: str) -> str:
-    if config.family == "bert":
-        return "google_bert_tf1" if output_format == "tf1" else "hf_bert"
-    if config.embedding_layout == "brightmart":
-        if output_format == "hf":
-            raise ConfigError(
-                "--output_format hf: brightmart's albert_zh layout has no transformers "
-                "equivalent; write tf1"
-            )
-        return "brightmart_albert_tf1"
-    return "google_albert_tf1" if output_format == "tf1" else "hf_albert"
+    return family_of(config).output_scheme(config, output_format)
 
 
 def write_model_folder(
@@ -273,9 +264,7 @@ def write_model_folder(
     if output_format == "hf":  # transformers' class for a backbone with its MLM head
         path = out / "config.json"
         data = read_json(path)
-        data["architectures"] = [
-            "AlbertForMaskedLM" if config.family == "albert" else "BertForMaskedLM"
-        ]
+        data["architectures"] = [family_of(config).hf_architectures["masked_lm"]]
         write_json(path, data)
     return out
 
@@ -285,9 +274,7 @@ def _layout(config: ModelConfig, output_format: str):
 
     if output_format == "hf":
         return FolderLayout("config.json", "model.safetensors")
-    if config.family == "bert":
-        return FolderLayout("bert_config.json", "bert_model.ckpt")
-    return FolderLayout("albert_config.json", "albert_model.ckpt")
+    return FolderLayout(*family_of(config).tf1_files)
 
 
 class PretrainProgress(keras.callbacks.Callback):
