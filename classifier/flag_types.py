@@ -63,6 +63,7 @@ def number(
         return value
 
     parse.__name__ = kind.__name__
+    parse.accepts = what  # what the flag docs show
     return parse
 
 
@@ -71,3 +72,18 @@ non_negative_int = number(int, 0)
 positive_float = number(float, 0, low_open=True)
 non_negative_float = number(float, 0)
 probability = number(float, 0, 1)  # [0, 1]
+
+
+def pos_weight_value(text: str) -> str | float:
+    """--pos_weight: "balanced" or one positive number."""
+    if text.strip().lower() == "balanced":
+        return "balanced"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'balanced' or a positive number, got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value

@@ -6,15 +6,9 @@ import argparse
 import logging
 import sys
 
-from classifier.flag_types import (
-    non_negative_float,
-    non_negative_int,
-    number,
-    positive_float,
-    positive_int,
-    probability,
-)
-from classifier.thresholds import STRATEGIES as THRESHOLD_STRATEGIES
+from classifier.flag_types import non_negative_float, positive_float, positive_int
+from classifier.options import add_flags, flag_values
+from classifier.training.training_config import TrainingConfig
 
 from .cli_flags import add_bool, env_default, setup_logging
 from .train import make_processor, run_reporting_errors
@@ -103,66 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output_dir", required=True)
     add_bool(g, "overwrite", False, "replace an earlier run's files in --output_dir")
     add_bool(g, "do_predict", False, "predict test.tsv into test_predictions.tsv")
-    g.add_argument(
-        "--save_checkpoints_steps",
-        type=positive_int,
-        default=1000,
-        help="checkpoint the whole training state into OUTPUT_DIR/checkpoints every this many "
-        "steps and at each epoch end; rerunning a killed run's command resumes it",
-    )
-    g.add_argument(
-        "--keep_checkpoints",
-        type=positive_int,
-        default=3,
-        help="how many recent checkpoints to keep",
-    )
 
-    g = p.add_argument_group("training")
-    g.add_argument("--learning_rate", type=positive_float, default=1e-4)
-    g.add_argument("--num_train_epochs", type=number(float, 0, 10_000, low_open=True), default=3.0)
-    g.add_argument("--train_batch_size", type=positive_int, default=32)
-    g.add_argument("--eval_batch_size", type=positive_int, default=64)
-    g.add_argument("--predict_batch_size", type=positive_int, default=64)
-    g.add_argument("--warmup_proportion", type=probability, default=0.1)
-    g.add_argument("--weight_decay", type=non_negative_float, default=0.01)
-    g.add_argument("--metric", default=None, help="dev metric that picks the best epoch")
-    g.add_argument("--early_stopping_patience", type=positive_int, default=None)
-    g.add_argument("--seed", type=non_negative_int, default=12345)
-    g.add_argument(
-        "--calibration",
-        choices=("temperature", "none"),
-        default="temperature",
-        help="fit the student's probability temperature on dev after training",
-    )
-    g.add_argument(
-        "--threshold_strategy",
-        choices=THRESHOLD_STRATEGIES,
-        default=argparse.SUPPRESS,  # the head's default (its help says which)
-        help="multilabel: how the student's decision thresholds are fitted on dev (see train.sh) (default: per_label)",
-    )
-    add_bool(g, "verbose", False, "debug logging")
+    groups = add_flags(p, TrainingConfig, "distill")  # the settings train.sh shares
+    groups["training"].add_argument("--predict_batch_size", type=positive_int, default=64)
+    add_bool(groups["training"], "verbose", False, "debug logging")
     return p
 
 
 def options_from_args(args: argparse.Namespace):
     from classifier.distillation import DistillConfig, DistillOptions
-    from classifier.training.training_config import TrainingConfig
 
-    training = TrainingConfig(
-        learning_rate=args.learning_rate,
-        num_train_epochs=args.num_train_epochs,
-        train_batch_size=args.train_batch_size,
-        eval_batch_size=args.eval_batch_size,
-        warmup_proportion=args.warmup_proportion,
-        weight_decay=args.weight_decay,
-        metric=args.metric,
-        early_stopping_patience=args.early_stopping_patience,
-        seed=args.seed,
-        calibration=args.calibration,
-        threshold_strategy=getattr(args, "threshold_strategy", None),
-        save_checkpoints_steps=args.save_checkpoints_steps,
-        keep_checkpoints=args.keep_checkpoints,
-    )
+    training = TrainingConfig(**flag_values(args, TrainingConfig, "distill"))
     return DistillOptions(
         teacher_dir=args.teacher_dir,
         output_dir=args.output_dir,

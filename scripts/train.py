@@ -7,16 +7,9 @@ import logging
 import sys
 
 from classifier.distribution import STRATEGIES
-from classifier.flag_types import (
-    non_negative_float,
-    non_negative_int,
-    number,
-    positive_float,
-    positive_int,
-    probability,
-    str_list,
-)
-from classifier.thresholds import STRATEGIES as THRESHOLD_STRATEGIES
+from classifier.flag_types import number, positive_int, str_list
+from classifier.options import add_flags, flag_values
+from classifier.training.training_config import PRECISION, TrainingConfig
 
 from .cli_flags import (
     add_bool,
@@ -103,69 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_bool(g, "do_predict", False, "predict test.tsv into test_predictions.tsv")
     g.add_argument("--output_dir", required=True)
     add_bool(g, "overwrite", False, "replace an earlier run's files in --output_dir")
-    g.add_argument(
-        "--save_checkpoints_steps",
-        type=positive_int,
-        default=1000,
-        help="checkpoint the whole training state into OUTPUT_DIR/checkpoints every this many "
-        "steps and at each epoch end; rerunning a killed run's command resumes it",
-    )
-    g.add_argument(
-        "--keep_checkpoints",
-        type=positive_int,
-        default=3,
-        help="how many recent checkpoints to keep",
-    )
 
-    g = p.add_argument_group("training")
-    g.add_argument("--train_batch_size", type=positive_int, default=32)
-    g.add_argument("--eval_batch_size", type=positive_int, default=64)
-    g.add_argument("--predict_batch_size", type=positive_int, default=64)
-    g.add_argument(
-        "--learning_rate",
-        type=positive_float,
-        default=None,
-        help="peak learning rate (default 2e-5; 1e-4 with --adapter)",
-    )
-    g.add_argument("--num_train_epochs", type=number(float, 0, 10_000, low_open=True), default=3.0)
-    g.add_argument("--warmup_proportion", type=probability, default=0.1)
-    g.add_argument("--weight_decay", type=non_negative_float, default=0.01)
-    g.add_argument("--head_dropout", type=number(float, 0, 1, high_open=True), default=0.1)
-    g.add_argument(
-        "--metric",
-        default=None,
-        help="dev metric that picks the best epoch (accuracy, macro_f1, micro_f1, ...)",
-    )
-    g.add_argument("--early_stopping_patience", type=positive_int, default=None)
-    g.add_argument(
-        "--class_weight",
-        choices=("balanced",),
-        default=None,
-        help="weight classes inversely to their frequency",
-    )
-    g.add_argument("--seed", type=non_negative_int, default=12345)
-    g.add_argument(
-        "--adam_epsilon",
-        type=positive_float,
-        default=1e-6,
-        help="AdamW epsilon (google-research/bert 1e-6; torch/HF Trainer 1e-8)",
-    )
-    add_bool(
-        g,
-        "group_by_length",
-        False,
-        "length-sorted training batches: less padding, but each batch's labels are skewed "
-        "by length (see docs/training.md)",
-    )
-
-    g.add_argument(
-        "--gradient_accumulation_steps",
-        type=positive_int,
-        default=1,
-        help="average the gradients of this many batches into one update (an N-times larger "
-        "batch in the memory of one; Keras's optimizer option)",
-    )
-
+    # Every training setting, from its one declaration (classifier.training.training_config).
+    groups = add_flags(p, TrainingConfig, "train")
+    groups["training"].add_argument("--predict_batch_size", type=positive_int, default=64)
     g = p.add_argument_group("devices and machines (docs/distributed.md)")
     g.add_argument(
         "--distribution_strategy",
@@ -175,120 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         "multi_worker: the machines in TF_CONFIG (MultiWorkerMirroredStrategy). "
         "--train_batch_size is per replica",
     )
-
-    g = p.add_argument_group("loss and imbalance")
-    g.add_argument(
-        "--loss",
-        choices=("cross_entropy", "focal", "asymmetric"),
-        default="cross_entropy",
-        help="cross_entropy; focal (Lin et al. 2017); asymmetric (multilabel, Ridnik et al. 2021)",
-    )
-    g.add_argument(
-        "--pos_weight",
-        type=pos_weight_value,
-        default=None,
-        help="multilabel: weight of each label's positive term: 'balanced' (n_neg/n_pos per "
-        "label, at most 100) or one number for all labels",
-    )
-    g.add_argument(
-        "--focal_gamma", type=non_negative_float, default=2.0, help="focal loss focusing gamma"
-    )
-    g.add_argument(
-        "--asl_gamma_neg", type=non_negative_float, default=4.0, help="asymmetric loss: negatives"
-    )
-    g.add_argument(
-        "--asl_gamma_pos", type=non_negative_float, default=0.0, help="asymmetric loss: positives"
-    )
-    g.add_argument(
-        "--asl_clip",
-        type=number(float, 0, 1, high_open=True),
-        default=0.05,
-        help="asymmetric loss: probability margin m",
-    )
-    g.add_argument(
-        "--label_smoothing",
-        type=number(float, 0, 1, high_open=True),
-        default=0.0,
-        help="multiclass: target smoothing",
-    )
-    g.add_argument(
-        "--head_bias_init",
-        choices=("prior", "zeros"),
-        default="prior",
-        help="start the head at the training label frequencies (prior) or at zero logits",
-    )
-    g = p.add_argument_group("fine-tuning recipes (docs/training.md)")
-    g.add_argument(
-        "--layerwise_lr_decay",
-        type=number(float, 0, 1, low_open=True),
-        default=None,
-        help="layer-wise learning-rate decay d: head and pooler at the peak, layer i of L at "
-        "d^(L-i), embeddings at d^(L+1) (e.g. 0.9)",
-    )
-    g.add_argument(
-        "--head_learning_rate",
-        type=positive_float,
-        default=None,
-        help="peak learning rate of the classification head (default --learning_rate)",
-    )
-    g.add_argument(
-        "--adversarial",
-        choices=("fgm",),
-        default=None,
-        help="adversarial training on the word embeddings: fgm (fast gradient method)",
-    )
-    g.add_argument("--adv_epsilon", type=positive_float, default=1.0, help="FGM perturbation norm")
-    g.add_argument(
-        "--rdrop_alpha",
-        type=non_negative_float,
-        default=0.0,
-        help="R-Drop: weight of the symmetric KL between two dropout passes (e.g. 1.0-5.0)",
-    )
-    g.add_argument(
-        "--ema_decay",
-        type=number(float, 0, 1, low_open=True, high_open=True),
-        default=None,
-        help="keep an exponential moving average of the weights (e.g. 0.999); dev judges, "
-        "and the run saves and exports, the averaged weights",
-    )
-    g.add_argument(
-        "--calibration",
-        choices=("temperature", "none"),
-        default="temperature",
-        help="after training, fit temperature scaling on dev so the probabilities are "
-        "calibrated (decisions unchanged); shipped in the export",
-    )
-    g.add_argument(
-        "--threshold_strategy",
-        choices=THRESHOLD_STRATEGIES,
-        default=argparse.SUPPRESS,  # the head's default (its help says which)
-        help="multilabel: how the decision thresholds are fitted on dev for --metric: per_label (a global cut-off, then label-by-label moves kept only where they raise the metric; shipped only where 5-fold cross-validation says they beat the global cut-off), global (one cut-off), fixed (0.5); the dev report is cross-fitted (default: per_label)",
-    )
-    g = p.add_argument_group("precision and logging")
-    add_bool(
-        g,
-        "bf16",
-        False,
-        "mixed precision: bfloat16 compute, float32 weights (fast on CPUs with AMX or "
-        "AVX512-BF16; see benchmarks/RESULTS.md for the accuracy change)",
-    )
-    add_bool(g, "verbose", False, "debug logging")
+    add_bool(groups[PRECISION], "verbose", False, "debug logging")
     add_adapter_flags(p)
     return p
-
-
-def pos_weight_value(text: str) -> str | float:
-    if text.strip().lower() == "balanced":
-        return "balanced"
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected 'balanced' or a positive number, got {text!r}"
-        ) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-    return value
 
 
 def add_adapter_flags(p: argparse.ArgumentParser) -> None:
@@ -315,7 +138,6 @@ def add_adapter_flags(p: argparse.ArgumentParser) -> None:
 def options_from_args(args: argparse.Namespace):
     from classifier.adapters.flags import adapter_config_from_args, default_learning_rate
     from classifier.training.run import RunOptions
-    from classifier.training.training_config import TrainingConfig
 
     adapter = adapter_config_from_args(args)
     if args.knowledge_adapters:
@@ -332,43 +154,10 @@ def options_from_args(args: argparse.Namespace):
         raise ValueError(
             "--train_knowledge_adapters and --freeze_backbone need --knowledge_adapters"
         )
-    training = TrainingConfig(
-        learning_rate=(
-            args.learning_rate if args.learning_rate is not None else default_learning_rate(adapter)
-        ),
-        num_train_epochs=args.num_train_epochs,
-        train_batch_size=args.train_batch_size,
-        eval_batch_size=args.eval_batch_size,
-        warmup_proportion=args.warmup_proportion,
-        weight_decay=args.weight_decay,
-        seed=args.seed,
-        metric=args.metric,
-        early_stopping_patience=args.early_stopping_patience,
-        class_weight=args.class_weight,
-        head_dropout=args.head_dropout,
-        bf16=args.bf16,
-        adam_epsilon=args.adam_epsilon,
-        loss=args.loss,
-        pos_weight=args.pos_weight,
-        focal_gamma=args.focal_gamma,
-        asl_gamma_pos=args.asl_gamma_pos,
-        asl_gamma_neg=args.asl_gamma_neg,
-        asl_clip=args.asl_clip,
-        label_smoothing=args.label_smoothing,
-        head_bias_init=args.head_bias_init,
-        group_by_length=args.group_by_length,
-        calibration=args.calibration,
-        threshold_strategy=getattr(args, "threshold_strategy", None),
-        layerwise_lr_decay=args.layerwise_lr_decay,
-        head_learning_rate=args.head_learning_rate,
-        adversarial=args.adversarial,
-        adv_epsilon=args.adv_epsilon,
-        rdrop_alpha=args.rdrop_alpha,
-        ema_decay=args.ema_decay,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        save_checkpoints_steps=args.save_checkpoints_steps,
-        keep_checkpoints=args.keep_checkpoints,
-    )
+    values = flag_values(args, TrainingConfig, "train")
+    if values["learning_rate"] is None:  # the default depends on --adapter
+        values["learning_rate"] = default_learning_rate(adapter)
+    training = TrainingConfig(**values)
     return RunOptions(
         output_dir=args.output_dir,
         do_train=args.do_train,

@@ -1,111 +1,314 @@
-"""Fine-tuning hyper-parameters, with the defaults of google-research/bert's run_classifier."""
+"""Fine-tuning hyper-parameters, with the defaults of google-research/bert's run_classifier;
+each declared once with its train.sh / distill.sh flag (classifier.options)."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from classifier.calibration import METHODS
+from classifier.flag_types import (
+    non_negative_float,
+    non_negative_int,
+    number,
+    pos_weight_value,
+    positive_float,
+    positive_int,
+    probability,
+)
 from classifier.heads import HEADS, LossOptions, options_from
+from classifier.heads.base import HEAD_BIAS_INITS
+from classifier.options import option, validate
 from classifier.thresholds import STRATEGIES
 
 ALL_LOSSES = tuple(dict.fromkeys(loss for head in HEADS.values() for loss in head.losses))
 
 
+TRAIN_AND_DISTILL = frozenset({"train", "distill"})
+TRAIN = frozenset({"train"})
+LOSS = "loss and imbalance"
+RECIPES = "fine-tuning recipes (docs/training.md)"
+CHECKPOINTS = "checkpoints (a killed run resumes when its command runs again)"
+PRECISION = "precision and logging"
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How to fine-tune. ``metric`` None means the head kind's default (accuracy / micro_f1).
+    """How to fine-tune (and distil): each field is one setting, declared once with its flag
+    (classifier.options). ``metric`` None means the head kind's default (accuracy / micro_f1).
 
     The loss fields (loss ... head_bias_init) are the head's LossOptions, kept flat here as
     train.sh's flags and train_summary.json name them; the head checks them against its kind.
     """
 
-    learning_rate: float = 2e-5
-    num_train_epochs: float = 3.0
-    train_batch_size: int = 32
-    eval_batch_size: int = 64
-    warmup_proportion: float = 0.1
-    weight_decay: float = 0.01
-    clip_norm: float = 1.0
-    seed: int = 12345
-    metric: str | None = None
-    early_stopping_patience: int | None = None
-    head_dropout: float = 0.1
-    bf16: bool = False  # mixed precision: float32 weights, bfloat16 matmuls
-    adam_epsilon: float = 1e-6  # google-research/bert's; torch and HF Trainer use 1e-8
-    gradient_accumulation_steps: int = 1  # >1: average N batches' gradients per update
-    group_by_length: bool = False  # length-sorted training batches (faster, label-skewed)
-    calibration: str = "temperature"  # fitted on dev after training ("none": raw probabilities)
-    # Multilabel thresholds (classifier.thresholds): per_label, global or fixed; None: per_label
-    threshold_strategy: str | None = None
+    learning_rate: float = option(
+        2e-5,
+        "peak learning rate (default 2e-5; 1e-4 with --adapter; distill.sh 1e-4)",
+        parse=positive_float,
+        check=lambda v: v > 0,
+        message="learning_rate must be positive",
+        commands=TRAIN_AND_DISTILL,
+        flag_defaults={"train": None, "distill": 1e-4},  # train.sh: by --adapter
+    )
+    num_train_epochs: float = option(
+        3.0,
+        "passes over the training data (a fraction ends mid-pass)",
+        parse=number(float, 0, 10_000, low_open=True),
+        check=lambda v: v > 0,
+        message="num_train_epochs must be positive",
+        commands=TRAIN_AND_DISTILL,
+    )
+    train_batch_size: int = option(
+        32,
+        "training batch per replica",
+        parse=positive_int,
+        check=lambda v: v > 0,
+        message="train_batch_size must be positive",
+        commands=TRAIN_AND_DISTILL,
+    )
+    eval_batch_size: int = option(
+        64,
+        "dev evaluation batch",
+        parse=positive_int,
+        check=lambda v: v > 0,
+        message="eval_batch_size must be positive",
+        commands=TRAIN_AND_DISTILL,
+    )
+    warmup_proportion: float = option(
+        0.1,
+        "share of the steps over which the learning rate rises linearly to its peak",
+        parse=probability,
+        check=lambda v: 0 <= v <= 1,
+        message="warmup_proportion must be in [0, 1]",
+        commands=TRAIN_AND_DISTILL,
+    )
+    weight_decay: float = option(
+        0.01,
+        "AdamW weight decay",
+        parse=non_negative_float,
+        check=lambda v: v >= 0,
+        message="weight_decay must be non-negative",
+        commands=TRAIN_AND_DISTILL,
+    )
+    clip_norm: float = option(1.0, commands=frozenset())
+    seed: int = option(
+        12345,
+        "seeds new weights, dropout and the data order (a resumed run goes on with them)",
+        parse=non_negative_int,
+        commands=TRAIN_AND_DISTILL,
+    )
+    metric: str | None = option(
+        None,
+        "dev metric that picks the best epoch (accuracy, macro_f1, micro_f1, ...)",
+        commands=TRAIN_AND_DISTILL,
+    )
+    early_stopping_patience: int | None = option(
+        None,
+        "stop after this many epochs without a better dev metric (default: never)",
+        parse=positive_int,
+        check=lambda v: v is None or v >= 1,
+        message="early_stopping_patience must be at least 1",
+        commands=TRAIN_AND_DISTILL,
+    )
+    head_dropout: float = option(
+        0.1,
+        "dropout before the classification head",
+        parse=number(float, 0, 1, high_open=True),
+        check=lambda v: 0 <= v < 1,
+        message="head_dropout must be in [0, 1)",
+        commands=TRAIN,
+    )
+    adam_epsilon: float = option(
+        1e-6,
+        "AdamW epsilon (google-research/bert 1e-6; torch/HF Trainer 1e-8)",
+        parse=positive_float,
+        check=lambda v: v > 0,
+        message="adam_epsilon must be positive",
+        commands=TRAIN,
+    )
+    group_by_length: bool = option(
+        False,
+        "length-sorted training batches: less padding, but each batch's labels are skewed "
+        "by length (see docs/training.md)",
+        boolean=True,
+        commands=TRAIN,
+    )
+    gradient_accumulation_steps: int = option(
+        1,
+        "average the gradients of this many batches into one update (an N-times larger "
+        "batch in the memory of one; Keras's optimizer option)",
+        parse=positive_int,
+        check=lambda v: v >= 1,
+        message="--gradient_accumulation_steps must be at least 1",
+        commands=TRAIN,
+    )
+    calibration: str = option(
+        "temperature",
+        "after training, fit temperature scaling on dev so the probabilities are "
+        "calibrated (decisions unchanged); shipped in the export",
+        choices=METHODS,
+        message=f"--calibration must be one of {METHODS}",
+        commands=TRAIN_AND_DISTILL,
+        group=RECIPES,
+    )
+    threshold_strategy: str | None = option(  # None: the head's default (per_label)
+        None,
+        "multilabel: how the decision thresholds are fitted on dev for --metric: per_label (a "
+        "global cut-off, then label-by-label moves kept only where they raise the metric; "
+        "shipped only where 5-fold cross-validation says they beat the global cut-off), global "
+        "(one cut-off), fixed (0.5); the dev report is cross-fitted (default: per_label)",
+        choices=STRATEGIES,
+        message=f"--threshold_strategy must be one of {STRATEGIES}",
+        commands=TRAIN_AND_DISTILL,
+        group=RECIPES,
+        flag_defaults={"train": argparse.SUPPRESS, "distill": argparse.SUPPRESS},
+    )
     # === Checkpoints (resume after a kill; they do not change the result) ===
-    save_checkpoints_steps: int = 1000  # and at every epoch end
-    keep_checkpoints: int = 3
+    save_checkpoints_steps: int = option(
+        1000,
+        "checkpoint the whole training state into OUTPUT_DIR/checkpoints every this many "
+        "steps and at each epoch end; rerunning a killed run's command resumes it",
+        parse=positive_int,
+        check=lambda v: v >= 1,
+        message="--save_checkpoints_steps must be at least 1",
+        commands=TRAIN_AND_DISTILL,
+        group=CHECKPOINTS,
+    )
+    keep_checkpoints: int = option(
+        3,
+        "how many recent checkpoints to keep",
+        parse=positive_int,
+        check=lambda v: v >= 1,
+        message="--keep_checkpoints must be at least 1",
+        commands=TRAIN_AND_DISTILL,
+        group=CHECKPOINTS,
+    )
     # === Recipes (docs/training.md) ===
-    layerwise_lr_decay: float | None = None  # d: layer i at d^(L - i), embeddings d^(L + 1)
-    head_learning_rate: float | None = None  # the classification head's own peak rate
-    adversarial: str | None = None  # "fgm": adversarial training on the word embeddings
-    adv_epsilon: float = 1.0  # FGM step size (bert4keras' examples use 0.5-1)
-    rdrop_alpha: float = 0.0  # R-Drop consistency weight (0: off)
-    ema_decay: float | None = None  # keep an EMA of the weights; saved weights are the average
-    # === LossOptions ===
-    loss: str = "cross_entropy"  # multiclass: cross_entropy, focal; multilabel: + asymmetric
-    class_weight: str | None = None  # multiclass: None or "balanced"
-    pos_weight: str | float | None = None  # multilabel: None, "balanced" or one weight for all
-    focal_gamma: float = 2.0
-    asl_gamma_pos: float = 0.0  # Ridnik et al.'s recommended asymmetric-loss settings
-    asl_gamma_neg: float = 4.0
-    asl_clip: float = 0.05
-    label_smoothing: float = 0.0  # multiclass
-    head_bias_init: str = "prior"  # "prior" (label frequencies) or "zeros"
+    layerwise_lr_decay: float | None = option(
+        None,
+        "layer-wise learning-rate decay d: head and pooler at the peak, layer i of L at "
+        "d^(L-i), embeddings at d^(L+1) (e.g. 0.9)",
+        parse=number(float, 0, 1, low_open=True),
+        check=lambda v: v is None or 0 < v <= 1,
+        message="--layerwise_lr_decay must be in (0, 1]",
+        commands=TRAIN,
+        group=RECIPES,
+    )
+    head_learning_rate: float | None = option(
+        None,
+        "peak learning rate of the classification head (default --learning_rate)",
+        parse=positive_float,
+        check=lambda v: v is None or v > 0,
+        message="--head_learning_rate must be positive",
+        commands=TRAIN,
+        group=RECIPES,
+    )
+    adversarial: str | None = option(
+        None,
+        "adversarial training on the word embeddings: fgm (fast gradient method)",
+        choices=("fgm",),
+        message="--adversarial must be 'fgm' or unset",
+        commands=TRAIN,
+        group=RECIPES,
+    )
+    adv_epsilon: float = option(  # bert4keras' examples use 0.5-1
+        1.0,
+        "FGM perturbation norm",
+        parse=positive_float,
+        check=lambda v: v > 0,
+        message="--adv_epsilon must be positive",
+        commands=TRAIN,
+        group=RECIPES,
+    )
+    rdrop_alpha: float = option(
+        0.0,
+        "R-Drop: weight of the symmetric KL between two dropout passes (e.g. 1.0-5.0)",
+        parse=non_negative_float,
+        check=lambda v: v >= 0,
+        message="--rdrop_alpha must be non-negative",
+        commands=TRAIN,
+        group=RECIPES,
+    )
+    ema_decay: float | None = option(
+        None,
+        "keep an exponential moving average of the weights (e.g. 0.999); dev judges, "
+        "and the run saves and exports, the averaged weights",
+        parse=number(float, 0, 1, low_open=True, high_open=True),
+        check=lambda v: v is None or 0 < v < 1,
+        message="--ema_decay must be in (0, 1)",
+        commands=TRAIN,
+        group=RECIPES,
+    )
+    bf16: bool = option(
+        False,
+        "mixed precision: bfloat16 compute, float32 weights (fast on CPUs with AMX or "
+        "AVX512-BF16; see benchmarks/RESULTS.md for the accuracy change)",
+        boolean=True,
+        commands=TRAIN,
+        group=PRECISION,
+    )
+    # === LossOptions (the head checks them against its kind) ===
+    loss: str = option(
+        "cross_entropy",
+        "cross_entropy; focal (Lin et al. 2017); asymmetric (multilabel, Ridnik et al. 2021)",
+        choices=ALL_LOSSES,  # the heads' losses
+        message=f"loss must be one of {ALL_LOSSES}",
+        commands=TRAIN,
+        group=LOSS,
+    )
+    class_weight: str | None = option(
+        None,
+        "weight classes inversely to their frequency",
+        choices=("balanced",),
+        message="--class_weight must be 'balanced' or unset",
+        commands=TRAIN,
+        group=LOSS,
+    )
+    pos_weight: str | float | None = option(
+        None,
+        "multilabel: weight of each label's positive term: 'balanced' (n_neg/n_pos per "
+        "label, at most 100) or one number for all labels",
+        parse=pos_weight_value,
+        commands=TRAIN,
+        group=LOSS,
+    )
+    focal_gamma: float = option(
+        2.0, "focal loss focusing gamma", parse=non_negative_float, commands=TRAIN, group=LOSS
+    )
+    asl_gamma_neg: float = option(  # Ridnik et al.'s recommended asymmetric-loss settings
+        4.0, "asymmetric loss: negatives", parse=non_negative_float, commands=TRAIN, group=LOSS
+    )
+    asl_gamma_pos: float = option(
+        0.0, "asymmetric loss: positives", parse=non_negative_float, commands=TRAIN, group=LOSS
+    )
+    asl_clip: float = option(
+        0.05,
+        "asymmetric loss: probability margin m",
+        parse=number(float, 0, 1, high_open=True),
+        commands=TRAIN,
+        group=LOSS,
+    )
+    label_smoothing: float = option(
+        0.0,
+        "multiclass: target smoothing",
+        parse=number(float, 0, 1, high_open=True),
+        commands=TRAIN,
+        group=LOSS,
+    )
+    head_bias_init: str = option(
+        "prior",
+        "start the head at the training label frequencies (prior) or at zero logits",
+        choices=HEAD_BIAS_INITS,
+        message=f"--head_bias_init must be one of {HEAD_BIAS_INITS}",
+        commands=TRAIN,
+        group=LOSS,
+    )
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.learning_rate > 0, "learning_rate must be positive"),
-            (self.num_train_epochs > 0, "num_train_epochs must be positive"),
-            (self.train_batch_size > 0, "train_batch_size must be positive"),
-            (self.eval_batch_size > 0, "eval_batch_size must be positive"),
-            (0 <= self.warmup_proportion <= 1, "warmup_proportion must be in [0, 1]"),
-            (self.weight_decay >= 0, "weight_decay must be non-negative"),
-            (0 <= self.head_dropout < 1, "head_dropout must be in [0, 1)"),
-            (
-                self.early_stopping_patience is None or self.early_stopping_patience >= 1,
-                "early_stopping_patience must be at least 1",
-            ),
-            (self.adam_epsilon > 0, "adam_epsilon must be positive"),
-            (
-                self.gradient_accumulation_steps >= 1,
-                "--gradient_accumulation_steps must be at least 1",
-            ),
-            (self.save_checkpoints_steps >= 1, "--save_checkpoints_steps must be at least 1"),
-            (self.keep_checkpoints >= 1, "--keep_checkpoints must be at least 1"),
-            (self.loss in ALL_LOSSES, f"loss must be one of {ALL_LOSSES}"),
-            (self.calibration in METHODS, f"--calibration must be one of {METHODS}"),
-            (
-                self.threshold_strategy is None or self.threshold_strategy in STRATEGIES,
-                f"--threshold_strategy must be one of {STRATEGIES}",
-            ),
-            (
-                self.layerwise_lr_decay is None or 0 < self.layerwise_lr_decay <= 1,
-                "--layerwise_lr_decay must be in (0, 1]",
-            ),
-            (
-                self.head_learning_rate is None or self.head_learning_rate > 0,
-                "--head_learning_rate must be positive",
-            ),
-            (self.adversarial in (None, "fgm"), "--adversarial must be 'fgm' or unset"),
-            (self.adv_epsilon > 0, "--adv_epsilon must be positive"),
-            (self.rdrop_alpha >= 0, "--rdrop_alpha must be non-negative"),
-            (
-                self.ema_decay is None or 0 < self.ema_decay < 1,
-                "--ema_decay must be in (0, 1)",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-        self.loss_options()  # validates the loss fields
+        validate(self)
+        self.loss_options()  # validates the loss fields together
 
     def loss_options(self) -> LossOptions:
         return options_from(self)
