@@ -27,8 +27,15 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 export TF_CPP_MIN_LOG_LEVEL=2
+# One pytest worker per core, at most 4 (each holds TensorFlow and starts script processes);
+# a test file stays on one worker, so its module fixtures are built once. PYTEST_WORKERS=0
+# runs everything in this process.
+WORKERS="${PYTEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}"
+if [ "$WORKERS" -gt 4 ]; then WORKERS=4; fi
+PARALLEL=()
+if [ "$WORKERS" -gt 1 ]; then PARALLEL=(-n "$WORKERS" --dist loadfile); fi
 if [ "${1:-}" = "--fast" ]; then
   shift
-  exec .venv/bin/python -m pytest -m "not slow" "$@"
+  exec .venv/bin/python -m pytest "${PARALLEL[@]}" -m "not slow" "$@"
 fi
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest "${PARALLEL[@]}" "$@"
