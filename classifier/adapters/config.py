@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from classifier.registry import registrar
+
 _KINDS: dict[str, type[AdapterConfig]] = {}
 
 C = TypeVar("C", bound="type[AdapterConfig]")
@@ -61,15 +63,10 @@ class AdapterConfig:
 
 def register_adapter_kind(name: str) -> Callable[[C], C]:
     """Class decorator: makes a config class the kind ``name`` (a duplicate name is an error)."""
+    return _register(name)
 
-    def register(cls: C) -> C:
-        if name in _KINDS:
-            raise ValueError(f"adapter kind {name!r} is already registered")
-        cls.kind = name
-        _KINDS[name] = cls
-        return cls
 
-    return register
+_register = registrar(_KINDS, "adapter kind", "kind")
 
 
 def adapter_kinds() -> tuple[str, ...]:

@@ -20,6 +20,7 @@ import keras
 from classifier.backbones.packing import packed_backbone_outputs
 from classifier.backbones.transformer_block import TransformerBlock, truncated_normal
 from classifier.config import ConfigError, ModelConfig
+from classifier.registry import registrar
 
 BACKBONES: dict[str, type[Backbone]] = {}
 
@@ -51,15 +52,10 @@ def backbone_inputs() -> dict[str, keras.KerasTensor]:
 
 def register_backbone(family: str) -> Callable[[type[Backbone]], type[Backbone]]:
     """Class decorator: ``ModelConfig.family == family`` builds this class."""
+    return _register(family)
 
-    def register(cls: type[Backbone]) -> type[Backbone]:
-        if family in BACKBONES:
-            raise ValueError(f"backbone family {family!r} is registered twice")
-        cls.family = family
-        BACKBONES[family] = cls
-        return cls
 
-    return register
+_register = registrar(BACKBONES, "backbone family", "family")
 
 
 def backbone_class(family: str) -> type[Backbone]:

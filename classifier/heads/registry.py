@@ -16,21 +16,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from classifier.heads.base import Head
+from classifier.registry import registrar
 
 HEADS: dict[str, type[Head]] = {}
 
 
 def register_head(name: str) -> Callable[[type[Head]], type[Head]]:
     """Class decorator: makes ``name`` select the head class (and sets its ``kind``)."""
+    return _register(name)
 
-    def register(cls: type[Head]) -> type[Head]:
-        if name in HEADS:
-            raise ValueError(f"head kind {name!r} is registered twice")
-        cls.kind = name
-        HEADS[name] = cls
-        return cls
 
-    return register
+_register = registrar(HEADS, "head kind", "kind")
 
 
 def check_head_kind(kind: str) -> str:
