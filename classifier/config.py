@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,43 +40,128 @@ _HF_ACTIVATIONS = {
     "tanh": "tanh",
 }
 
-FAMILIES = ("bert", "albert")
 # Where ALBERT's factorised embedding projects E to H. "google": position and token-type tables of
 # width E, LayerNorm(E), then a dense E->H with bias (google-research/albert, transformers'
 # AlbertModel). "brightmart": the word vectors are projected first by a bias-free E->H matrix
 # (word_embeddings_2), then position/token-type tables of width H and LayerNorm(H) (albert_zh).
 EMBEDDING_LAYOUTS = ("google", "brightmart")
 
-# transformers' class defaults, used for keys a config.json leaves out (as transformers does).
-_HF_DEFAULTS = {
-    "bert": {
-        "vocab_size": 30522,
-        "hidden_size": 768,
-        "num_hidden_layers": 12,
-        "num_attention_heads": 12,
-        "intermediate_size": 3072,
-        "hidden_act": "gelu",
-        "hidden_dropout_prob": 0.1,
-        "attention_probs_dropout_prob": 0.1,
-    },
-    "albert": {
-        "vocab_size": 30000,
-        "embedding_size": 128,
-        "hidden_size": 4096,
-        "num_hidden_layers": 12,
-        "num_hidden_groups": 1,
-        "num_attention_heads": 64,
-        "intermediate_size": 16384,
-        "inner_group_num": 1,
-        "hidden_act": "gelu_new",
-        "hidden_dropout_prob": 0.0,
-        "attention_probs_dropout_prob": 0.0,
-    },
-}
-
 
 class ConfigError(ValueError):
     """A model config file that cannot describe a supported backbone."""
+
+
+@dataclass(frozen=True)
+class FamilyFormat:
+    """What one backbone family adds to the hyper-parameters every family has, and how
+    Google's and Hugging Face's config files spell it. Each family registers one
+    (``register_family_format``, next to its backbone class for a new family); ModelConfig asks
+    it instead of testing family names."""
+
+    family: str
+    hf_architecture: str  # transformers' class of the bare backbone
+    hf_defaults: Mapping[str, Any]  # transformers' class defaults for keys a config.json omits
+    fields: Mapping[str, Any] = field(default_factory=dict)  # its own fields -> source default
+    # a config.json that names neither model_type nor a known architecture is this family's
+    hf_hint: Callable[[Mapping[str, Any]], bool] = lambda data: False
+    # its own fields that Google's config format leaves out for this config
+    google_omits: Callable[[ModelConfig], tuple[str, ...]] = lambda config: ()
+    # why transformers has no equivalent of this config (None: it has)
+    hf_problem: Callable[[ModelConfig], str | None] = lambda config: None
+
+
+FAMILY_FORMATS: dict[str, FamilyFormat] = {}
+
+
+def register_family_format(family_format: FamilyFormat) -> FamilyFormat:
+    FAMILY_FORMATS[family_format.family] = family_format
+    return family_format
+
+
+def family_format(family: str) -> FamilyFormat:
+    """The registered format of ``family``; a family registered by a backbone module outside
+    this file is found once classifier.backbones is imported."""
+    if family not in FAMILY_FORMATS:
+        import classifier.backbones  # noqa: F401  (registers the other families)
+    try:
+        return FAMILY_FORMATS[family]
+    except KeyError:
+        raise ConfigError(
+            f"family must be one of {tuple(FAMILY_FORMATS)}, got {family!r}"
+        ) from None
+
+
+def _family_only_fields() -> set[str]:
+    """Fields some family owns: another family's config files leave them out."""
+    return {name for known in FAMILY_FORMATS.values() for name in known.fields} | {
+        "embedding_layout"
+    }
+
+
+# transformers' class defaults, used for keys a config.json leaves out (as transformers does).
+register_family_format(
+    FamilyFormat(
+        "bert",
+        hf_architecture="BertModel",
+        hf_defaults={
+            "vocab_size": 30522,
+            "hidden_size": 768,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "intermediate_size": 3072,
+            "hidden_act": "gelu",
+            "hidden_dropout_prob": 0.1,
+            "attention_probs_dropout_prob": 0.1,
+        },
+    )
+)
+
+
+def _albert_google_omits(config: ModelConfig) -> tuple[str, ...]:
+    if config.embedding_layout == "google":
+        return ("ln_type",)  # google-research's albert_config.json has none
+    return ("num_hidden_groups", "inner_group_num")  # albert_zh shares all layers
+
+
+def _albert_hf_problem(config: ModelConfig) -> str | None:
+    if config.embedding_layout == "google":
+        return None
+    return (
+        "brightmart's albert_zh embedding layout (position/token-type tables of width H "
+        "after a bias-free projection) has no transformers AlbertModel equivalent"
+    )
+
+
+register_family_format(
+    FamilyFormat(
+        "albert",
+        hf_architecture="AlbertModel",
+        hf_defaults={
+            "vocab_size": 30000,
+            "embedding_size": 128,
+            "hidden_size": 4096,
+            "num_hidden_layers": 12,
+            "num_hidden_groups": 1,
+            "num_attention_heads": 64,
+            "intermediate_size": 16384,
+            "inner_group_num": 1,
+            "hidden_act": "gelu_new",
+            "hidden_dropout_prob": 0.0,
+            "attention_probs_dropout_prob": 0.0,
+        },
+        fields={
+            "embedding_size": 128,
+            "num_hidden_groups": 1,
+            "inner_group_num": 1,
+            "ln_type": "postln",
+        },
+        hf_hint=lambda data: (
+            "Albert" in " ".join(data.get("architectures") or []) or "embedding_size" in data
+        ),
+        google_omits=_albert_google_omits,
+        hf_problem=_albert_hf_problem,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -108,8 +194,7 @@ class ModelConfig:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise ConfigError(f"family must be one of {FAMILIES}, got {self.family!r}")
+        family_format(self.family)  # a registered family
         if self.hidden_act not in ACTIVATIONS:
             raise ConfigError(f"hidden_act must be one of {ACTIVATIONS}, got {self.hidden_act!r}")
         if self.hidden_size % self.num_attention_heads:
@@ -131,15 +216,18 @@ class ModelConfig:
 
     # --- canonical JSON (what this project writes next to its weights) ---
     def to_dict(self) -> dict[str, Any]:
+        """The canonical fields, and the family's own ones that ModelConfig does not name."""
         data = dataclasses.asdict(self)
         data.pop("extra")
-        return data
+        own = family_format(self.family).fields
+        return {**data, **{k: v for k, v in self.extra.items() if k in own}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         known = {k: v for k, v in data.items() if k in names}
-        return cls(**known)
+        own = family_format(known.get("family", "bert")).fields
+        return cls(**known, extra={k: v for k, v in data.items() if k in own and k not in names})
 
     def to_json_file(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -162,39 +250,37 @@ class ModelConfig:
             raise ConfigError(f"{self.hidden_act!r} has no name in Google's config format")
         data = self.to_dict()
         data["hidden_act"] = names[self.hidden_act]
-        for key in ("family", "layer_norm_eps", "embedding_layout"):
-            data.pop(key)
-        if self.family == "bert":
-            for key in ("embedding_size", "num_hidden_groups", "inner_group_num", "ln_type"):
-                data.pop(key)
-        elif self.embedding_layout == "google":
-            data.pop("ln_type")  # google-research's albert_config.json has none
-        else:
-            for key in ("num_hidden_groups", "inner_group_num"):  # albert_zh shares all layers
-                data.pop(key)
+        own = family_format(self.family)
+        dropped = {"family", "layer_norm_eps", *self._others_fields(), *own.google_omits(self)}
+        data = {key: value for key, value in data.items() if key not in dropped}
         return {**self.extra, **data}
+
+    def _others_fields(self) -> set[str]:
+        """The family-only fields that are not this family's (with embedding_layout, which
+        no source file holds)."""
+        return _family_only_fields() - set(family_format(self.family).fields)
 
     def to_hf_dict(self) -> dict[str, Any]:
         """The config.json that transformers' BertModel / AlbertModel would write."""
         names = {GELU_EXACT: "gelu", GELU_TANH: "gelu_new", "relu": "relu", "swish": "silu"}
         if self.hidden_act not in names:
             raise ConfigError(f"{self.hidden_act!r} has no name in Hugging Face's config format")
-        if self.family == "albert" and self.embedding_layout != "google":
-            raise ConfigError(
-                "brightmart's albert_zh embedding layout (position/token-type tables of width H "
-                "after a bias-free projection) has no transformers AlbertModel equivalent"
-            )
+        own = family_format(self.family)
+        problem = own.hf_problem(self)
+        if problem:
+            raise ConfigError(problem)
         if self.ln_type != "postln":
             raise ConfigError("transformers' BertModel / AlbertModel are post-LayerNorm only")
         data = self.to_dict()
         data["hidden_act"] = names[self.hidden_act]
-        for key in ("family", "embedding_layout", "ln_type"):
-            data.pop(key)
-        if self.family == "bert":
-            for key in ("embedding_size", "num_hidden_groups", "inner_group_num"):
-                data.pop(key)
-        arch = "AlbertModel" if self.family == "albert" else "BertModel"
-        return {"architectures": [arch], "model_type": self.family, **data, "pad_token_id": 0}
+        dropped = {"family", "ln_type", *self._others_fields()}
+        data = {key: value for key, value in data.items() if key not in dropped}
+        return {
+            "architectures": [own.hf_architecture],
+            "model_type": self.family,
+            **data,
+            "pad_token_id": 0,
+        }
 
     @classmethod
     def from_hf_json(cls, path: str | Path) -> ModelConfig:
@@ -202,11 +288,16 @@ class ModelConfig:
         data = _read_json(path)
         model_type = data.get("model_type")
         if model_type is None:  # pytorch-transformers 1.x wrote neither field for some models
-            archs = " ".join(data.get("architectures") or [])
-            model_type = "albert" if "Albert" in archs or "embedding_size" in data else "bert"
-        if model_type not in ("bert", "albert"):
-            raise ConfigError(f"{path}: model_type {model_type!r} is not a BERT or ALBERT model")
-        data = {**_HF_DEFAULTS[model_type], **data}
+            hinted = [known.family for known in FAMILY_FORMATS.values() if known.hf_hint(data)]
+            model_type = hinted[0] if hinted else "bert"
+        try:
+            own = family_format(model_type)
+        except ConfigError:
+            raise ConfigError(
+                f"{path}: model_type {model_type!r} is not a BERT or ALBERT model "
+                f"(known families: {', '.join(FAMILY_FORMATS)})"
+            ) from None
+        data = {**own.hf_defaults, **data}
         if "layer_norm_eps" not in data:
             data["layer_norm_eps"] = 1e-12
         return cls._from_source(data, model_type, _HF_ACTIVATIONS, path)
@@ -239,14 +330,14 @@ class ModelConfig:
             "initializer_range": float(data.get("initializer_range", 0.02)),
             "layer_norm_eps": float(data.get("layer_norm_eps", 1e-12)),
         }
-        if family == "albert":
-            values["embedding_size"] = int(data.get("embedding_size", 128))
-            values["num_hidden_groups"] = int(data.get("num_hidden_groups", 1))
-            values["inner_group_num"] = int(data.get("inner_group_num", 1))
-            values["ln_type"] = str(data.get("ln_type", "postln"))
-        known = set(values) | {"model_type", "architectures"}
+        own: dict[str, Any] = {}  # a registered family's fields that ModelConfig does not name
+        names = {f.name for f in dataclasses.fields(cls)}
+        for name, default in family_format(family).fields.items():
+            value = type(default)(data.get(name, default))
+            (values if name in names else own)[name] = value
+        known = set(values) | set(own) | {"model_type", "architectures"}
         extra = {k: v for k, v in data.items() if k not in known}
-        return cls(**values, extra=extra)
+        return cls(**values, extra={**extra, **own})
 
 
 def _read_json(path: str | Path) -> dict[str, Any]:

@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
-    from classifier.checkpoints.tiny import tiny_albert_config, tiny_bert_config, write_tiny_folder
+    from classifier.checkpoints.schemes import get_scheme
+    from classifier.checkpoints.tiny import tiny_config, write_tiny_folder
     from classifier.checkpoints.writer import layout_of_files
     from classifier.config import GELU_EXACT
     from classifier.text.vocab import build_tiny_chinese_vocab, load_vocab
@@ -81,26 +82,24 @@ def main(argv: list[str] | None = None) -> int:
             print("brightmart's albert_zh naming exists only as TF1 checkpoints", file=sys.stderr)
             return 2
         scheme = SCHEMES[(args.family, args.format)]
-        family = "albert" if args.family.startswith("albert") else "bert"
+        family = get_scheme(scheme).family
     if args.vocab_file:
         vocab = list(load_vocab(args.vocab_file))
     else:
         texts = [Path(p).read_text(encoding="utf-8-sig") for p in args.vocab_texts]
         vocab = build_tiny_chinese_vocab(extra_texts=texts)
-    if family == "bert":
-        config = tiny_bert_config(len(vocab), args.num_layers, args.hidden_size)
-        if scheme == "hf_bert":  # Hugging Face BERT configs say "gelu": the exact erf form
-            config = dataclasses.replace(config, hidden_act=GELU_EXACT)
-    else:
-        config = tiny_albert_config(
-            len(vocab),
-            args.num_layers,
-            args.hidden_size,
-            args.embedding_size,
-            num_hidden_groups=args.num_hidden_groups,
-            inner_group_num=args.inner_group_num,
-            ln_type=args.ln_type,
-        )
+    config = tiny_config(
+        family,
+        len(vocab),
+        args.num_layers,
+        args.hidden_size,
+        embedding_size=args.embedding_size,
+        num_hidden_groups=args.num_hidden_groups,
+        inner_group_num=args.inner_group_num,
+        ln_type=args.ln_type,
+    )
+    if scheme == "hf_bert":  # Hugging Face BERT configs say "gelu": the exact erf form
+        config = dataclasses.replace(config, hidden_act=GELU_EXACT)
     prefix = {"hf_bert": "bert.", "hf_albert": "albert."}.get(scheme, "")
     out = write_tiny_folder(
         args.output_dir,

@@ -105,3 +105,34 @@ def test_mapping_skips_optimizer_slots_and_heads_and_reports_leftovers(backbone)
     assert report.unexpected == ["output_weights"]
     with pytest.raises(CheckpointMismatchError, match="output_weights"):
         load_mapped_weights(mapping, {**tensors, **extra}, "ckpt", allow_unexpected=False)
+
+
+def test_a_registered_family_format_reads_and_writes_its_own_fields(tmp_path, monkeypatch):
+    """A new family (NEZHA's relative positions, say) declares its config fields in its
+    FamilyFormat; ModelConfig reads them from config.json and writes them back without a
+    family test in config.py."""
+    from classifier import config as config_module
+    from classifier.config import ConfigError, FamilyFormat, ModelConfig
+
+    toy = FamilyFormat(
+        "toy_nezha",
+        hf_architecture="NezhaModel",
+        hf_defaults={"hidden_act": "gelu"},
+        fields={"max_relative_position": 64},
+    )
+    monkeypatch.setitem(config_module.FAMILY_FORMATS, "toy_nezha", toy)
+    path = tmp_path / "config.json"
+    path.write_text(
+        '{"model_type": "toy_nezha", "vocab_size": 50, "hidden_size": 32, '
+        '"num_hidden_layers": 2, "num_attention_heads": 2, "max_relative_position": 32}'
+    )
+    config = ModelConfig.from_hf_json(path)
+    assert config.family == "toy_nezha"
+    assert config.extra["max_relative_position"] == 32
+    written = config.to_hf_dict()
+    assert written["architectures"] == ["NezhaModel"]
+    assert written["max_relative_position"] == 32
+    assert "embedding_size" not in written  # ALBERT's field is not this family's
+    assert ModelConfig.from_dict(config.to_dict()).extra["max_relative_position"] == 32
+    with pytest.raises(ConfigError, match="family must be one of"):
+        ModelConfig(vocab_size=10, family="nope")

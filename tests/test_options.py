@@ -1,5 +1,5 @@
-"""Each setting is declared once (classifier.options): train.sh's and distill.sh's flags, the
-config's validation and docs/flags.md all come from the TrainingConfig field."""
+"""Each setting is declared once (classifier.options): train.sh's, distill.sh's and
+pretrain.sh's flags, the configs' validation and docs/flags.md all come from the field."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import dataclasses
 import pytest
 
 from classifier.options import flag_values, options_of
+from classifier.pretraining.options import PretrainOptions
 from classifier.training.training_config import ALL_LOSSES, TrainingConfig
-from scripts import distill, flag_docs, train
+from scripts import distill, flag_docs, pretrain, train
 
 
 def test_docs_flags_md_is_what_the_declarations_generate():
@@ -77,3 +78,48 @@ def test_every_field_is_declared():
     """A field without a declaration would have no flag, no check and no docs row."""
     declared = {f.name for f, _ in options_of(TrainingConfig)}
     assert declared == {f.name for f in dataclasses.fields(TrainingConfig)}
+
+
+def test_pretrain_flags_are_the_declared_options_with_their_defaults(monkeypatch):
+    monkeypatch.delenv("BERT_BASE_DIR", raising=False)
+    parser = pretrain.build_parser()
+    flags = {a.dest: a for a in parser._actions}
+    for f, declared in options_of(PretrainOptions):
+        if "pretrain" not in declared.commands:
+            assert f.name not in flags, f.name
+            continue
+        assert f.name in flags, f"--{f.name} missing from pretrain.sh"
+        assert flags[f.name].required == declared.required, f.name
+        if not declared.required:
+            assert flags[f.name].default == f.default, f.name
+    assert flags["config_file"].option_strings == ["--bert_config_file", "--config_file"]
+    args = parser.parse_args(["--input_file=c.txt", "--output_dir=o"])
+    assert pretrain.options_from_args(args) == PretrainOptions(input_file="c.txt", output_dir="o")
+
+
+def test_pretrain_model_dir_defaults_to_bert_base_dir(monkeypatch):
+    monkeypatch.setenv("BERT_BASE_DIR", "/models/bert")
+    args = pretrain.build_parser().parse_args(["--input_file=c.txt", "--output_dir=o"])
+    assert pretrain.options_from_args(args).model_dir == "/models/bert"
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("max_seq_length", 4, "--max_seq_length must be at least 8"),
+        ("masked_lm_prob", 1.0, r"--masked_lm_prob must be in \(0, 1\)"),
+        ("masking", "span", "--masking must be one of"),
+        ("num_warmup_steps", 20, r"--num_warmup_steps must be in \[0, num_train_steps\]"),
+        ("output_format", "onnx", "--output_format must be one of"),
+        ("save_checkpoints_steps", 0, "--save_checkpoints_steps must be at least 1"),
+    ],
+)
+def test_pretrain_options_refuse_bad_values_with_the_declared_message(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        PretrainOptions(input_file="c", output_dir="o", num_train_steps=10, **{field: value})
+
+
+def test_every_pretrain_field_but_the_adapter_config_is_declared():
+    declared = {f.name for f, _ in options_of(PretrainOptions)}
+    fields = {f.name for f in dataclasses.fields(PretrainOptions)}
+    assert fields - declared == {"adapter_config"}  # the adapter flags' table declares it

@@ -9,7 +9,7 @@ import keras
 from classifier.backbones.albert_embeddings import AlbertEmbeddings
 from classifier.backbones.backbone import COMMON_FIELDS, Backbone, register_backbone
 from classifier.backbones.transformer_block import TransformerBlock
-from classifier.config import ConfigError, ModelConfig
+from classifier.config import ConfigError, ModelConfig, family_format
 
 
 def group_of_layer(layer: int, num_hidden_layers: int, num_hidden_groups: int) -> int:
@@ -35,14 +35,7 @@ class AlbertBackbone(Backbone):
     final LayerNorm, as albert_zh's prelln_transformer_model does.
     """
 
-    config_fields = (
-        *COMMON_FIELDS,
-        "embedding_size",
-        "num_hidden_groups",
-        "inner_group_num",
-        "ln_type",
-        "embedding_layout",
-    )
+    config_fields = (*COMMON_FIELDS, *family_format("albert").fields, "embedding_layout")
     hf_architectures = {"model": "AlbertModel", "masked_lm": "AlbertForMaskedLM"}
     tf1_files = ("albert_config.json", "albert_model.ckpt")
 

@@ -10,8 +10,10 @@ config.json, model.safetensors, vocab.txt, with or without the task model's pref
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -243,3 +245,21 @@ def write_tiny_folder(
         legacy_layer_norm=legacy_layer_norm,
         num_shards=num_shards,
     )
+
+
+TINY_CONFIGS = {"bert": tiny_bert_config, "albert": tiny_albert_config}
+
+
+def tiny_config(
+    family: str, vocab_size: int, num_layers: int, hidden_size: int, **family_options: Any
+) -> ModelConfig:
+    """A small config of ``family``; ``family_options`` (embedding_size, ln_type, ...) that
+    the family's builder does not take are ignored (a BERT has no embedding_size)."""
+    try:
+        build = TINY_CONFIGS[family]
+    except KeyError:
+        known = sorted(TINY_CONFIGS)
+        raise ValueError(f"no tiny config for family {family!r}; known: {known}") from None
+    taken = inspect.signature(build).parameters
+    options = {name: value for name, value in family_options.items() if name in taken}
+    return build(vocab_size, num_layers, hidden_size, **options)

@@ -128,14 +128,7 @@ def distill(options: DistillOptions, task: Any) -> dict[str, Any]:
     started = time.time()
     teacher = load_teacher(options, task)
     training = options.training
-    train = read_split(task, "train", required=not options.unlabeled_files)
-    dev = read_split(task, "dev", required=False)
-    test = read_split(task, "test", required=True) if options.do_predict else None
-    unlabeled_a, unlabeled_b = read_unlabeled(options.unlabeled_files, task.is_pair)
-    if not (train or unlabeled_a):
-        raise ValueError("nothing to distill on: train.tsv and --unlabeled_file are both empty")
-    for split, examples in (("train", train or []), ("dev", dev or []), ("test", test or [])):
-        teacher.spec.head.check_labels(examples, split)
+    train, dev, test, (unlabeled_a, unlabeled_b) = _read_data(options, task, teacher)
 
     vocab_file = teacher.folder / VOCAB_FILE
     spec = _student_spec(teacher, training)
@@ -177,20 +170,36 @@ def distill(options: DistillOptions, task: Any) -> dict[str, Any]:
             _student_dev(student, spec, encoder, dev, out, training, metric, teacher_dev)
         )
     if test is not None:
-        workflow.predict(
-            student, spec, encoder, test, out / "test_predictions.tsv", options.predict_batch_size
-        )
-        if spec.head.has_labels(test):
-            summary["student_test"] = _scalars(
-                workflow.evaluate(
-                    student, spec, encoder, test, out, options.predict_batch_size, prefix="test"
-                )
-            )
+        summary.update(_student_test(student, spec, encoder, test, out, options))
     summary["seconds"] = round(time.time() - started, 1)
     write_json(out / DISTILL_SUMMARY, summary)
     mark_finished(out)  # last: a run killed before here resumes when run again
     shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)  # they only serve a resume
     return summary
+
+
+def _read_data(options: DistillOptions, task: Any, teacher: Teacher):
+    """(train, dev, test, (unlabelled texts, their second texts)), labels checked against the
+    teacher's."""
+    train = read_split(task, "train", required=not options.unlabeled_files)
+    dev = read_split(task, "dev", required=False)
+    test = read_split(task, "test", required=True) if options.do_predict else None
+    unlabeled = read_unlabeled(options.unlabeled_files, task.is_pair)
+    if not (train or unlabeled[0]):
+        raise ValueError("nothing to distill on: train.tsv and --unlabeled_file are both empty")
+    for split, examples in (("train", train or []), ("dev", dev or []), ("test", test or [])):
+        teacher.spec.head.check_labels(examples, split)
+    return train, dev, test, unlabeled
+
+
+def _student_test(student, spec, encoder, test, out: Path, options: DistillOptions) -> dict:
+    """test_predictions.tsv, and with labelled test rows the student's test figures."""
+    batch = options.predict_batch_size
+    workflow.predict(student, spec, encoder, test, out / "test_predictions.tsv", batch)
+    if not spec.head.has_labels(test):
+        return {}
+    results = workflow.evaluate(student, spec, encoder, test, out, batch, prefix="test")
+    return {"student_test": _scalars(results)}
 
 
 def load_teacher(options: DistillOptions, task: Any) -> Teacher:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,9 @@ class Option:
     group: str = "training"  # the --help section
     flag_defaults: Mapping[str, Any] = field(default_factory=dict)  # command -> flag default
     boolean: bool = False  # --flag, --flag=true, --flag=false (absl style)
+    flags: tuple[str, ...] = ()  # the spellings, when not --<field name> (the first is shown)
+    required: bool = False  # the command refuses to run without it
+    env: str | None = None  # an environment variable that, when set, is the flag's default
 
     def check_value(self, value: Any) -> None:
         if self.choices is not None and value is not None and value not in self.choices:
@@ -40,6 +44,8 @@ def option(default: Any = _UNSET, help: str = "", *, default_factory: Any = _UNS
     metadata = {"option": Option(help=help, **kwargs)}
     if default_factory is not _UNSET:
         return field(default_factory=default_factory, metadata=metadata)
+    if default is _UNSET:  # a setting every caller must give
+        return field(metadata=metadata)
     return field(default=default, metadata=metadata)
 
 
@@ -58,8 +64,12 @@ def validate(config: Any) -> None:
 
 
 def _flag_default(f: dataclasses.Field, declared: Option, command: str) -> Any:
+    if declared.env and os.environ.get(declared.env):
+        return os.environ[declared.env]
     if command in declared.flag_defaults:
         return declared.flag_defaults[command]
+    if f.default is dataclasses.MISSING:
+        return None
     return f.default
 
 
@@ -68,13 +78,17 @@ def add_flags(
     config_class: type,
     command: str,
     groups: dict[str, Any] | None = None,
+    sections: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """One ``--name`` per field of ``config_class`` that ``command`` has, in the --help
     sections the fields name; returns the sections by title (``groups``: sections made
-    before, reused when a field names one) so the caller can add its own flags to them."""
+    before, reused when a field names one) so the caller can add its own flags to them.
+    ``sections``: only the fields of these sections (the caller adds others' flags between)."""
     groups = {} if groups is None else groups
     for f, declared in options_of(config_class):
         if command not in declared.commands:
+            continue
+        if sections is not None and declared.group not in sections:
             continue
         if declared.group not in groups:
             groups[declared.group] = parser.add_argument_group(declared.group)
@@ -83,14 +97,19 @@ def add_flags(
         kwargs: dict[str, Any] = {"default": default}
         if declared.help:
             kwargs["help"] = declared.help
+        names = declared.flags or (f"--{f.name}",)
+        if declared.flags:
+            kwargs["dest"] = f.name
+        if declared.required:
+            kwargs = {"required": True, **{k: v for k, v in kwargs.items() if k != "default"}}
         if declared.boolean:
-            group.add_argument(f"--{f.name}", type=str2bool, nargs="?", const=True, **kwargs)
+            group.add_argument(*names, type=str2bool, nargs="?", const=True, **kwargs)
             continue
         if declared.parse is not None:
             kwargs["type"] = declared.parse
         if declared.choices is not None:
             kwargs["choices"] = declared.choices
-        group.add_argument(f"--{f.name}", **kwargs)
+        group.add_argument(*names, **kwargs)
     return groups
 
 
@@ -110,14 +129,19 @@ def flag_table(config_class: type, command: str) -> str:
     for f, declared in options_of(config_class):
         if command not in declared.commands:
             continue
-        default = _flag_default(f, declared, command)
+        default = _flag_default(f, declared, command) if not declared.env else f.default
         shown = "" if default is None or default is argparse.SUPPRESS else f"`{default}`"
+        if declared.required:
+            shown = "required"
+        elif declared.env:
+            shown = f"`${declared.env}`"
         if declared.choices is not None:
             values = ", ".join(f"`{c}`" for c in declared.choices)
         elif declared.boolean:
             values = "true / false"
         else:
             values = getattr(declared.parse, "accepts", "")
-        text = declared.help.replace("|", "\\|")
-        rows.append(f"| `--{f.name}` | {shown} | {values} | {text} |")
+        text = declared.help.replace("%%", "%").replace("|", "\\|")
+        names = ", ".join(f"`{name}`" for name in declared.flags or (f"--{f.name}",))
+        rows.append(f"| {names} | {shown} | {values} | {text} |")
     return "\n".join(rows) + "\n"

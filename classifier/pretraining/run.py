@@ -17,7 +17,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,23 +44,23 @@ from classifier.pretraining.head_weights import head_tensors, load_head
 from classifier.pretraining.masking import MaskingConfig, random_replacement_ids
 from classifier.pretraining.mlm_head import head_for
 from classifier.pretraining.mlm_model import MaskedLMModel, TokenPredictionModel, TokenTaggingModel
+from classifier.pretraining.options import PretrainOptions
 from classifier.pretraining.tagging_data import (
     prepare_tagging_data,
     tagging_batches,
     tagging_eval_batches,
 )
-from classifier.pretraining.words import MASKING_MODES, WordPieceWords
+from classifier.pretraining.words import WordPieceWords
 from classifier.run_folder import RESUME, mark_finished, open_run_folder
 from classifier.text.tokenizer import FullTokenizer
 from classifier.text.vocab import load_vocab
 from classifier.training.checkpointing import CHECKPOINT_DIR, TrainingCheckpoint
+from classifier.training.loop import train_steps
 from classifier.training.optimizer import create_optimizer
 
 logger = logging.getLogger(__name__)
 
 SUMMARY_FILE = "pretrain_summary.json"
-OUTPUT_FORMATS = ("tf1", "hf")
-KNOWLEDGE_TASKS = ("mlm", "tagging")
 # Everything a pretraining run writes (what --overwrite removes). The prepared data stays: its
 # manifest says what it was made from, and a run on other inputs or settings rebuilds it.
 ARTIFACTS = (
@@ -79,94 +79,6 @@ ARTIFACTS = (
     "checkpoint",
     KNOWLEDGE_DIR,
 )
-
-
-@dataclass(frozen=True)
-class PretrainOptions:
-    input_file: str
-    output_dir: str
-    model_dir: str | None = None
-    config_file: str | None = None
-    vocab_file: str | None = None
-    init_checkpoint: str | None = None
-    allow_pytorch_pickle: bool = False
-    allow_vocab_mismatch: bool = False  # a vocab smaller than vocab_size is accepted
-    do_lower_case: bool = True
-    max_seq_length: int = 128
-    max_predictions_per_seq: int = 20
-    masked_lm_prob: float = 0.15
-    masking: str = "whole_word"
-    jieba_user_dict: str | None = None
-    document_format: str = "auto"
-    eval_fraction: float = 0.02
-    max_eval_sequences: int = 2000
-    train_batch_size: int = 32
-    eval_batch_size: int = 64
-    learning_rate: float | None = None  # None: default_learning_rate()
-    num_train_steps: int = 10000
-    num_warmup_steps: int | None = None  # None: 10% of num_train_steps
-    weight_decay: float = 0.01
-    adam_epsilon: float = 1e-6
-    clip_norm: float = 1.0
-    save_checkpoints_steps: int = 1000
-    keep_checkpoints: int = 3
-    gradient_accumulation_steps: int = 1  # >1: one update per this many batches
-    distribution_strategy: str = "default"  # classifier.distribution.STRATEGIES
-    log_every_steps: int = 100
-    seed: int = 12345
-    bf16: bool = False
-    output_format: str = "tf1"
-    overwrite: bool = False
-    knowledge_task: str | None = None  # K-Adapter phase 1: "mlm" or "tagging"
-    adapter_config: KAdapterConfig | None = None  # its knowledge adapter's options
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.max_seq_length >= 8, "--max_seq_length must be at least 8"),
-            (self.max_predictions_per_seq >= 1, "--max_predictions_per_seq must be at least 1"),
-            (0 < self.masked_lm_prob < 1, "--masked_lm_prob must be in (0, 1)"),
-            (self.masking in MASKING_MODES, f"--masking must be one of {MASKING_MODES}"),
-            (0 <= self.eval_fraction < 1, "--eval_fraction must be in [0, 1)"),
-            (self.train_batch_size >= 1, "--train_batch_size must be positive"),
-            (self.eval_batch_size >= 1, "--eval_batch_size must be positive"),
-            (
-                self.learning_rate is None or self.learning_rate > 0,
-                "--learning_rate must be positive",
-            ),
-            (self.num_train_steps >= 1, "--num_train_steps must be at least 1"),
-            (
-                self.num_warmup_steps is None or 0 <= self.num_warmup_steps <= self.num_train_steps,
-                "--num_warmup_steps must be in [0, num_train_steps]",
-            ),
-            (self.save_checkpoints_steps >= 1, "--save_checkpoints_steps must be at least 1"),
-            (self.keep_checkpoints >= 1, "--keep_checkpoints must be at least 1"),
-            (
-                self.gradient_accumulation_steps >= 1,
-                "--gradient_accumulation_steps must be at least 1",
-            ),
-            (self.log_every_steps >= 1, "--log_every_steps must be at least 1"),
-            (
-                self.output_format in OUTPUT_FORMATS,
-                f"--output_format must be one of {OUTPUT_FORMATS}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-
-    @property
-    def warmup_steps(self) -> int:
-        if self.num_warmup_steps is not None:
-            return self.num_warmup_steps
-        return int(round(0.1 * self.num_train_steps))
-
-    def run_config(self) -> dict[str, Any]:
-        """What decides the result: compared when a run is resumed (logging is not)."""
-        data = asdict(self)
-        data["adapter_config"] = self.adapter_config.to_dict() if self.adapter_config else None
-        for key in ("overwrite", "log_every_steps", "keep_checkpoints", "eval_batch_size"):
-            data.pop(key)
-        return data
 
 
 @dataclass
@@ -289,7 +201,8 @@ class PretrainProgress(keras.callbacks.Callback):
         self._tokens_at = 0.0
 
     def on_train_batch_end(self, batch, logs=None):
-        step = batches_done(self.model.optimizer)
+        self.run.step += 1
+        step = self.run.step
         if step % self.every and step != self.run.options.num_train_steps:
             return
         logs = logs or {}
@@ -327,10 +240,7 @@ class PretrainRun:
     saver: TrainingCheckpoint  # the summary rides in its record, so it always matches
     eval_data: tf.data.Dataset | None
     summary: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def step(self) -> int:
-        return batches_done(self.model.optimizer)
+    step: int = 0  # batches trained over the whole run, resumes included
 
     @property
     def task_name(self) -> str:
@@ -562,18 +472,7 @@ def run_pretraining(options: PretrainOptions) -> dict[str, Any]:
 def _pretrain(
     options: PretrainOptions, strategy: tf.distribute.Strategy, scratch: Path | None
 ) -> dict[str, Any]:
-    from classifier.pretraining.corpus import expand_input_files
-
-    inputs = expand_input_files(options.input_file)
-    if options.jieba_user_dict and not Path(options.jieba_user_dict).is_file():
-        raise FileNotFoundError(f"--jieba_user_dict {options.jieba_user_dict} does not exist")
-    keras.utils.set_random_seed(options.seed)  # before any layer: dropout seeds follow --seed
-    start = load_start(options)
-    if options.learning_rate is None:
-        options = replace(options, learning_rate=default_learning_rate(options, start.config))
-        logger.info("learning rate %g (the default for this start and size)", options.learning_rate)
-    keras.utils.set_random_seed(options.seed)
-    vocab_sha = file_sha256(start.vocab_file)
+    options, inputs, start, vocab_sha = _started(options)
     run_config = {
         **options.run_config(),
         "input_files": [str(p) for p in inputs],
@@ -593,8 +492,46 @@ def _pretrain(
         if created:  # a bad corpus leaves no half-made run behind
             shutil.rmtree(out, ignore_errors=True)
         raise
+    compile_for_pretraining(task.model, options)
+    saver = TrainingCheckpoint(task.model, out / CHECKPOINT_DIR, options.keep_checkpoints, None)
+    summary = initial_summary(options, start, task)
+    if resuming and saver.restore(shared / CHECKPOINT_DIR):
+        summary = {**summary, **saver.values.get("summary", {})}
+        summary["resumed_from_step"] = int(saver.values.get("batches_done", 0))
+        summary["resumes"] = [*summary.get("resumes", []), summary["resumed_from_step"]]
+        logger.info("resuming from step %d (%s)", summary["resumed_from_step"], saver.latest)
+    step = int(saver.values.get("batches_done", 0))
+    run = PretrainRun(options, out, task.model, saver, task.eval_data, summary, step)
+    if step < options.num_train_steps:
+        train(run, task, strategy, start.config)
+    summary["final_eval"] = run.evaluate()
+    summary["steps_done"] = run.step
+    summary.update(task.finalize())
+    write_json(out / SUMMARY_FILE, summary)
+    if scratch is None:
+        mark_finished(out)
+    logger.info("pretraining finished: outputs in %s", out)
+    return summary
 
-    model = task.model
+
+def _started(options: PretrainOptions) -> tuple[PretrainOptions, list[Path], Starting, str]:
+    """The inputs checked, the starting model, the learning rate decided, the vocab's hash."""
+    from classifier.pretraining.corpus import expand_input_files
+
+    inputs = expand_input_files(options.input_file)
+    if options.jieba_user_dict and not Path(options.jieba_user_dict).is_file():
+        raise FileNotFoundError(f"--jieba_user_dict {options.jieba_user_dict} does not exist")
+    keras.utils.set_random_seed(options.seed)  # before any layer: dropout seeds follow --seed
+    start = load_start(options)
+    if options.learning_rate is None:
+        options = replace(options, learning_rate=default_learning_rate(options, start.config))
+        logger.info("learning rate %g (the default for this start and size)", options.learning_rate)
+    keras.utils.set_random_seed(options.seed)
+    return options, inputs, start, file_sha256(start.vocab_file)
+
+
+def compile_for_pretraining(model: keras.Model, options: PretrainOptions) -> None:
+    """AdamW with warm-up and linear decay over --num_train_steps; every variable built."""
     model.compile(
         optimizer=create_optimizer(
             options.learning_rate,
@@ -611,72 +548,54 @@ def _pretrain(
     # Every layer is built; said so, Keras's fit under a strategy draws no batch to build the
     # model (which would reopen the shuffled stream at its second shuffle, not its first).
     model.built = True
-    saver = TrainingCheckpoint(model, out / CHECKPOINT_DIR, options.keep_checkpoints, None)
-    summary: dict[str, Any] = {
+
+
+def initial_summary(options: PretrainOptions, start: Starting, task: TaskParts) -> dict[str, Any]:
+    """pretrain_summary.json of a run that has not trained yet."""
+    return {
         "source": start.source,
         "task": options.knowledge_task or "mlm",
         "knowledge_adapter": options.knowledge_task is not None,
         "model": start.config.to_dict(),
         **task.summary,
-        "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_weights)),
+        "trainable_parameters": int(sum(np.prod(v.shape) for v in task.model.trainable_weights)),
         "no_next_sentence_prediction": True,
         "history": [],
         "resumed_from_step": 0,
         "resumes": [],
     }
-    if resuming and saver.restore(shared / CHECKPOINT_DIR):
-        summary = {**summary, **saver.values.get("summary", {})}
-        summary["resumed_from_step"] = batches_done(model.optimizer)
-        summary["resumes"] = [*summary.get("resumes", []), summary["resumed_from_step"]]
-        logger.info("resuming from step %d (%s)", summary["resumed_from_step"], saver.latest)
-
-    step = batches_done(model.optimizer)
-    run = PretrainRun(options, out, model, saver, task.eval_data, summary)
-    chunk = options.save_checkpoints_steps
-    if step < options.num_train_steps:
-        if step % chunk:
-            raise RuntimeError(f"checkpoint at step {step} is not at a chunk boundary of {chunk}")
-        logger.info(
-            "pretraining (%s) %s: %d steps of %d sequences (%d tokens at most), %d warm-up "
-            "steps; %d trainable parameters",
-            summary["task"],
-            start.config.family,
-            options.num_train_steps,
-            options.train_batch_size,
-            options.max_seq_length,
-            options.warmup_steps,
-            summary["trainable_parameters"],
-        )
-        started = time.time()
-        model.fit(
-            training_stream(task, strategy, step, options.train_batch_size),
-            epochs=math.ceil(options.num_train_steps / chunk),
-            initial_epoch=step // chunk,
-            steps_per_epoch=chunk,
-            callbacks=[
-                StopAt(options.num_train_steps),
-                PretrainProgress(run, options.log_every_steps),
-                keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
-            ],
-            shuffle=False,  # the dataset shuffles itself
-            verbose=0,
-        )
-        summary["seconds"] = round(float(summary.get("seconds", 0.0)) + time.time() - started, 1)
-    summary["final_eval"] = run.evaluate()
-    summary["steps_done"] = run.step
-    summary.update(task.finalize())
-    write_json(out / SUMMARY_FILE, summary)
-    if scratch is None:
-        mark_finished(out)
-    logger.info("pretraining finished: outputs in %s", out)
-    return summary
 
 
-def batches_done(optimizer: keras.optimizers.Optimizer) -> int:
-    """Batches trained so far. Keras's ``iterations`` counts updates, which with
-    --gradient_accumulation_steps is batches // N; its batch counter is the private
-    ``_iterations`` (what the learning-rate schedule reads)."""
-    return int(optimizer._iterations.numpy())
+def train(
+    run: PretrainRun, task: TaskParts, strategy: tf.distribute.Strategy, config: ModelConfig
+) -> None:
+    """The remaining steps through the one training loop, a checkpoint every Keras epoch."""
+    options = run.options
+    logger.info(
+        "pretraining (%s) %s: %d steps of %d sequences (%d tokens at most), %d warm-up "
+        "steps; %d trainable parameters",
+        run.summary["task"],
+        config.family,
+        options.num_train_steps,
+        options.train_batch_size,
+        options.max_seq_length,
+        options.warmup_steps,
+        run.summary["trainable_parameters"],
+    )
+    started = time.time()
+    train_steps(
+        run.model,
+        lambda skip: training_stream(task, strategy, skip, options.train_batch_size),
+        run.step,
+        options.num_train_steps,
+        options.save_checkpoints_steps,  # each Keras epoch ends with a checkpoint
+        [
+            PretrainProgress(run, options.log_every_steps),
+            keras.callbacks.TensorBoard(log_dir=str(run.out / "logs"), update_freq="epoch"),
+        ],
+    )
+    seconds = float(run.summary.get("seconds", 0.0)) + time.time() - started
+    run.summary["seconds"] = round(seconds, 1)
 
 
 def training_stream(task: TaskParts, strategy: tf.distribute.Strategy, step: int, batch: int):
@@ -684,15 +603,3 @@ def training_stream(task: TaskParts, strategy: tf.distribute.Strategy, step: int
     replica fed its slice (the order of one device with the same global batch)."""
     count = strategy.num_replicas_in_sync
     return distribute_global_batches(strategy, task.train_data(step * batch * count, batch * count))
-
-
-class StopAt(keras.callbacks.Callback):
-    """Ends training when the optimizer has taken ``total`` steps (the last chunk may be short)."""
-
-    def __init__(self, total: int):
-        super().__init__()
-        self.total = total
-
-    def on_train_batch_end(self, batch, logs=None):
-        if batches_done(self.model.optimizer) >= self.total:
-            self.model.stop_training = True

@@ -172,16 +172,16 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 class SaveTrainingState(keras.callbacks.Callback):
     """Checkpoints every ``every`` batches and at each epoch end (after the dev evaluation).
 
-    ``batches_done`` counts batches over the whole run (resumes included); a batch that ends
-    an epoch is saved by the epoch end instead, so a checkpoint at an epoch boundary always
-    holds that epoch's dev result.
+    ``batches_done`` counts batches over the whole run (resumes included); ``epoch_end(e)`` is
+    the count at which Keras epoch ``e`` ends. A batch that ends an epoch is saved by the epoch
+    end instead, so a checkpoint at an epoch boundary always holds that epoch's dev result.
 
     Keras' training figures (loss, accuracy) are running means since the epoch's first batch
     *in this process*: after a mid-epoch resume they would cover only the batches since the
     resume. So every mid-epoch checkpoint records the means so far (``partial_epoch``: the
-    epoch, its batches and their means), a resumed run carries them in (``carried``), and at
-    the epoch end the figures Keras reports (history, CSV, TensorBoard, train_loss_history) are
-    the batch-weighted means over the whole epoch.
+    epoch, its batches and their means), a resumed run carries them in (``carried``, from
+    ``carried_epoch``), and at the epoch end the figures Keras reports (history, CSV,
+    TensorBoard, train_loss_history) are the batch-weighted means over the whole epoch.
     """
 
     def __init__(
@@ -189,7 +189,7 @@ class SaveTrainingState(keras.callbacks.Callback):
         checkpoint: TrainingCheckpoint,
         every: int,
         batches_done: int,
-        epoch_end_batch: int,
+        epoch_end: Callable[[int], int],
         epoch_state: Callable[[int, dict], dict[str, Any]],
         carried: dict[str, Any] | None = None,
     ) -> None:
@@ -197,11 +197,20 @@ class SaveTrainingState(keras.callbacks.Callback):
         self.checkpoint = checkpoint
         self.every = every
         self.batches_done = batches_done
-        self.epoch_end_batch = epoch_end_batch
+        self.epoch_end = epoch_end
         self.epoch_state = epoch_state  # (epoch, logs) -> what the epoch end adds to the record
-        self.carried = carried or {"batches": 0, "means": {}}
+        self.to_carry = carried
+        self.epoch_end_batch = 0
+        self.carried: dict[str, Any] = {"batches": 0, "means": {}}
         self.seen = 0
         self.running: dict[str, float] = {}
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch_end_batch = self.epoch_end(epoch)
+        self.carried = self.to_carry or {"batches": 0, "means": {}}  # the resumed epoch only
+        self.to_carry = None
+        self.seen = 0
+        self.running = {}
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.batches_done += 1

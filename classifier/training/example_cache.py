@@ -130,6 +130,39 @@ def open_or_build(
     return load(folder)
 
 
+class ShardWriter:
+    """Rows into TFRecord shards of ROWS_PER_SHARD each, numbered in order; closed on exit
+    however the writing ends."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.shards: list[str] = []
+        self.rows = 0
+        self._writer: tf.io.TFRecordWriter | None = None
+        self._in_shard = 0
+
+    def write(self, ids, segments) -> None:
+        if self._writer is None or self._in_shard == ROWS_PER_SHARD:
+            self.close()
+            self.shards.append(f"shard-{len(self.shards):05d}.tfrecord")
+            self._writer = tf.io.TFRecordWriter(str(self.folder / self.shards[-1]))
+            self._in_shard = 0
+        self._writer.write(_record(ids, segments, self.rows))
+        self._in_shard += 1
+        self.rows += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def _build(
     folder: Path,
     examples: Iterable[Example],
@@ -142,9 +175,7 @@ def _build(
     head = spec.head
     labels: list[np.ndarray] = []
     weights: list[np.ndarray] = []
-    shards: list[str] = []
-    writer, rows_in_shard, rows = None, 0, 0
-    try:
+    with ShardWriter(folder) as writer:
         for chunk in _chunks(examples, CHUNK):
             head.check_labels(chunk, "train")
             encoded = EncodedExamples.from_texts(
@@ -160,18 +191,8 @@ def _build(
             labels.append(chunk_labels)
             weights.append(chunk_weights)
             for ids, segments in zip(encoded.token_ids, encoded.segment_ids, strict=True):
-                if writer is None or rows_in_shard == ROWS_PER_SHARD:
-                    if writer is not None:
-                        writer.close()
-                    shards.append(f"shard-{len(shards):05d}.tfrecord")
-                    writer = tf.io.TFRecordWriter(str(folder / shards[-1]))
-                    rows_in_shard = 0
-                writer.write(_record(ids, segments, rows))
-                rows_in_shard += 1
-                rows += 1
-    finally:
-        if writer is not None:
-            writer.close()
+                writer.write(ids, segments)
+    rows, shards = writer.rows, writer.shards
     if not rows:
         raise ValueError("the training split holds no examples")
     np.save(folder / LABELS_FILE, np.concatenate(labels))

@@ -1,9 +1,9 @@
 """Step 3 of training: Keras fit with dev evaluation each epoch (best epoch kept, early
 stopping), a CSV log and TensorBoard; checkpointed so that a killed run resumes exactly.
 
-Each epoch is one ``model.fit`` call: a resumed run starts inside an epoch, and Keras epochs
-all have the same length, so the first call after a resume runs only the epoch's remaining
-batches (with the epoch's own number) and the data stream starts where the killed run was.
+The batches go through the one training loop (classifier.training.loop), epochs of the data
+as its Keras epochs; what ends an epoch (dev evaluation, early stopping, checkpoint, logs) are
+the callbacks given to it here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ from classifier.training.checkpointing import (
 )
 from classifier.training.data import TrainingData
 from classifier.training.dev_evaluator import DevEvaluator
+from classifier.training.loop import epoch_end, train_steps
 from classifier.training.training_config import TrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -82,99 +83,29 @@ def fit(
     whose dev logits pick the best epoch and whose weights the checkpoints hold (default: the
     model itself; distillation trains a Distiller around the student)."""
     judged = model if judged is None else judged
-
-    # Multilabel: each epoch is judged by decisions at the thresholds it would get if it were
-    # the last, cross-fitted (no dev row decided by thresholds fitted on it).
-    policy = head.threshold_policy(config.threshold_strategy, metric)
-
-    def evaluate_dev() -> dict[str, Any]:
-        logits = predict_logits(judged, data.dev, config.eval_batch_size)
-        return head.dev_report(logits, data.dev.document_labels, policy)
-
-    evaluator = best = None
-    if data.dev is not None:
-        best = BestWeights(model.trainable_weights)
-        evaluator = DevEvaluator(
-            evaluate_dev,
-            metric,
-            config.early_stopping_patience,
-            weights=lambda: averaged_weights(model),
-            best=best,
-        )
+    evaluator = dev_evaluator(model, judged, head, config, data, metric)
     model.optimizer.build(model.trainable_variables)  # its slots exist before a restore
     checkpoint = TrainingCheckpoint(
-        judged, out / CHECKPOINT_DIR, config.keep_checkpoints, best, model.optimizer
+        judged,
+        out / CHECKPOINT_DIR,
+        config.keep_checkpoints,
+        evaluator.best if evaluator else None,
+        model.optimizer,
     )
-    if resume and checkpoint.restore(restore_from):
-        logger.info(
-            "resuming from step %d of %d (%s)",
-            checkpoint.values["batches_done"],
-            schedule.total_steps,
-            checkpoint.latest,
-        )
-        if evaluator is not None:
-            evaluator.load_state(checkpoint.values.get("dev", {}))
-    record = checkpoint.values
+    record = resumed_record(checkpoint, evaluator, schedule, resume, restore_from)
     batches_done = resumed_from = int(record.get("batches_done", 0))
-    record.setdefault("train_loss_history", [])
-    record.setdefault("resumes", [])
-    record.setdefault("train_history", {})
-    if resumed_from:
-        record["resumes"].append(resumed_from)
-
-    def epoch_state(epoch: int, logs: dict[str, Any]) -> dict[str, Any]:
-        state = {
-            "epochs_done": epoch + 1,
-            "train_loss_history": [*record["train_loss_history"], float(logs.get("loss", "nan"))],
-            "train_history": _appended(record["train_history"], logs),
-            "stopped": bool(model.stop_training),
-        }
-        if evaluator is not None:
-            state["dev"] = evaluator.state()
-        return state
-
-    logs = [
-        keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=True),
-        keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
-    ]
-    verbose = 1 if sys.stdout.isatty() else 2  # a live bar on a terminal, a line per epoch
-    with deferred_ema_finalize(model.optimizer):
-        while batches_done < schedule.total_steps and not record.get("stopped"):
-            epoch = batches_done // schedule.steps_per_epoch
-            end = min((epoch + 1) * schedule.steps_per_epoch, schedule.total_steps)
-            logger.info(
-                "epoch %d of %d: steps %d-%d", epoch + 1, schedule.epochs, batches_done + 1, end
-            )
-            saver = SaveTrainingState(
-                checkpoint,
-                config.save_checkpoints_steps,
+    if not record.get("stopped"):  # not ended by early stopping before a kill
+        callbacks = epoch_callbacks(model, config, schedule, checkpoint, evaluator, out)
+        with deferred_ema_finalize(model.optimizer):
+            batches_done = train_steps(
+                model,
+                training_stream(model, data, config),
                 batches_done,
-                end,
-                epoch_state,
-                carried_epoch(record, batches_done, end),
+                schedule.total_steps,
+                schedule.steps_per_epoch,
+                callbacks,
+                verbose=1 if sys.stdout.isatty() else 2,  # a live bar on a terminal, else lines
             )
-            model.fit(
-                distributed_training_dataset(
-                    model.distribute_strategy,
-                    data.train,
-                    config.train_batch_size,
-                    config.seed,
-                    config.group_by_length,
-                    skip_batches=batches_done,
-                ),
-                initial_epoch=epoch,
-                epochs=epoch + 1,
-                steps_per_epoch=end - batches_done,
-                callbacks=[
-                    StopOnNonFiniteLoss(),
-                    *([evaluator] if evaluator else []),
-                    saver,
-                    *logs,
-                ],
-                shuffle=False,  # the dataset shuffles itself
-                verbose=verbose,
-            )
-            batches_done = end
     if getattr(model.optimizer, "use_ema", False):
         model.optimizer.finalize_variable_values(model.trainable_weights)
     if evaluator is not None:
@@ -187,6 +118,133 @@ def fit(
         list(record["resumes"]),
         {name: list(values) for name, values in record["train_history"].items()},
     )
+
+
+def resumed_record(
+    checkpoint: TrainingCheckpoint,
+    evaluator: DevEvaluator | None,
+    schedule: Schedule,
+    resume: bool,
+    restore_from: Path | None,
+) -> dict[str, Any]:
+    """The checkpoint's record after restoring the latest checkpoint (with ``resume``), the
+    dev history included; a fresh run's record is empty."""
+    if resume and checkpoint.restore(restore_from):
+        logger.info(
+            "resuming from step %d of %d (%s)",
+            checkpoint.values["batches_done"],
+            schedule.total_steps,
+            checkpoint.latest,
+        )
+        if evaluator is not None:
+            evaluator.load_state(checkpoint.values.get("dev", {}))
+    record = checkpoint.values
+    for key, empty in (("train_loss_history", []), ("resumes", []), ("train_history", {})):
+        record.setdefault(key, empty)
+    if record.get("batches_done"):
+        record["resumes"].append(int(record["batches_done"]))
+    return record
+
+
+def training_stream(model: keras.Model, data: TrainingData, config: TrainingConfig):
+    """batches done -> the training batches from there on, fed to the model's replicas."""
+    return lambda skip: distributed_training_dataset(
+        model.distribute_strategy,
+        data.train,
+        config.train_batch_size,
+        config.seed,
+        config.group_by_length,
+        skip_batches=skip,
+    )
+
+
+def dev_evaluator(
+    model: keras.Model,
+    judged: keras.Model,
+    head: Head,
+    config: TrainingConfig,
+    data: TrainingData,
+    metric: str,
+) -> DevEvaluator | None:
+    """Judges ``judged`` on dev at each epoch end (None without dev data). Multilabel: each
+    epoch is judged by decisions at the thresholds it would get if it were the last,
+    cross-fitted (no dev row decided by thresholds fitted on it)."""
+    if data.dev is None:
+        return None
+    policy = head.threshold_policy(config.threshold_strategy, metric)
+
+    def evaluate_dev() -> dict[str, Any]:
+        logits = predict_logits(judged, data.dev, config.eval_batch_size)
+        return head.dev_report(logits, data.dev.document_labels, policy)
+
+    return DevEvaluator(
+        evaluate_dev,
+        metric,
+        config.early_stopping_patience,
+        weights=lambda: averaged_weights(model),
+        best=BestWeights(model.trainable_weights),
+    )
+
+
+def epoch_callbacks(
+    model: keras.Model,
+    config: TrainingConfig,
+    schedule: Schedule,
+    checkpoint: TrainingCheckpoint,
+    evaluator: DevEvaluator | None,
+    out: Path,
+) -> list[keras.callbacks.Callback]:
+    """What runs at each batch and epoch end, in order: the loss check, the log line, the dev
+    evaluation (early stopping), the checkpoint, the CSV log and TensorBoard."""
+    record = checkpoint.values
+    batches_done = int(record.get("batches_done", 0))
+
+    def ends(epoch: int) -> int:
+        return epoch_end(epoch, schedule.steps_per_epoch, schedule.total_steps)
+
+    def epoch_state(epoch: int, logs: dict[str, Any]) -> dict[str, Any]:
+        state = {
+            "epochs_done": epoch + 1,
+            "train_loss_history": [*record["train_loss_history"], float(logs.get("loss", "nan"))],
+            "train_history": _appended(record["train_history"], logs),
+            "stopped": bool(model.stop_training) and ends(epoch) < schedule.total_steps,
+        }
+        if evaluator is not None:
+            state["dev"] = evaluator.state()
+        return state
+
+    saver = SaveTrainingState(
+        checkpoint,
+        config.save_checkpoints_steps,
+        batches_done,
+        ends,
+        epoch_state,
+        carried_epoch(record, batches_done, ends(batches_done // schedule.steps_per_epoch)),
+    )
+    return [
+        StopOnNonFiniteLoss(),
+        EpochStart(ends, schedule, batches_done),
+        *([evaluator] if evaluator else []),
+        saver,
+        keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=True),
+        keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
+    ]
+
+
+class EpochStart(keras.callbacks.Callback):
+    """Says which batches an epoch trains, in the log (Keras's own line may be elsewhere)."""
+
+    def __init__(self, ends: Callable[[int], int], schedule: Schedule, start: int) -> None:
+        super().__init__()
+        self.ends = ends
+        self.schedule = schedule
+        self.start = start  # the first epoch of a resumed run starts inside it
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        first = max(epoch * self.schedule.steps_per_epoch, self.start) + 1
+        logger.info(
+            "epoch %d of %d: steps %d-%d", epoch + 1, self.schedule.epochs, first, self.ends(epoch)
+        )
 
 
 def _appended(history: dict[str, list[float]], logs: dict[str, Any]) -> dict[str, list[float]]:

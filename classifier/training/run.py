@@ -205,6 +205,44 @@ def _train(
     """Loads the checkpoint, builds and trains the model (inside the strategy's scope). A
     non-chief worker (``scratch`` set) writes into scratch and resumes from the chief's
     checkpoints."""
+    pretrained, backbone, base_model = loaded_backbone(options)
+    spec = classifier_spec(options, task, head_kind, pretrained.config, backbone, base_model)
+    for split, examples in (("dev", dev or []), ("test", test or [])):
+        spec.head.check_labels(examples, split)
+    encoder = spec.text_encoder(pretrained.files.vocab_file)
+    train = encoded_training_split(task, spec, encoder, pretrained.files.vocab_file, options)
+    shared = Path(options.output_dir) / CHECKPOINT_DIR
+    if scratch is None:
+        config = run_config(spec, options, pretrained.files.vocab_file, train.fingerprint, dev)
+        folder = open_run_folder(options.output_dir, config, options.overwrite, RUN_ARTIFACTS)
+        out, resume = folder.path, folder.mode == RESUME
+    else:  # the chief decides; a worker follows the chief's latest checkpoint
+        out = scratch
+        resume = not options.overwrite and tf.train.latest_checkpoint(str(shared)) is not None
+    model = build_classifier(spec, backbone)
+    result = workflow.train(
+        model,
+        spec,
+        options.training,
+        encoder,
+        train,
+        dev,
+        out,
+        pretrained.files.vocab_file,
+        backbone_params=workflow.count_params(pretrained.backbone.weights),
+        resume=resume,
+        restore_from=shared,
+    )
+    model, spec = result.model, result.spec
+    if options.training.bf16:
+        # Report what was saved: the float32 model a later run or export reloads.
+        model, spec = load_trained_model(out)
+    return Trained(model, spec, out, encoder, RunResult(spec, train_summary=result.summary))
+
+
+def loaded_backbone(options: RunOptions):
+    """(the pretrained checkpoint, the backbone to train: with --adapter its adapted copy,
+    what train_summary.json says of the base model)."""
     # Before any layer exists: new weights (head, adapters) and dropout seeds follow --seed,
     # so a run is reproducible and a resumed one continues the same random streams.
     keras.utils.set_random_seed(options.training.seed)
@@ -234,11 +272,18 @@ def _train(
             workflow.count_params(backbone.adapter.backbone_trainable()),
             backbone.base_fingerprint,
         )
+    return pretrained, backbone, base_model
+
+
+def classifier_spec(
+    options: RunOptions, task: Task, head_kind: str, config, backbone, base_model: dict
+) -> ClassifierSpec:
+    """Everything that defines the trained classifier besides its weights."""
     policy = make_head(head_kind, ()).threshold_policy(
         options.training.threshold_strategy, options.training.metric
     )
-    spec = ClassifierSpec(
-        model=pretrained.config,
+    return ClassifierSpec(
+        model=config,
         labels=tuple(task.get_labels()),
         head_kind=head_kind,
         is_pair=task.is_pair,
@@ -252,41 +297,6 @@ def _train(
         threshold_metric=policy.metric if policy else None,
         **options.long_text,
     )
-    for split, examples in (("dev", dev or []), ("test", test or [])):
-        spec.head.check_labels(examples, split)
-    encoder = spec.text_encoder(pretrained.files.vocab_file)
-    train = encoded_training_split(task, spec, encoder, pretrained.files.vocab_file, options)
-    shared = Path(options.output_dir) / CHECKPOINT_DIR
-    if scratch is None:
-        folder = open_run_folder(
-            options.output_dir,
-            run_config(spec, options, pretrained.files.vocab_file, train.fingerprint, dev),
-            options.overwrite,
-            RUN_ARTIFACTS,
-        )
-        out, resume = folder.path, folder.mode == RESUME
-    else:  # the chief decides; a worker follows the chief's latest checkpoint
-        out = scratch
-        resume = not options.overwrite and tf.train.latest_checkpoint(str(shared)) is not None
-    model = build_classifier(spec, backbone)
-    result = workflow.train(
-        model,
-        spec,
-        options.training,
-        encoder,
-        train,
-        dev,
-        out,
-        pretrained.files.vocab_file,
-        backbone_params=workflow.count_params(pretrained.backbone.weights),
-        resume=resume,
-        restore_from=shared,
-    )
-    model, spec = result.model, result.spec
-    if options.training.bf16:
-        # Report what was saved: the float32 model a later run or export reloads.
-        model, spec = load_trained_model(out)
-    return Trained(model, spec, out, encoder, RunResult(spec, train_summary=result.summary))
 
 
 def run_config(

@@ -27,7 +27,7 @@ from classifier.heads.base import Example
 from classifier.inference import predict_logits
 from classifier.text import TextEncoder
 from classifier.training.compile import compile_for_training, initialize_head_bias
-from classifier.training.data import encode_examples, prepare_data
+from classifier.training.data import TrainingData, encode_examples, prepare_data
 from classifier.training.example_cache import (
     CachedSplit,
     cache_key,
@@ -36,7 +36,7 @@ from classifier.training.example_cache import (
     open_or_build,
 )
 from classifier.training.finalize import finalize
-from classifier.training.fit import fit, schedule_for
+from classifier.training.fit import FitOutcome, Schedule, fit, schedule_for
 from classifier.training.save import save_outputs
 from classifier.training.training_config import TrainingConfig
 
@@ -81,17 +81,47 @@ def train(
     keras.utils.set_random_seed(config.seed)
     started = time.time()
 
-    train_split = train_examples
-    if not isinstance(train_split, CachedSplit):
-        examples = list(train_examples)
-        key = cache_key(examples_sha256(examples), file_sha256(vocab_file), spec)
-        train_split = open_or_build(
-            cache_dir or default_cache_dir(), key, lambda: examples, encoder, spec
-        )
+    train_split = encoded_split(train_examples, spec, encoder, vocab_file, cache_dir)
     data = prepare_data(spec, config.loss_options(), encoder, train_split, dev_examples)
     schedule = schedule_for(len(data.train), config, replicas(model.distribute_strategy))
     trainable = count_params(model.trainable_weights)
     backbone_params = backbone_params or count_params(model.weights)
+    log_plan(data, config, schedule, model, trainable, backbone_params)
+    initialize_head_bias(model, head, config, data.train)
+    compile_for_training(model, head, config, schedule.total_steps, data.train.labels)
+    outcome = fit(
+        model, head, config, data, schedule, metric, out, resume=resume, restore_from=restore_from
+    )
+    spec = finalize(model, spec, config, data)
+    adapter = save_outputs(out, model, spec, vocab_file)
+
+    summary = {
+        "train_examples": len(data.train),
+        "dev_examples": len(data.dev) if data.dev else 0,
+        "total_steps": schedule.total_steps,
+        **outcome_summary(outcome),
+        "seconds": round(time.time() - started, 1),
+        "trainable_params": trainable,
+        "backbone_params": backbone_params,
+        "trainable_percent_of_backbone": round(100.0 * trainable / backbone_params, 4),
+        "adapter": adapter,
+        "selection_metric": metric,
+        **best_epoch_summary(outcome),
+        "train_loss_history": outcome.train_loss_history,
+        "training_config": config.to_dict(),
+    }
+    write_json(out / "train_summary.json", summary)
+    return TrainResult(spec, model, summary)
+
+
+def log_plan(
+    data: TrainingData,
+    config: TrainingConfig,
+    schedule: Schedule,
+    model: keras.Model,
+    trainable: int,
+    backbone_params: int,
+) -> None:
     logger.info(
         "training %d examples, batch %d per replica x %d replicas, %d steps (%d epochs); "
         "trainable parameters %d (%.2f%% of the backbone's %d)",
@@ -104,37 +134,40 @@ def train(
         100.0 * trainable / backbone_params,
         backbone_params,
     )
-    initialize_head_bias(model, head, config, data.train)
-    compile_for_training(model, head, config, schedule.total_steps, data.train.labels)
-    outcome = fit(
-        model, head, config, data, schedule, metric, out, resume=resume, restore_from=restore_from
-    )
-    spec = finalize(model, spec, config, data)
-    adapter = save_outputs(out, model, spec, vocab_file)
 
-    evaluator = outcome.evaluator
-    summary = {
-        "train_examples": len(data.train),
-        "dev_examples": len(data.dev) if data.dev else 0,
-        "total_steps": schedule.total_steps,
+
+def encoded_split(
+    train_examples: Sequence[Example] | CachedSplit,
+    spec: ClassifierSpec,
+    encoder: TextEncoder,
+    vocab_file: str | Path,
+    cache_dir: str | Path | None,
+) -> CachedSplit:
+    """An encoded split as it is, a list of examples encoded through the example cache."""
+    if isinstance(train_examples, CachedSplit):
+        return train_examples
+    examples = list(train_examples)
+    key = cache_key(examples_sha256(examples), file_sha256(vocab_file), spec)
+    return open_or_build(cache_dir or default_cache_dir(), key, lambda: examples, encoder, spec)
+
+
+def outcome_summary(outcome: FitOutcome) -> dict[str, Any]:
+    """What train_summary.json says of the steps run (resumes included)."""
+    return {
         "epochs_run": len(outcome.train_loss_history),
         "steps_done": outcome.steps_done,
         "resumed_from_step": outcome.resumed_from_step,
         "resumes": outcome.resumes,
-        "seconds": round(time.time() - started, 1),
-        "trainable_params": trainable,
-        "backbone_params": backbone_params,
-        "trainable_percent_of_backbone": round(100.0 * trainable / backbone_params, 4),
-        "adapter": adapter,
-        "selection_metric": metric,
+    }
+
+
+def best_epoch_summary(outcome: FitOutcome) -> dict[str, Any]:
+    evaluator = outcome.evaluator
+    return {
         "best_epoch": evaluator.best_epoch if evaluator else None,
         "best_dev_value": evaluator.best_value if evaluator else None,
         "dev_history": evaluator.history if evaluator else [],
-        "train_loss_history": outcome.train_loss_history,
-        "training_config": config.to_dict(),
     }
-    write_json(out / "train_summary.json", summary)
-    return TrainResult(spec, model, summary)
 
 
 def report_file_names(prefix: str) -> dict[str, str]:
