@@ -87,3 +87,16 @@ def pos_weight_value(text: str) -> str | float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return value
+
+
+def layer_list(text: str) -> tuple[int, ...]:
+    """ "3,7,11" -> (3, 7, 11) (teacher layers, 0-based)."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer numbers such as 3,7,11, got {text!r}"
+        ) from None
+
+
+layer_list.accepts = "comma-separated layer numbers"  # type: ignore[attr-defined]

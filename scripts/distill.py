@@ -6,7 +6,8 @@ import argparse
 import logging
 import sys
 
-from classifier.flag_types import non_negative_float, positive_float, positive_int
+from classifier.distillation.config import DistillConfig
+from classifier.flag_types import positive_int
 from classifier.options import add_flags, flag_values
 from classifier.training.training_config import TrainingConfig
 
@@ -14,16 +15,6 @@ from .cli_flags import add_bool, env_default, setup_logging
 from .train import make_processor, run_reporting_errors
 
 logger = logging.getLogger("distill")
-
-
-def layer_list(text: str) -> list[int]:
-    """ "3,7,11" -> [3, 7, 11] (teacher layers, 0-based)."""
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated layer numbers such as 3,7,11, got {text!r}"
-        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,42 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--header", choices=("auto", "yes", "no"), default="auto")
     add_bool(g, "skip_bad_rows", False, "skip malformed TSV rows (and report them)")
 
-    g = p.add_argument_group("student")
-    g.add_argument(
-        "--student_layers",
-        type=layer_list,
-        default=None,
-        help="teacher layers (0-based, increasing) the student's layers start from; default: "
-        "--num_student_layers evenly spaced ones ending with the top layer (12 -> 3: 3,7,11)",
-    )
-    g.add_argument("--num_student_layers", type=positive_int, default=3)
-
-    g = p.add_argument_group("distillation loss")
-    g.add_argument(
-        "--temperature",
-        type=positive_float,
-        default=2.0,
-        help="softens teacher and student predictions in the soft-label loss (x T^2)",
-    )
-    g.add_argument(
-        "--kd_loss_weight",
-        type=non_negative_float,
-        default=1.0,
-        help="weight of the soft-label loss (KL from the teacher's predictions)",
-    )
-    g.add_argument(
-        "--hard_label_weight",
-        type=non_negative_float,
-        default=0.0,
-        help="weight of the ordinary loss on gold labels (labelled rows only)",
-    )
-    g.add_argument(
-        "--hidden_loss_weight",
-        type=non_negative_float,
-        default=0.0,
-        help="weight of the MSE between each student layer's output and that of the teacher "
-        "layer it started from (0: off)",
-    )
+    add_flags(p, DistillConfig, "distill")  # the student and its losses
 
     g = p.add_argument_group("output")
     g.add_argument("--output_dir", required=True)
@@ -105,9 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options_from_args(args: argparse.Namespace):
-    from classifier.distillation import DistillConfig, DistillOptions
+    from classifier.distillation import DistillOptions
 
     training = TrainingConfig(**flag_values(args, TrainingConfig, "distill"))
+    distill = flag_values(args, DistillConfig, "distill")
+    distill["student_layers"] = distill["student_layers"] or None  # "--student_layers=": default
     return DistillOptions(
         teacher_dir=args.teacher_dir,
         output_dir=args.output_dir,
@@ -115,14 +73,7 @@ def options_from_args(args: argparse.Namespace):
         overwrite=args.overwrite,
         do_predict=args.do_predict,
         predict_batch_size=args.predict_batch_size,
-        distill=DistillConfig(
-            student_layers=tuple(args.student_layers) if args.student_layers else None,
-            num_student_layers=args.num_student_layers,
-            temperature=args.temperature,
-            kd_loss_weight=args.kd_loss_weight,
-            hard_label_weight=args.hard_label_weight,
-            hidden_loss_weight=args.hidden_loss_weight,
-        ),
+        distill=DistillConfig(**distill),
         training=training,
     )
 

@@ -123,3 +123,18 @@ def test_every_pretrain_field_but_the_adapter_config_is_declared():
     declared = {f.name for f, _ in options_of(PretrainOptions)}
     fields = {f.name for f in dataclasses.fields(PretrainOptions)}
     assert fields - declared == {"adapter_config"}  # the adapter flags' table declares it
+
+
+def test_distill_student_and_loss_flags_are_the_declared_options():
+    from classifier.distillation.config import DistillConfig
+
+    parser = distill.build_parser()
+    flags = {a.dest: a for a in parser._actions}
+    for f, _ in options_of(DistillConfig):
+        assert f.name in flags, f"--{f.name} missing from distill.sh"
+        assert flags[f.name].default == f.default, f.name
+    args = parser.parse_args(["--output_dir=x", "--teacher_dir=t", "--student_layers=1,3"])
+    options = distill.options_from_args(args)
+    assert options.distill == DistillConfig(student_layers=(1, 3))
+    with pytest.raises(ValueError, match="not all 0"):
+        DistillConfig(kd_loss_weight=0.0)

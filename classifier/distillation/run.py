@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from classifier.classifier_spec import ClassifierSpec
+from classifier.distillation.config import DistillConfig
 from classifier.distillation.distiller import Distiller
 from classifier.distillation.student import (
     base_backbone,
@@ -62,28 +63,6 @@ from classifier.training.training_config import TrainingConfig
 logger = logging.getLogger(__name__)
 
 DISTILL_SUMMARY = "distill_summary.json"
-
-
-@dataclass(frozen=True)
-class DistillConfig:
-    """What the student is and what it learns from (the flags of the same names)."""
-
-    student_layers: tuple[int, ...] | None = None  # teacher layers (0-based); None: spaced
-    num_student_layers: int = 3  # used when student_layers is None
-    temperature: float = 2.0
-    kd_loss_weight: float = 1.0
-    hard_label_weight: float = 0.0
-    hidden_loss_weight: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.temperature <= 0:
-            raise ValueError("--temperature must be positive")
-        weights = (self.kd_loss_weight, self.hard_label_weight, self.hidden_loss_weight)
-        if min(weights) < 0 or max(weights) == 0:
-            raise ValueError(
-                "--kd_loss_weight, --hard_label_weight and --hidden_loss_weight must be "
-                "non-negative and not all 0"
-            )
 
 
 @dataclass(frozen=True)
