@@ -136,3 +136,23 @@ def test_a_registered_family_format_reads_and_writes_its_own_fields(tmp_path, mo
     assert ModelConfig.from_dict(config.to_dict()).extra["max_relative_position"] == 32
     with pytest.raises(ConfigError, match="family must be one of"):
         ModelConfig(vocab_size=10, family="nope")
+
+
+def test_a_family_field_outside_model_config_reaches_the_constructor(monkeypatch):
+    """constructor_fields takes a registered family's own field from config.extra, or its
+    declared default, so a new family needs no ModelConfig attribute."""
+    from classifier import config as config_module
+    from classifier.backbones import BertBackbone
+    from classifier.config import FamilyFormat, ModelConfig
+
+    toy = FamilyFormat("toy_rel", "ToyModel", {}, fields={"max_relative_position": 64})
+    monkeypatch.setitem(config_module.FAMILY_FORMATS, "toy_rel", toy)
+
+    class ToyBackbone(BertBackbone):
+        family = "toy_rel"
+        config_fields = (*BertBackbone.config_fields, "max_relative_position")
+
+    given = ModelConfig(vocab_size=10, family="toy_rel", extra={"max_relative_position": 16})
+    assert ToyBackbone.constructor_fields(given)["max_relative_position"] == 16
+    default = ModelConfig(vocab_size=10, family="toy_rel")
+    assert ToyBackbone.constructor_fields(default)["max_relative_position"] == 64

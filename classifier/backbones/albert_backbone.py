@@ -38,6 +38,11 @@ class AlbertBackbone(Backbone):
     config_fields = (*COMMON_FIELDS, *family_format("albert").fields, "embedding_layout")
     hf_architectures = {"model": "AlbertModel", "masked_lm": "AlbertForMaskedLM"}
     tf1_files = ("albert_config.json", "albert_model.ckpt")
+    checkpoint_scheme_modules = (
+        "classifier.checkpoints.google_albert",
+        "classifier.checkpoints.brightmart_albert",
+        "classifier.checkpoints.hf_albert",
+    )
 
     def __init__(
         self,

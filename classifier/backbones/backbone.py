@@ -19,7 +19,7 @@ import keras
 
 from classifier.backbones.packing import packed_backbone_outputs
 from classifier.backbones.transformer_block import TransformerBlock, truncated_normal
-from classifier.config import ConfigError, ModelConfig
+from classifier.config import ConfigError, ModelConfig, family_format
 from classifier.registry import registrar
 
 BACKBONES: dict[str, type[Backbone]] = {}
@@ -76,6 +76,8 @@ class Backbone(keras.Model):
     config_fields: ClassVar[tuple[str, ...]] = COMMON_FIELDS
     hf_architectures: ClassVar[dict[str, str]]  # "model" / "masked_lm" -> transformers class
     tf1_files: ClassVar[tuple[str, str]]  # (config file, checkpoint prefix) of a TF1 release
+    # the modules that register its checkpoint naming schemes (classifier.checkpoints)
+    checkpoint_scheme_modules: ClassVar[tuple[str, ...]] = ()
 
     def _wire(self, hidden_size: int, initializer_range: float, dtype, **kwargs) -> None:
         """Creates the pooler and the functional graph, then initialises keras.Model."""
@@ -115,8 +117,15 @@ class Backbone(keras.Model):
     # === Config ===
     @classmethod
     def constructor_fields(cls, config: ModelConfig) -> dict[str, Any]:
-        """The constructor arguments ``config`` gives this family."""
-        return {name: getattr(config, name) for name in cls.config_fields}
+        """The constructor arguments ``config`` gives this family (a family's own field that
+        ModelConfig does not name comes from ``config.extra``, else its declared default)."""
+        own = family_format(config.family).fields
+        return {
+            name: getattr(config, name)
+            if hasattr(config, name)
+            else config.extra.get(name, own.get(name))
+            for name in cls.config_fields
+        }
 
     @classmethod
     def from_model_config(cls, config: ModelConfig, dtype=None, **kwargs) -> Backbone:

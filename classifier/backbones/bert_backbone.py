@@ -26,6 +26,10 @@ class BertBackbone(Backbone):
 
     hf_architectures = {"model": "BertModel", "masked_lm": "BertForMaskedLM"}
     tf1_files = ("bert_config.json", "bert_model.ckpt")
+    checkpoint_scheme_modules = (
+        "classifier.checkpoints.google_bert",
+        "classifier.checkpoints.hf_bert",
+    )
 
     def __init__(
         self,

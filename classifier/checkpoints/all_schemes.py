@@ -1,7 +1,11 @@
-"""Importing this module registers every naming scheme (one module per scheme)."""
+"""Importing this module registers every naming scheme: each registered backbone family names
+the modules of its schemes (``checkpoint_scheme_modules``), so a new family's scheme needs no
+line here."""
 
-import classifier.checkpoints.brightmart_albert  # noqa: F401
-import classifier.checkpoints.google_albert  # noqa: F401
-import classifier.checkpoints.google_bert  # noqa: F401
-import classifier.checkpoints.hf_albert  # noqa: F401
-import classifier.checkpoints.hf_bert  # noqa: F401
+import importlib
+
+from classifier.backbones import BACKBONES
+
+for _family in BACKBONES.values():
+    for _module in _family.checkpoint_scheme_modules:
+        importlib.import_module(_module)

@@ -53,7 +53,7 @@ def get_scheme(name: str) -> CheckpointScheme:
 
 
 def list_schemes() -> list[CheckpointScheme]:
-    return list(_SCHEMES.values())
+    return sorted(_SCHEMES.values(), key=lambda s: s.name)
 
 
 class UnknownSchemeError(ValueError):
@@ -67,12 +67,13 @@ def detect_scheme(names: Iterable[str], file_format: str, source: str) -> Checkp
     longest signature (the most specific) wins.
     """
     names = set(names)
-    candidates = [s for s in _SCHEMES.values() if s.file_format == file_format and s.matches(names)]
+    known = sorted(_SCHEMES.values(), key=lambda s: s.name)  # not the registration order
+    candidates = [s for s in known if s.file_format == file_format and s.matches(names)]
     if candidates:
         return max(candidates, key=lambda s: len(s.signature))
     expected = "\n".join(
         f"  {s.name} ({s.description}): {', '.join(s.signature)}"
-        for s in _SCHEMES.values()
+        for s in known
         if s.file_format == file_format
     )
     sample = ", ".join(sorted(names)[:12])
