@@ -324,8 +324,10 @@ def serve_forever(
     """Serves until SIGTERM/SIGINT (or ``stop`` is set), then drains and returns."""
     limits = limits or ConnectionLimits()
     raise_open_file_limit(limits.connection_limit)
+    socket_map: dict = {}  # waitress's map of the listening sockets and their channels
     server = create_server(
         app,
+        map=socket_map,
         host=host,
         port=port,
         threads=threads,
@@ -336,9 +338,9 @@ def serve_forever(
         ident="zh-textclf",
     )
     if isinstance(server, MultiSocketServer):  # a host name with several addresses
-        socket_map, addresses = server.map, list(server.effective_listen)
+        addresses = list(server.effective_listen)
     else:
-        socket_map, addresses = server._map, [(server.effective_host, server.effective_port)]
+        addresses = [(server.effective_host, server.effective_port)]
     for dispatcher in list(socket_map.values()):
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.channel_class = GuardedChannel

@@ -279,11 +279,10 @@ def averaged_weights(model: keras.Model) -> Iterator[None]:
     if not getattr(optimizer, "use_ema", False) or not optimizer.built:
         yield
         return
-    variables = optimizer._trainable_variables  # Keras pairs the averages with these
+    variables = model.trainable_weights  # the optimizer was built on these, in this order
     raw = [v.numpy() for v in variables]
-    for variable, average in zip(variables, optimizer._model_variables_moving_average, strict=True):
-        if average is not None:
-            variable.assign(average)
+    # The class's method: deferred_ema_finalize holds the instance's back during training.
+    type(optimizer).finalize_variable_values(optimizer, variables)
     try:
         yield
     finally:
