@@ -5,3 +5,7 @@ Run them as scripts/*.sh, as ``python -m scripts.<name>`` from the repository, o
 ``pip install .``, as the console commands ``zh-textclf-<name>`` (installed as the package
 ``zh_textclf_cli``, so that no generic ``scripts`` package lands in site-packages).
 """
+
+from .quiet import quiet_startup
+
+quiet_startup()  # before any command module can load TensorFlow

@@ -22,9 +22,34 @@ def env_default(name: str) -> str | None:
     return value or None
 
 
-def setup_logging(verbose: bool = False) -> None:
+VERBOSITIES = ("warning", "info", "debug")
+
+
+def add_verbosity(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--verbosity (default $ZH_TEXTCLF_LOG, else info) and --verbose (= --verbosity=debug:
+    also TensorFlow's start-up lines, scripts/quiet.py)."""
+    from .quiet import LOG_ENV
+
+    default = os.environ.get(LOG_ENV, "").lower()
+    parser.add_argument(
+        "--verbosity",
+        choices=VERBOSITIES,
+        default=default if default in VERBOSITIES else "info",
+        help="warning: only problems; info: one line per stage; debug: everything, "
+        f"TensorFlow's start-up lines included (also ${LOG_ENV})",
+    )
+    add_bool(parser, "verbose", False, "the same as --verbosity=debug")
+
+
+def verbosity(args: argparse.Namespace) -> str:
+    return "debug" if getattr(args, "verbose", False) else getattr(args, "verbosity", "info")
+
+
+def setup_logging(verbose: bool | str = False) -> None:
+    """``verbose``: True (debug), False (info) or one of VERBOSITIES."""
+    level = verbose if isinstance(verbose, str) else ("debug" if verbose else "info")
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=getattr(logging, level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
         stream=sys.stderr,

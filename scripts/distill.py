@@ -11,7 +11,7 @@ from classifier.flag_types import positive_int
 from classifier.options import add_flags, flag_values
 from classifier.training.training_config import TrainingConfig
 
-from .cli_flags import add_bool, env_default, setup_logging
+from .cli_flags import add_bool, add_verbosity, env_default, setup_logging, verbosity
 from .train import make_processor, run_reporting_errors
 
 logger = logging.getLogger("distill")
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     groups = add_flags(p, TrainingConfig, "distill")  # the settings train.sh shares
     groups["training"].add_argument("--predict_batch_size", type=positive_int, default=64)
-    add_bool(groups["training"], "verbose", False, "debug logging")
+    add_verbosity(groups["training"])
     return p
 
 
@@ -96,7 +96,7 @@ def teacher_task_name(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(verbosity(args))
     from classifier.distillation import distill
 
     summary = {}

@@ -8,7 +8,14 @@ import sys
 
 from classifier.flag_types import positive_int
 
-from .cli_flags import add_bool, add_long_text_arguments, long_text_overrides, setup_logging
+from .cli_flags import (
+    add_bool,
+    add_long_text_arguments,
+    add_verbosity,
+    long_text_overrides,
+    setup_logging,
+    verbosity,
+)
 
 logger = logging.getLogger("export")
 
@@ -51,13 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_long_text_arguments(
         p, "Default: what the run folder was trained with; given here, they override it."
     )
-    add_bool(p, "verbose", False, "debug logging")
+    add_verbosity(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(verbosity(args))
     from classifier.classifier_spec import SpecError
     from classifier.files import refuse_writing_over_inputs
     from export import export_trained_model

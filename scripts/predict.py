@@ -15,7 +15,7 @@ import sys
 
 from classifier.flag_types import positive_int
 
-from .cli_flags import add_bool, setup_logging
+from .cli_flags import add_bool, add_verbosity, setup_logging, verbosity
 
 logger = logging.getLogger("predict")
 
@@ -42,14 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         None,
         "force the REPL (true) or the TSV mode (false); default: REPL when stdin is a terminal",
     )
-    add_bool(p, "verbose", False, "debug logging")
+    add_verbosity(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    if not args.verbose:
+    setup_logging(verbosity(args))
+    if verbosity(args) != "debug":
         logging.getLogger("serving").setLevel(logging.WARNING)
     from classifier.files import refuse_writing_over_inputs
     from serving.versions import NoModelError, select_version

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from .cli_flags import add_bool, setup_logging
+from .cli_flags import add_verbosity, setup_logging, verbosity
 
 logger = logging.getLogger("pretrain")
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     groups = {title: p.add_argument_group(title) for title in GROUPS}  # --help's order
     add_flags(p, PretrainOptions, "pretrain", groups, sections=GROUPS)
-    add_bool(groups[TRAINING], "verbose", False, "debug logging")
+    add_verbosity(groups[TRAINING])
     groups[KNOWLEDGE] = add_adapter_arguments(
         p,
         kinds=("k_adapter",),
@@ -54,7 +54,7 @@ def options_from_args(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(verbosity(args))
     from classifier.files import refuse_writing_over_inputs
     from classifier.pretraining.run import run_pretraining
 

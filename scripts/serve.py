@@ -12,7 +12,7 @@ from pathlib import Path
 
 from classifier.flag_types import non_negative_float, number, positive_float, positive_int
 
-from .cli_flags import add_bool, setup_logging
+from .cli_flags import add_verbosity, setup_logging, verbosity
 
 logger = logging.getLogger("serve")
 
@@ -101,13 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="on SIGTERM/SIGINT, how long requests in flight may take to finish",
     )
-    add_bool(p, "verbose", False, "debug logging")
+    add_verbosity(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(verbosity(args))
     from serving.validation import Limits
     from serving.versions import NoModelError, is_version_folder, select_version
 

@@ -14,9 +14,11 @@ from classifier.training.training_config import PRECISION, TrainingConfig
 from .cli_flags import (
     add_bool,
     add_long_text_arguments,
+    add_verbosity,
     env_default,
     long_text_overrides,
     setup_logging,
+    verbosity,
 )
 
 logger = logging.getLogger("train")
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "multi_worker: the machines in TF_CONFIG (MultiWorkerMirroredStrategy). "
         "--train_batch_size is per replica",
     )
-    add_bool(groups[PRECISION], "verbose", False, "debug logging")
+    add_verbosity(groups[PRECISION])
     add_adapter_flags(p)
     return p
 
@@ -198,7 +200,7 @@ def make_processor(args: argparse.Namespace, task_name: str | None = None):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(verbosity(args))
     if not (args.do_train or args.do_eval or args.do_predict):
         logger.error("nothing to do: pass at least one of --do_train, --do_eval, --do_predict")
         return 2
