@@ -454,3 +454,11 @@ def test_a_killed_distill_sh_resumes_to_the_uninterrupted_result(tmp_path):
     assert summary["resumed_from_step"] == 21 and summary["resumes"] == [21]
     assert _distill_outcome(out) == _distill_outcome(whole)
     assert not (out / "checkpoints").exists()
+
+
+def test_the_default_student_fits_any_teacher():
+    from classifier.distillation.config import DistillConfig
+
+    config = DistillConfig()
+    assert [config.student_depth(n) for n in (1, 2, 3, 4, 12, 24)] == [1, 1, 2, 3, 3, 3]
+    assert DistillConfig(num_student_layers=5).student_depth(12) == 5

@@ -12,7 +12,8 @@ from classifier.options import option, validate
 DISTILL = frozenset({"distill"})
 STUDENT = "student"
 LOSS = "distillation loss"
-GROUPS = (STUDENT, LOSS)  # distill.sh --help's sections, in order
+GROUPS = (STUDENT, LOSS)
+DEFAULT_STUDENT_LAYERS = 3  # distill.sh --help's sections, in order
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,12 @@ class DistillConfig:
         commands=DISTILL,
         group=STUDENT,
     )
-    num_student_layers: int = option(
-        3,
-        "student layers when --student_layers is not given",
+    num_student_layers: int | None = option(
+        None,
+        "student layers when --student_layers is not given (default: 3, fewer for a teacher of "
+        "3 layers or less: one less than the teacher's, at least 1)",
         parse=positive_int,
-        check=lambda v: v >= 1,
+        check=lambda v: v is None or v >= 1,
         message="--num_student_layers must be at least 1",
         commands=DISTILL,
         group=STUDENT,
@@ -67,6 +69,12 @@ class DistillConfig:
         commands=DISTILL,
         group=LOSS,
     )
+
+    def student_depth(self, teacher_layers: int) -> int:
+        """--num_student_layers, or the default for a teacher of ``teacher_layers``."""
+        if self.num_student_layers is not None:
+            return self.num_student_layers
+        return min(DEFAULT_STUDENT_LAYERS, max(1, teacher_layers - 1))
 
     def __post_init__(self) -> None:
         validate(self)

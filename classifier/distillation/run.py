@@ -204,7 +204,7 @@ def load_teacher(options: DistillOptions, task: Any) -> Teacher:
     layers = (
         check_layers(list(config.student_layers), num_layers)
         if config.student_layers
-        else default_student_layers(num_layers, config.num_student_layers)
+        else default_student_layers(num_layers, config.student_depth(num_layers))
     )
     return Teacher(folder, model, spec, layers, num_layers)
 
