@@ -46,7 +46,8 @@ def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any],
         "",
         f"- Architecture: {model.family.upper()}, {model.num_hidden_layers} layers, hidden "
         f"{model.hidden_size}, {model.num_attention_heads} heads, vocab {model.vocab_size}",
-        f"- Base checkpoint: {base.get('checkpoint', 'unknown')} ({base.get('scheme', 'unknown')})",
+        f"- Base checkpoint: {_checkpoint_name(base.get('checkpoint'))} "
+        f"({base.get('scheme', 'unknown')})",
         f"- Adapter: {spec.adapter['kind'] if spec.adapter else 'none (fully fine-tuned)'}",
         f"- Precision served: {metadata.get('dtype', 'float32')}",
         f"- Task: {spec.task_name}; head: {spec.head_kind}",
@@ -90,12 +91,18 @@ def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any],
         "",
         "## How to call it",
         "",
+        "Installed with `pip install` (console commands), `EXPORT` being the folder that holds "
+        "this version:",
+        "",
         "```bash",
-        "scripts/serve.sh --export_dir <the folder holding this version>   # HTTP on :8501",
+        "zh-textclf-serve --export_dir EXPORT   # HTTP on :8501",
         "curl -s -X POST http://127.0.0.1:8501/predict -H 'Content-Type: application/json' \\",
         '  -d \'{"texts": ["物流很快，好评"]}\'',
-        "printf '物流很快，好评\\n' | scripts/predict.sh --export_dir <that folder>",
+        "printf '物流很快，好评\\n' | zh-textclf-predict --export_dir EXPORT",
         "```",
+        "",
+        "From a clone of the repository the same commands are `scripts/serve.sh` and "
+        "`scripts/predict.sh`.",
         "",
         "```python",
         "from serving import Predictor",
@@ -109,6 +116,15 @@ def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any],
         "",
     ]
     return "\n".join(lines)
+
+
+def _checkpoint_name(path: str | None) -> str:
+    """The base checkpoint as its folder and file name: the card travels with the export, and
+    the machine it was trained on is nobody's business."""
+    if not path:
+        return "unknown"
+    checkpoint = Path(path)
+    return f"{checkpoint.parent.name}/{checkpoint.name}" if checkpoint.parent.name else path
 
 
 def _long_text_limit(spec: ClassifierSpec) -> str:

@@ -272,6 +272,8 @@ def test_every_export_carries_a_model_card(serving_models):
     for expected in ("BERT, 2 layers, hidden 32", "`体育`", "## Limits", "cut to 32 tokens"):
         assert expected in card
     assert "scripts/serve.sh" in card and "Predictor" in card
+    assert "zh-textclf-serve --export_dir" in card  # what a pip user has
+    assert "/tmp" not in card and str(Path.home()) not in card  # no path of the training machine
     pair = serving_models["multilabel_pair"].version_dir / "README.md"
     text = pair.read_text(encoding="utf-8")
     assert "text pairs" in text and "(threshold 0.250)" in text
