@@ -1,7 +1,13 @@
 """Build a Chinese WordPiece vocab.txt from a corpus (for pretraining from scratch).
 
     scripts/build_vocab.sh --input_file='corpus/*.txt' --output_file=vocab.txt \
-        [--vocab_size 21128] [--min_frequency 2]
+        [--vocab_size 21128] [--min_frequency 2] \
+        [--config_file=bert_config.json --model_size=mini]
+
+With --config_file it also writes the model config that pretrain.sh needs to start from scratch
+(Google's bert_config.json, its vocab_size this vocab's), in one of Google's BERT sizes (Turc et
+al. 2019, the compact models): tiny L2/H128, mini L4/H256, small L4/H512, medium L8/H512,
+base L12/H768; heads H/64, feed-forward 4H.
 
 Every CJK character of the corpus, every other character (as a word start and as a "##"
 continuation), then the most frequent Latin/digit words and "##" endings up to the size, in
@@ -21,6 +27,36 @@ from .cli_flags import add_bool, setup_logging
 
 logger = logging.getLogger("build_vocab")
 
+# Google's compact BERT sizes (layers, hidden): Turc et al. 2019, "Well-Read Students Learn Better".
+MODEL_SIZES = {
+    "tiny": (2, 128),
+    "mini": (4, 256),
+    "small": (4, 512),
+    "medium": (8, 512),
+    "base": (12, 768),
+}
+
+
+def write_config(path: Path, vocab_size: int, size: str) -> None:
+    """Google's bert_config.json for a BERT of ``size`` over a vocab of ``vocab_size``."""
+    import json
+
+    from classifier.config import ModelConfig
+
+    layers, hidden = MODEL_SIZES[size]
+    config = ModelConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=hidden // 64,
+        intermediate_size=4 * hidden,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config.to_google_dict(), indent=2) + "\n", encoding="utf-8")
+    logger.info(
+        "wrote %s: BERT-%s, %d layers, hidden %d, vocab %d", path, size, layers, hidden, vocab_size
+    )
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -29,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocab_size", type=number(int, 10), default=21128)
     parser.add_argument("--min_frequency", type=positive_int, default=2)
     add_bool(parser, "do_lower_case", True, "count words as an uncased model will see them")
+    parser.add_argument(
+        "--config_file",
+        help="also write a bert_config.json of --model_size for this vocab (pretraining from "
+        "scratch: pretrain.sh --bert_config_file)",
+    )
+    parser.add_argument("--model_size", choices=tuple(MODEL_SIZES), default="base")
     args = parser.parse_args(argv)
     setup_logging()
     from classifier.files import refuse_writing_over_inputs
@@ -38,9 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         files = expand_input_files(args.input_file)
-        refuse_writing_over_inputs(
-            [("--output_file", args.output_file)], [("--input_file", f) for f in files]
-        )
+        outputs = [("--output_file", args.output_file), ("--config_file", args.config_file)]
+        refuse_writing_over_inputs(outputs, [("--input_file", f) for f in files])
         texts = (s for document in iter_corpus(files) for s in document)
         counts = count_words(texts, args.do_lower_case)
         vocab = build_vocab(counts, args.vocab_size, args.min_frequency)
@@ -50,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output_file)
     output.parent.mkdir(parents=True, exist_ok=True)
     write_vocab(output, vocab)
+    if args.config_file:
+        write_config(Path(args.config_file), len(vocab), args.model_size)
     cjk = sum(1 for t in vocab if len(t) == 1 and "\u4e00" <= t <= "\u9fff")
     logger.info(
         "wrote %s: %d tokens (%d CJK characters) from %d files", output, len(vocab), cjk, len(files)

@@ -143,12 +143,15 @@ def test_pretraining_again_from_the_output_continues_with_its_head(continued, co
 
 def test_from_scratch_with_built_vocab_writes_a_transformers_masked_lm(corpus, tmp_path):
     vocab = tmp_path / "vocab.txt"
+    config = tmp_path / "bert_config.json"
     built = subprocess.run(
         [
             str(ROOT / "scripts" / "build_vocab.sh"),
             f"--input_file={corpus}",
             f"--output_file={vocab}",
             "--vocab_size=300",
+            f"--config_file={config}",
+            "--model_size=tiny",
         ],
         capture_output=True,
         text=True,
@@ -156,22 +159,9 @@ def test_from_scratch_with_built_vocab_writes_a_transformers_masked_lm(corpus, t
     )
     assert built.returncode == 0, built.stderr[-2000:]
     size = len(vocab.read_text(encoding="utf-8").splitlines())
-    config = tmp_path / "bert_config.json"
-    config.write_text(
-        json.dumps(
-            {
-                "vocab_size": size,
-                "hidden_size": 32,
-                "num_hidden_layers": 2,
-                "num_attention_heads": 2,
-                "intermediate_size": 64,
-                "hidden_act": "gelu",
-                "max_position_embeddings": 128,
-                "type_vocab_size": 2,
-            }
-        ),
-        encoding="utf-8",
-    )
+    written = json.loads(config.read_text(encoding="utf-8"))
+    assert written["vocab_size"] == size  # the config fits the vocab it was written with
+    assert (written["num_hidden_layers"], written["hidden_size"]) == (2, 128)
     out = tmp_path / "scratch"
     result = pretrain(
         *common(corpus, out, steps=20),
