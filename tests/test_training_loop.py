@@ -84,3 +84,18 @@ def test_nothing_left_trains_nothing():
     model, stream, opened = model_and_stream()
     assert train_steps(model, stream, 10, 10, 4, []) == 10
     assert opened == []
+
+
+def test_the_training_log_counts_epochs_from_one_and_has_no_empty_columns(tmp_path):
+    from classifier.training.fit import TrainingLog
+
+    model, stream, _ = model_and_stream()
+    path = tmp_path / "training_log.csv"
+    train_steps(model, stream, 0, 6, 3, [TrainingLog(str(path), append=True)])
+    rows = path.read_text().splitlines()
+    assert rows[0] == "epoch,loss"
+    assert [row.split(",")[0] for row in rows[1:]] == ["1", "2"]
+    # A resumed run appends under the same header.
+    train_steps(model, stream, 6, 9, 3, [TrainingLog(str(path), append=True)])
+    rows = path.read_text().splitlines()
+    assert rows[0] == "epoch,loss" and [row.split(",")[0] for row in rows[1:]] == ["1", "2", "3"]

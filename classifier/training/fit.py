@@ -226,9 +226,21 @@ def epoch_callbacks(
         EpochStart(ends, schedule, batches_done),
         *([evaluator] if evaluator else []),
         saver,
-        keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=True),
+        TrainingLog(str(out / "training_log.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
     ]
+
+
+class TrainingLog(keras.callbacks.CSVLogger):
+    """training_log.csv: a row per epoch, epochs counted from 1 as the log lines count them,
+    a column per figure the epoch has (Keras's CSVLogger adds an always-NA ``val_`` column per
+    figure when fit has no validation_data: dev figures are ``dev_*`` here)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+        super().on_epoch_end(epoch + 1, logs)
 
 
 class EpochStart(keras.callbacks.Callback):
