@@ -99,3 +99,19 @@ def test_the_training_log_counts_epochs_from_one_and_has_no_empty_columns(tmp_pa
     train_steps(model, stream, 6, 9, 3, [TrainingLog(str(path), append=True)])
     rows = path.read_text().splitlines()
     assert rows[0] == "epoch,loss" and [row.split(",")[0] for row in rows[1:]] == ["1", "2", "3"]
+
+
+def test_progress_in_a_log_file_says_step_loss_rate_and_time_left(caplog):
+    from classifier.training.progress import ProgressLog, duration
+
+    assert [duration(s) for s in (12, 125, 7300)] == ["12s", "2m05s", "2h01m"]
+    ticks = iter(range(0, 1000, 10))  # ten seconds per reading of the clock
+    model, stream, _ = model_and_stream()
+    progress = ProgressLog(0, 6, 3, every_seconds=25, clock=lambda: float(next(ticks)))
+    with caplog.at_level("INFO", logger="classifier.training.progress"):
+        train_steps(model, stream, 0, 6, 3, [progress])
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("step 3/6, loss ")  # 30 s after the start: the first line
+    assert "steps/s" in lines[0] and "ETA " in lines[0] and "lr 0.01" in lines[0]
+    assert any(line.startswith("epoch 1 of 2 ended: step 3/6") for line in lines)
+    assert lines[-1].startswith("epoch 2 of 2 ended: step 6/6") and "ETA" not in lines[-1]

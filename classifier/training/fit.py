@@ -34,6 +34,7 @@ from classifier.training.checkpointing import (
 from classifier.training.data import TrainingData
 from classifier.training.dev_evaluator import DevEvaluator
 from classifier.training.loop import epoch_end, train_steps
+from classifier.training.progress import ProgressLog
 from classifier.training.training_config import TrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def fit(
                 schedule.total_steps,
                 schedule.steps_per_epoch,
                 callbacks,
-                verbose=1 if sys.stdout.isatty() else 2,  # a live bar on a terminal, else lines
+                verbose=1 if sys.stdout.isatty() else 0,  # a bar on a terminal, else ProgressLog
             )
     if getattr(model.optimizer, "use_ema", False):
         model.optimizer.finalize_variable_values(model.trainable_weights)
@@ -221,9 +222,12 @@ def epoch_callbacks(
         epoch_state,
         carried_epoch(record, batches_done, ends(batches_done // schedule.steps_per_epoch)),
     )
+    total, per_epoch = schedule.total_steps, schedule.steps_per_epoch
+    progress = [] if sys.stdout.isatty() else [ProgressLog(batches_done, total, per_epoch)]
     return [
         StopOnNonFiniteLoss(),
         EpochStart(ends, schedule, batches_done),
+        *progress,
         *([evaluator] if evaluator else []),
         saver,
         TrainingLog(str(out / "training_log.csv"), append=True),
