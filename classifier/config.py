@@ -62,8 +62,9 @@ class FamilyFormat:
     hf_architecture: str  # transformers' class of the bare backbone
     hf_defaults: Mapping[str, Any]  # transformers' class defaults for keys a config.json omits
     fields: Mapping[str, Any] = field(default_factory=dict)  # its own fields -> source default
-    # a config.json that names neither model_type nor a known architecture is this family's
-    hf_hint: Callable[[Mapping[str, Any]], bool] = lambda data: False
+    # (file name, contents): a config file that does not say its family is this family's
+    # (Google's files never do; old pytorch-transformers config.json files neither)
+    hint: Callable[[str, Mapping[str, Any]], bool] = lambda name, data: False
     # its own fields that Google's config format leaves out for this config
     google_omits: Callable[[ModelConfig], tuple[str, ...]] = lambda config: ()
     # why transformers has no equivalent of this config (None: it has)
@@ -89,6 +90,12 @@ def family_format(family: str) -> FamilyFormat:
         raise ConfigError(
             f"family must be one of {tuple(FAMILY_FORMATS)}, got {family!r}"
         ) from None
+
+
+def family_hinted(file_name: str, data: Mapping[str, Any]) -> str:
+    """The family a config file that does not name one belongs to (default BERT's)."""
+    hinted = [known.family for known in FAMILY_FORMATS.values() if known.hint(file_name, data)]
+    return hinted[0] if hinted else "bert"
 
 
 def _family_only_fields() -> set[str]:
@@ -155,8 +162,10 @@ register_family_format(
             "inner_group_num": 1,
             "ln_type": "postln",
         },
-        hf_hint=lambda data: (
-            "Albert" in " ".join(data.get("architectures") or []) or "embedding_size" in data
+        hint=lambda name, data: (
+            "albert" in name.lower()
+            or "Albert" in " ".join(data.get("architectures") or [])
+            or "embedding_size" in data
         ),
         google_omits=_albert_google_omits,
         hf_problem=_albert_hf_problem,
@@ -288,8 +297,7 @@ class ModelConfig:
         data = _read_json(path)
         model_type = data.get("model_type")
         if model_type is None:  # pytorch-transformers 1.x wrote neither field for some models
-            hinted = [known.family for known in FAMILY_FORMATS.values() if known.hf_hint(data)]
-            model_type = hinted[0] if hinted else "bert"
+            model_type = family_hinted(Path(path).name, data)
         try:
             own = family_format(model_type)
         except ConfigError:

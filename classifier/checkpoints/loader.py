@@ -35,7 +35,7 @@ from classifier.checkpoints.weight_mapping import (
     LoadReport,
     load_mapped_weights,
 )
-from classifier.config import ConfigError, ModelConfig
+from classifier.config import ConfigError, ModelConfig, family_hinted
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,7 @@ def read_model_config(config_file: str | Path) -> ModelConfig:
         raise ConfigError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
     if "model_type" in data or path.name == "config.json":
         return ModelConfig.from_hf_json(path)
-    family = "albert" if ("albert" in path.name or "embedding_size" in data) else "bert"
-    return ModelConfig.from_google_json(path, family=family)
+    return ModelConfig.from_google_json(path, family=family_hinted(path.name, data))
 
 
 def open_checkpoint(
