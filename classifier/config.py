@@ -80,10 +80,10 @@ def register_family_format(family_format: FamilyFormat) -> FamilyFormat:
 
 
 def family_format(family: str) -> FamilyFormat:
-    """The registered format of ``family``; a family registered by a backbone module outside
-    this file is found once classifier.backbones is imported."""
-    if family not in FAMILY_FORMATS:
-        import classifier.backbones  # noqa: F401  (registers the other families)
+    """The registered format of ``family``. BERT's and ALBERT's are declared below; another
+    family's registers when its backbone module loads (classifier.backbones imports every
+    family, and the loader and build_backbone import classifier.backbones), so this module
+    never imports the backbones."""
     try:
         return FAMILY_FORMATS[family]
     except KeyError:

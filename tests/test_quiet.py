@@ -59,3 +59,17 @@ def test_a_command_that_loads_tensorflow_prints_only_its_own_lines():
     assert "holds no trained classifier" in debug.stderr
     noisy = [line for line in debug.stderr.splitlines() if not LOG_LINE.match(line)]
     assert noisy, "debug should show TensorFlow's start-up lines (this TensorFlow prints some)"
+
+
+@pytest.mark.parametrize(
+    "argv, level",
+    [([], "info"), (["--verbosity=warning"], "warning"), (["--verbose"], "debug")],
+)
+def test_verbosity_flags_choose_the_log_level(argv, level):
+    import argparse
+
+    from scripts.cli_flags import add_verbosity, verbosity
+
+    parser = argparse.ArgumentParser()
+    add_verbosity(parser)
+    assert verbosity(parser.parse_args(argv)) == level

@@ -34,6 +34,13 @@ def _flag(help: str = "", group: str = TRAINING, **kwargs: Any) -> dict[str, Any
     return {"help": help, "commands": PRETRAIN, "group": group, **kwargs}
 
 
+def _count(name: str, help: str, group: str = TRAINING, says: str = "at least 1") -> dict:
+    """A whole number of at least 1, refused as "--<name> must be <says>"."""
+    return _flag(
+        help, group, parse=positive_int, check=lambda v: v >= 1, message=f"--{name} must be {says}"
+    )
+
+
 @dataclass(frozen=True)
 class PretrainOptions:
     """How to pretrain: each field is one pretrain.sh flag (or, without one, an internal
@@ -123,13 +130,7 @@ class PretrainOptions:
     )
     max_predictions_per_seq: int = option(
         20,
-        **_flag(
-            "masked positions per sequence at most",
-            group=MASKING,
-            parse=positive_int,
-            check=lambda v: v >= 1,
-            message="--max_predictions_per_seq must be at least 1",
-        ),
+        **_count("max_predictions_per_seq", "masked positions per sequence at most", group=MASKING),
     )
     masked_lm_prob: float = option(
         0.15,
@@ -157,22 +158,10 @@ class PretrainOptions:
         False, **_flag("start again in an --output_dir that holds a run", boolean=True)
     )
     train_batch_size: int = option(
-        32,
-        **_flag(
-            "sequences per step (per replica)",
-            parse=positive_int,
-            check=lambda v: v >= 1,
-            message="--train_batch_size must be positive",
-        ),
+        32, **_count("train_batch_size", "sequences per step (per replica)", says="positive")
     )
     eval_batch_size: int = option(
-        64,
-        **_flag(
-            "held-out evaluation batch",
-            parse=positive_int,
-            check=lambda v: v >= 1,
-            message="--eval_batch_size must be positive",
-        ),
+        64, **_count("eval_batch_size", "held-out evaluation batch", says="positive")
     )
     learning_rate: float | None = option(
         None,
@@ -184,15 +173,7 @@ class PretrainOptions:
             message="--learning_rate must be positive",
         ),
     )
-    num_train_steps: int = option(
-        10000,
-        **_flag(
-            "training steps (batches)",
-            parse=positive_int,
-            check=lambda v: v >= 1,
-            message="--num_train_steps must be at least 1",
-        ),
-    )
+    num_train_steps: int = option(10000, **_count("num_train_steps", "training steps (batches)"))
     num_warmup_steps: int | None = option(
         None, **_flag("default: 10%% of num_train_steps", parse=non_negative_int)
     )
@@ -200,21 +181,13 @@ class PretrainOptions:
     adam_epsilon: float = option(1e-6, **_flag("AdamW epsilon", parse=positive_float))
     save_checkpoints_steps: int = option(
         1000,
-        **_flag(
+        **_count(
+            "save_checkpoints_steps",
             "checkpoint, held-out evaluation and summary every this many steps",
-            parse=positive_int,
-            check=lambda v: v >= 1,
-            message="--save_checkpoints_steps must be at least 1",
         ),
     )
     keep_checkpoints: int = option(
-        3,
-        **_flag(
-            "checkpoints kept (older ones are deleted)",
-            parse=positive_int,
-            check=lambda v: v >= 1,
-            message="--keep_checkpoints must be at least 1",
-        ),
+        3, **_count("keep_checkpoints", "checkpoints kept (older ones are deleted)")
     )
     distribution_strategy: str = option(
         "default",
@@ -227,21 +200,17 @@ class PretrainOptions:
     )
     gradient_accumulation_steps: int = option(
         1,
-        **_flag(
+        **_count(
+            "gradient_accumulation_steps",
             "average the gradients of this many batches into one update (Keras's optimizer "
             "option); --num_train_steps and --num_warmup_steps count batches",
-            parse=positive_int,
-            check=lambda v: v >= 1,
-            message="--gradient_accumulation_steps must be at least 1",
         ),
     )
     log_every_steps: int = option(
         100,
-        **_flag(
+        **_count(
+            "log_every_steps",
             "log loss, accuracy, learning rate and tokens/s every this many steps",
-            parse=positive_int,
-            check=lambda v: v >= 1,
-            message="--log_every_steps must be at least 1",
         ),
     )
     seed: int = option(
