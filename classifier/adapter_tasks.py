@@ -19,16 +19,18 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from classifier.adapter_config.saved_adapter import (
+    SPEC_FILE,
+    AdapterError,
+    read_adapter_config,
+    resolve_adapter_dir,
+)
 from classifier.adapters import apply_adapters
 from classifier.adapters.fingerprint import base_fingerprint
 from classifier.adapters.storage import (
-    SPEC_FILE,
-    AdapterError,
     assign_entries,
     check_base,
-    read_adapter_config,
     read_adapter_tensors,
-    resolve_adapter_dir,
     saved_variables,
 )
 from classifier.batching import EncodedExamples, pad_batch

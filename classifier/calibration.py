@@ -22,9 +22,10 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from classifier.files import atomic_write
+from classifier.head_options import CALIBRATION_METHODS
 from classifier.metrics import sigmoid_cross_entropy, softmax_cross_entropy
 
-METHODS = ("temperature", "none")
+METHODS = CALIBRATION_METHODS
 ECE_BINS = 15
 MIN_LABEL_EXAMPLES = 25  # dev positives and negatives a label needs for its own temperature
 LOG_T_RANGE = (-3.0, 3.0)  # T in [0.05, 20]

@@ -64,6 +64,7 @@ def number(
 
     parse.__name__ = kind.__name__
     parse.accepts = what  # what the flag docs show
+    parse.bounds = " and ".join(bounds)  # what --help shows
     return parse
 
 

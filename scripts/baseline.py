@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import json
 import sys
@@ -9,13 +12,29 @@ from pathlib import Path
 
 from classifier.flag_types import positive_float
 
+from .cli_flags import command_parser
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(
+        __doc__.split("\n\n")[0],
+        [
+            "scripts/baseline.sh --data_dir=data/demo",
+            "scripts/baseline.sh --data_dir=$DATA_DIR --task_name=multilabel --split=test "
+            "--output_file=baseline.json",
+        ],
+    )
     parser.add_argument("--data_dir", required=True, help="train.tsv and dev.tsv (as train.sh)")
-    parser.add_argument("--task_name", default="tsv")
-    parser.add_argument("--processor_file")
-    parser.add_argument("--header", choices=("auto", "yes", "no"), default="auto")
+    parser.add_argument(
+        "--task_name", default="tsv", help="registered processor: tsv, pair, multilabel or yours"
+    )
+    parser.add_argument("--processor_file", help="a .py file (or module) registering a processor")
+    parser.add_argument(
+        "--header",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="whether TSV files start with a header line",
+    )
     parser.add_argument("--split", choices=("dev", "test"), default="dev", help="where to report")
     parser.add_argument("--output_file", help="write the report as JSON here")
     parser.add_argument(

@@ -16,6 +16,9 @@ Google's Chinese vocab.txt layout ([PAD], [unused1..99], [UNK], [CLS], [SEP], [M
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import logging
 import sys
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from classifier.flag_types import number, positive_int
 
-from .cli_flags import add_bool, setup_logging
+from .cli_flags import add_bool, command_parser, setup_logging
 
 logger = logging.getLogger("build_vocab")
 
@@ -58,20 +61,40 @@ def write_config(path: Path, vocab_size: int, size: str) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = command_parser(
+        __doc__.split("\n\n")[0],
+        [
+            "scripts/build_vocab.sh --input_file='corpus/*.txt' --output_file=vocab.txt",
+            "scripts/build_vocab.sh --input_file='corpus/*.txt' --output_file=vocab.txt "
+            "--config_file=bert_config.json --model_size=mini",
+        ],
+    )
     parser.add_argument("--input_file", required=True, help="files, comma-separated, globs")
-    parser.add_argument("--output_file", required=True)
-    parser.add_argument("--vocab_size", type=number(int, 10), default=21128)
-    parser.add_argument("--min_frequency", type=positive_int, default=2)
+    parser.add_argument("--output_file", required=True, help="the vocab.txt to write")
+    parser.add_argument(
+        "--vocab_size", type=number(int, 10), default=21128, help="tokens, special ones included"
+    )
+    parser.add_argument(
+        "--min_frequency", type=positive_int, default=2, help="rarer words are left out"
+    )
     add_bool(parser, "do_lower_case", True, "count words as an uncased model will see them")
     parser.add_argument(
         "--config_file",
         help="also write a bert_config.json of --model_size for this vocab (pretraining from "
         "scratch: pretrain.sh --bert_config_file)",
     )
-    parser.add_argument("--model_size", choices=tuple(MODEL_SIZES), default="base")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--model_size",
+        choices=tuple(MODEL_SIZES),
+        default="base",
+        help="the size --config_file describes",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     setup_logging()
     from classifier.files import refuse_writing_over_inputs
     from classifier.pretraining.corpus import CorpusError, expand_input_files, iter_corpus

@@ -6,14 +6,83 @@ import argparse
 import logging
 import os
 import sys
+import textwrap
+from pathlib import Path
 
 from classifier.flag_types import positive_int, str2bool
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """--help with each default shown once (never "None", never twice), each number's range,
+    a short usage line (the required flags, then [options]) and examples kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith(" ") or not line.strip():
+                lines.append(indent + line)  # an example: as written
+            else:
+                lines.append(
+                    textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
+                )
+        return "\n".join(lines)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if text == argparse.SUPPRESS or not action.option_strings:
+            return text
+        notes = []
+        default = action.default
+        shown = default not in (None, False, argparse.SUPPRESS, "", [], ())
+        if shown and not action.required and "default" not in text.lower():
+            value = "true" if default is True else default
+            if isinstance(value, list | tuple):
+                value = ",".join(str(v) for v in value)
+            notes.append(f"default: {value}")
+        bounds = getattr(action.type, "bounds", "")
+        if bounds and "range" not in text.lower():
+            notes.append(f"range: {bounds}")
+        if action.required:
+            notes.append("required")
+        return f"{text} ({'; '.join(notes)})" if notes else text
+
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:
+        if usage is None:
+            required = [
+                f"{a.option_strings[-1]}={a.metavar or a.dest.upper()}"
+                for a in actions
+                if a.required and a.option_strings
+            ]
+            usage = " ".join(["%(prog)s", *required, "[options]"])
+        super().add_usage(usage, actions, groups, prefix)
+
+
+def command_parser(description: str, examples: list[str]) -> argparse.ArgumentParser:
+    """A command's parser: its description, then the flags by group, then examples."""
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+    return argparse.ArgumentParser(
+        prog=_prog(), description=description, epilog=epilog, formatter_class=HelpFormatter
+    )
+
+
+def _prog() -> str | None:
+    """``scripts/train.sh`` when run from the repository (python -m scripts.train), else None
+    (argparse's own: the console command's name, zh-textclf-train)."""
+    name = Path(sys.argv[0]).name
+    shell = Path(__file__).with_name(name.removesuffix(".py") + ".sh")
+    return f"scripts/{shell.name}" if name.endswith(".py") and shell.is_file() else None
 
 
 def add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:
     """``--flag``, ``--flag=true`` and ``--flag=false`` all work, as with absl flags."""
     parser.add_argument(
-        f"--{name}", type=str2bool, nargs="?", const=True, default=default, help=help
+        f"--{name}",
+        type=str2bool,
+        nargs="?",
+        const=True,
+        default=default,
+        metavar="true|false",
+        help=help,
     )
 
 

@@ -12,21 +12,28 @@ copied exactly (TF1 -> HF -> TF1 gives byte-identical tensors); pretraining head
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import logging
 import sys
 
-from .cli_flags import add_bool, setup_logging
+from .cli_flags import add_bool, command_parser, setup_logging
 
 logger = logging.getLogger("convert_checkpoint")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    p = command_parser(
+        __doc__.split("\n\n")[0],
+        [
+            "scripts/convert_checkpoint.sh --input_dir=$BERT_BASE_DIR --output_dir=bert_hf --to=huggingface",
+            "scripts/convert_checkpoint.sh --input_dir=hf_roberta --output_dir=roberta_tf1 --to=google",
+        ],
     )
     p.add_argument("--input_dir", required=True, help="downloaded checkpoint folder")
-    p.add_argument("--output_dir", required=True)
+    p.add_argument("--output_dir", required=True, help="where the converted folder goes")
     p.add_argument("--to", choices=("hf", "tf1"), help="target format (default: the other one)")
     p.add_argument("--bert_config_file", help="config JSON (default: found in --input_dir)")
     p.add_argument("--vocab_file", help="vocab.txt (default: found in --input_dir)")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import logging
 import sys
@@ -11,17 +14,27 @@ from classifier.flag_types import positive_int
 from classifier.options import add_flags, flag_values
 from classifier.training.training_config import TrainingConfig
 
-from .cli_flags import add_bool, add_verbosity, env_default, setup_logging, verbosity
+from .cli_flags import (
+    add_bool,
+    add_verbosity,
+    command_parser,
+    env_default,
+    setup_logging,
+    verbosity,
+)
 from .train import make_processor, run_reporting_errors
 
 logger = logging.getLogger("distill")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description="Distill a fine-tuned classifier (train.sh's output folder) into a "
+    p = command_parser(
+        "Distill a fine-tuned classifier (train.sh's output folder) into a "
         "smaller student of the teacher's own layers.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        [
+            "scripts/distill.sh --teacher_dir=output/my_task --data_dir=$DATA_DIR --output_dir=output/my_task_student",
+            "scripts/distill.sh --teacher_dir=output/my_task --data_dir=$DATA_DIR --unlabeled_file=more_texts.txt --num_student_layers=3 --output_dir=output/student3",
+        ],
     )
     g = p.add_argument_group("teacher and data")
     g.add_argument("--teacher_dir", required=True, help="the teacher: a train.sh output folder")
@@ -44,18 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="text to distill on without labels: one text per line (pair tasks: "
         "text_a<TAB>text_b); repeat the flag for several files",
     )
-    g.add_argument("--header", choices=("auto", "yes", "no"), default="auto")
+    g.add_argument(
+        "--header",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="whether TSV files start with a header line",
+    )
     add_bool(g, "skip_bad_rows", False, "skip malformed TSV rows (and report them)")
 
     add_flags(p, DistillConfig, "distill")  # the student and its losses
 
     g = p.add_argument_group("output")
-    g.add_argument("--output_dir", required=True)
+    g.add_argument("--output_dir", required=True, help="the student's run folder")
     add_bool(g, "overwrite", False, "replace an earlier run's files in --output_dir")
     add_bool(g, "do_predict", False, "predict test.tsv into test_predictions.tsv")
 
     groups = add_flags(p, TrainingConfig, "distill")  # the settings train.sh shares
-    groups["training"].add_argument("--predict_batch_size", type=positive_int, default=64)
+    groups["training"].add_argument(
+        "--predict_batch_size", type=positive_int, default=64, help="texts per prediction batch"
+    )
     add_verbosity(groups["training"])
     return p
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import logging
 import sys
@@ -12,6 +15,7 @@ from .cli_flags import (
     add_bool,
     add_long_text_arguments,
     add_verbosity,
+    command_parser,
     long_text_overrides,
     setup_logging,
     verbosity,
@@ -21,10 +25,13 @@ logger = logging.getLogger("export")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description="Export a trained classifier as a SavedModel that takes raw text "
+    p = command_parser(
+        "Export a trained classifier as a SavedModel that takes raw text "
         "(written to a temporary folder, then renamed to export_dir/<version>/).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        [
+            "scripts/export.sh --output_dir=output/my_task --export_dir=exported/my_task",
+            "scripts/export.sh --output_dir=output/my_task --export_dir=exported/my_task --freeze_weights",
+        ],
     )
     p.add_argument("--output_dir", required=True, help="training output (train.sh --output_dir)")
     p.add_argument("--export_dir", required=True, help="versions go to export_dir/<int>/")

@@ -7,6 +7,9 @@ one declaration (classifier.training.training_config, classifier.pretraining.opt
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import sys
 from pathlib import Path

@@ -17,12 +17,17 @@ same loading code a real download goes through:
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import dataclasses
 import sys
 from pathlib import Path
 
-from .cli_flags import add_bool
+from classifier.flag_types import positive_int
+
+from .cli_flags import add_bool, command_parser
 
 SCHEMES = {
     ("bert", "tf1"): "google_bert_tf1",
@@ -34,12 +39,26 @@ SCHEMES = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = command_parser(
+        __doc__.split("\n\n")[0],
+        [
+            "python -m scripts.make_tiny_checkpoint --output_dir=/tmp/tiny_bert",
+            "python -m scripts.make_tiny_checkpoint --output_dir=/tmp/tiny_albert --family=albert --vocab_texts data/demo/train.tsv",
+        ],
     )
-    parser.add_argument("--output_dir", required=True)
-    parser.add_argument("--family", choices=("bert", "albert", "albert_brightmart"), default="bert")
-    parser.add_argument("--format", choices=("tf1", "hf"), default="tf1")
+    parser.add_argument("--output_dir", required=True, help="the checkpoint folder to write")
+    parser.add_argument(
+        "--family",
+        choices=("bert", "albert", "albert_brightmart"),
+        default="bert",
+        help="architecture and naming scheme",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("tf1", "hf"),
+        default="tf1",
+        help="Google's TF1 release layout or Hugging Face's",
+    )
     parser.add_argument("--preset", help="use this known checkpoint's family and file names")
     parser.add_argument("--vocab_file", help="use this vocab instead of the built-in tiny one")
     parser.add_argument(
@@ -48,13 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="TSV/text files whose characters join the built-in tiny vocab",
     )
-    parser.add_argument("--num_layers", type=int, default=2)
-    parser.add_argument("--hidden_size", type=int, default=64)
+    parser.add_argument("--num_layers", type=positive_int, default=2, help="transformer layers")
+    parser.add_argument("--hidden_size", type=positive_int, default=64, help="hidden width")
     parser.add_argument("--embedding_size", type=int, default=32, help="ALBERT only")
     parser.add_argument("--num_hidden_groups", type=int, default=1, help="Google ALBERT only")
     parser.add_argument("--inner_group_num", type=int, default=1, help="Google ALBERT only")
-    parser.add_argument("--ln_type", choices=("postln", "preln"), default="postln")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--ln_type",
+        choices=("postln", "preln"),
+        default="postln",
+        help="brightmart ALBERT: LayerNorm after (postln) or before (preln) each block",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the weights")
     add_bool(parser, "randomize", False, "random values in every tensor (parity tests)")
     add_bool(parser, "hf_task_model", False, "HF: bert./albert. prefix and pretraining heads")
     return parser

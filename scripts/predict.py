@@ -7,6 +7,9 @@ scripts/predict.sh --export_dir exported/demo --input_file texts.txt --output_fi
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import contextlib
 import logging
@@ -15,17 +18,21 @@ import sys
 
 from classifier.flag_types import positive_int
 
-from .cli_flags import add_bool, add_verbosity, setup_logging, verbosity
+from .cli_flags import add_bool, add_verbosity, command_parser, setup_logging, verbosity
 
 logger = logging.getLogger("predict")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description="Predict with an exported SavedModel: an interactive REPL on a terminal; "
+    p = command_parser(
+        "Predict with an exported SavedModel: an interactive REPL on a terminal; "
         "with --input_file or piped stdin, one text per line (pair models: text_a<TAB>text_b) "
         "in, a TSV of predictions out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        [
+            "scripts/predict.sh --export_dir=exported/my_task                    # a REPL",
+            "scripts/predict.sh --export_dir=exported/my_task --input_file=texts.txt --output_file=predictions.tsv",
+            "printf '物流很快，好评\\n' | scripts/predict.sh --export_dir=exported/my_task",
+        ],
     )
     p.add_argument(
         "--export_dir", required=True, help="export.sh --export_dir (or one version folder)"
@@ -35,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--input_file", help="texts, one per line (default: stdin)")
     p.add_argument("--output_file", help="TSV of predictions (default: stdout)")
-    p.add_argument("--batch_size", type=positive_int, default=64)
+    p.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch")
     add_bool(
         p,
         "interactive",

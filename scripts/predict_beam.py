@@ -16,6 +16,9 @@ machine and every worker can read). Only the DirectRunner is tested.
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import csv
 import io
@@ -26,15 +29,18 @@ from typing import Any
 
 from classifier.flag_types import positive_int
 
-from .cli_flags import setup_logging
+from .cli_flags import command_parser, setup_logging
 
 logger = logging.getLogger("predict_beam")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description="Classify text files with an exported SavedModel through Apache Beam.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = command_parser(
+        "Classify text files with an exported SavedModel through Apache Beam.",
+        [
+            "scripts/predict_beam.sh --export_dir=exported/my_task --input='texts/*.txt' --output=out/preds",
+            "scripts/predict_beam.sh --export_dir=/models/my_task --input='gs://bucket/texts/*' --output=gs://bucket/preds --runner=FlinkRunner",
+        ],
     )
     p.add_argument("--export_dir", required=True, help="export.sh --export_dir (versions <int>/)")
     p.add_argument("--version", type=positive_int, default=None, help="default: the highest")

@@ -3,5 +3,6 @@
 #   scripts/predict_beam.sh --export_dir exported/demo --input 'texts/*.txt' --output out/pred
 # Any Beam pipeline option passes through (--runner DataflowRunner --project ... on a cluster).
 set -euo pipefail
+REQUIREMENTS=requirements-beam.txt
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
 exec "$PYTHON" -m scripts.predict_beam "$@"

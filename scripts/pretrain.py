@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import logging
 import sys
 
-from .cli_flags import add_verbosity, setup_logging, verbosity
+from .cli_flags import add_verbosity, command_parser, setup_logging, verbosity
 
 logger = logging.getLogger("pretrain")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from classifier.adapters.flags import add_adapter_arguments
+    from classifier.adapter_config.flags import add_adapter_arguments
     from classifier.options import add_flags
     from classifier.pretraining.options import GROUPS, KNOWLEDGE, TRAINING, PretrainOptions
 
-    p = argparse.ArgumentParser(
-        description="Masked-language-model pretraining of a BERT or ALBERT backbone.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = command_parser(
+        "Masked-language-model pretraining of a BERT or ALBERT backbone.",
+        [
+            "scripts/pretrain.sh --input_file='corpus/*.txt' --model_dir=$BERT_BASE_DIR --output_dir=output/domain_bert --num_train_steps=10000",
+            "scripts/pretrain.sh --input_file='corpus/*.txt' --bert_config_file=bert_config.json --vocab_file=vocab.txt --output_dir=output/my_bert",
+            "scripts/pretrain.sh --adapter=k_adapter --knowledge_task=tagging --input_file=tagged.txt --model_dir=$BERT_BASE_DIR --output_dir=output/ka_tagging",
+        ],
     )
     groups = {title: p.add_argument_group(title) for title in GROUPS}  # --help's order
     add_flags(p, PretrainOptions, "pretrain", groups, sections=GROUPS)
@@ -35,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def knowledge_options(args: argparse.Namespace):
     """(knowledge task, KAdapterConfig) from the flags; (None, None) for plain pretraining."""
-    from classifier.adapters.flags import adapter_config_from_args
+    from classifier.adapter_config.flags import adapter_config_from_args
 
     config = adapter_config_from_args(args)  # refuses adapter flags without --adapter
     if (config is None) != (args.knowledge_task is None):

@@ -5,6 +5,9 @@ scripts/serve.sh --export_dir exported/demo [--host 127.0.0.1] [--port 8501]
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import logging
 import sys
@@ -12,15 +15,18 @@ from pathlib import Path
 
 from classifier.flag_types import non_negative_float, number, positive_float, positive_int
 
-from .cli_flags import add_verbosity, setup_logging, verbosity
+from .cli_flags import add_verbosity, command_parser, setup_logging, verbosity
 
 logger = logging.getLogger("serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description="Serve an exported SavedModel over HTTP (Flask on waitress).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = command_parser(
+        "Serve an exported SavedModel over HTTP (Flask on waitress).",
+        [
+            "scripts/serve.sh --export_dir=exported/my_task                      # http://127.0.0.1:8501/",
+            "scripts/serve.sh --export_dir=exported/my_task --host=0.0.0.0 --port=8080",
+        ],
     )
     p.add_argument("--export_dir", required=True, help="export.sh --export_dir (versions <int>/)")
     p.add_argument(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+if not __package__:  # started as a file: run as ``python -m scripts.<name>`` instead
+    import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
+
 import argparse
 import logging
 import sys
@@ -15,6 +18,7 @@ from .cli_flags import (
     add_bool,
     add_long_text_arguments,
     add_verbosity,
+    command_parser,
     env_default,
     long_text_overrides,
     setup_logging,
@@ -25,9 +29,13 @@ logger = logging.getLogger("train")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description="Fine-tune a BERT/ALBERT checkpoint for text classification.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = command_parser(
+        "Fine-tune a BERT/ALBERT checkpoint for text classification.",
+        [
+            "scripts/train.sh --do_train --do_eval --data_dir=data/demo --model_dir=$BERT_BASE_DIR --output_dir=output/demo",
+            "scripts/train.sh --task_name=multilabel --do_train --do_eval --do_predict --data_dir=$DATA_DIR --model_dir=$BERT_BASE_DIR --output_dir=output/tags",
+            "scripts/train.sh --do_train --do_eval --adapter=lora --data_dir=$DATA_DIR --model_dir=$BERT_BASE_DIR --output_dir=output/lora",
+        ],
     )
     g = p.add_argument_group("task and data")
     g.add_argument(
@@ -85,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         True,
         "lower-case and strip accents (True for all Chinese BERT/ALBERT releases)",
     )
-    g.add_argument("--max_seq_length", type=number(int, 3, 512), default=128)
+    g.add_argument(
+        "--max_seq_length",
+        type=number(int, 3, 512),
+        default=128,
+        help="tokens per text (or pair), [CLS] and [SEP] included; longer texts follow --long_text",
+    )
     add_long_text_arguments(
         p,
         "Stored in the run folder with --do_train; given with --do_eval/--do_predict alone, "
@@ -96,12 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_bool(g, "do_train", False, "fine-tune on train.tsv, selecting the best epoch on dev.tsv")
     add_bool(g, "do_eval", False, "evaluate on dev.tsv and write the reports")
     add_bool(g, "do_predict", False, "predict test.tsv into test_predictions.tsv")
-    g.add_argument("--output_dir", required=True)
+    g.add_argument(
+        "--output_dir", required=True, help="the run folder: checkpoints, model, reports"
+    )
     add_bool(g, "overwrite", False, "replace an earlier run's files in --output_dir")
 
     # Every training setting, from its one declaration (classifier.training.training_config).
     groups = add_flags(p, TrainingConfig, "train")
-    groups["training"].add_argument("--predict_batch_size", type=positive_int, default=64)
+    groups["training"].add_argument(
+        "--predict_batch_size", type=positive_int, default=64, help="texts per prediction batch"
+    )
     g = p.add_argument_group("devices and machines (docs/distributed.md)")
     g.add_argument(
         "--distribution_strategy",
@@ -117,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_adapter_flags(p: argparse.ArgumentParser) -> None:
-    """Adapter flags, generated from the registry's list (classifier.adapters.flags)."""
-    from classifier.adapters.flags import add_adapter_arguments
+    """Adapter flags, generated from the registry's list (classifier.adapter_config.flags)."""
+    from classifier.adapter_config.flags import add_adapter_arguments
 
     add_adapter_arguments(p)
     g = p.add_argument_group("K-Adapter knowledge adapters (phase 2)")
@@ -138,14 +155,14 @@ def add_adapter_flags(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace):
-    from classifier.adapters.flags import adapter_config_from_args, default_learning_rate
+    from classifier.adapter_config.flags import adapter_config_from_args, default_learning_rate
     from classifier.training.run import RunOptions
 
     adapter = adapter_config_from_args(args)
     if args.knowledge_adapters:
         if adapter is not None:
             raise ValueError("--knowledge_adapters cannot be combined with --adapter")
-        from classifier.adapters import KnowledgeAdaptersConfig
+        from classifier.adapter_config import KnowledgeAdaptersConfig
 
         adapter = KnowledgeAdaptersConfig(
             adapter_dirs=tuple(args.knowledge_adapters),

@@ -76,9 +76,9 @@ def test_saved_adapter_reloads_onto_the_base_and_predicts_identically(name, tmp_
 
 
 def test_loading_onto_another_base_fails_naming_both_fingerprints(tmp_path):
+    from classifier.adapter_config.saved_adapter import short
     from classifier.adapter_tasks import load_adapter
     from classifier.adapters import BaseModelMismatchError, save_adapter
-    from classifier.adapters.fingerprint import short
 
     model, spec = trained_classifier("pfeiffer")
     save_adapter(tmp_path / "adapter", model, spec)

@@ -106,8 +106,8 @@ def adapters(base, tmp_path_factory):
 
 
 def test_infusion_learns_its_task_and_saves_an_adapter_for_its_base(adapters, base):
+    from classifier.adapter_config.saved_knowledge import read_knowledge_config
     from classifier.adapters import base_fingerprint
-    from classifier.adapters.knowledge import read_knowledge_config
     from classifier.checkpoints import load_backbone
 
     tagging_dir, mlm_dir, tagging, mlm = adapters

@@ -14,39 +14,50 @@ compacter, knowledge (K-Adapter phase 2: infused knowledge adapters beside the b
 See docs/adapters.md and docs/pretraining.md.
 """
 
-from classifier.adapters.adapted_backbone import AdaptedBackbone, freeze_backbone
-from classifier.adapters.adapter_drop import AdapterDropConfig
-from classifier.adapters.apply import apply_adapters
-from classifier.adapters.compacter import CompacterConfig
-from classifier.adapters.config import (
+from classifier.adapter_config import (
     AdapterConfig,
     AdapterConfigError,
+    AdapterDropConfig,
+    CompacterConfig,
+    FusionConfig,
+    HoulsbyConfig,
+    KAdapterConfig,
+    KnowledgeAdaptersConfig,
+    LoraConfig,
+    PfeifferConfig,
     adapter_config_from_dict,
     adapter_kinds,
     get_adapter_kind,
     make_adapter_config,
     register_adapter_kind,
 )
-from classifier.adapters.fingerprint import base_fingerprint
-from classifier.adapters.flags import adapter_config_from_flags
-from classifier.adapters.fusion import FusionConfig
-from classifier.adapters.houlsby import HoulsbyConfig
-from classifier.adapters.inference import can_merge, merged_backbone
-from classifier.adapters.k_adapter import KAdapterConfig
-from classifier.adapters.knowledge import (
-    KnowledgeAdapterError,
-    KnowledgeAdaptersConfig,
-    save_knowledge_adapter,
-)
-from classifier.adapters.lora import LoraConfig
-from classifier.adapters.pfeiffer import PfeifferConfig
-from classifier.adapters.storage import (
+from classifier.adapter_config.flags import adapter_config_from_flags
+from classifier.adapter_config.saved_adapter import (
     ADAPTER_DIR,
     AdapterError,
     BaseModelMismatchError,
     read_adapter_config,
-    save_adapter,
 )
+from classifier.adapter_config.saved_knowledge import KnowledgeAdapterError
+from classifier.adapters import (
+    adapter_drop,
+    bottleneck_adapters,
+    compacter,
+    fusion,
+    k_adapter,
+    knowledge,
+    lora,
+)
+from classifier.adapters.adapted_backbone import AdaptedBackbone, freeze_backbone
+from classifier.adapters.apply import apply_adapters
+from classifier.adapters.fingerprint import base_fingerprint
+from classifier.adapters.inference import can_merge, merged_backbone
+from classifier.adapters.knowledge import save_knowledge_adapter
+from classifier.adapters.storage import save_adapter
+
+# The Keras modules of the built-in kinds: each registers itself for its kinds on import, so a
+# config's build() finds them once this package is imported.
+BUILTIN_MODULES = (adapter_drop, bottleneck_adapters, compacter, fusion, k_adapter, knowledge, lora)
 
 __all__ = [
     "ADAPTER_DIR",

@@ -13,7 +13,7 @@ from typing import Any
 
 import keras
 
-from classifier.adapters.config import AdapterConfig, adapter_config_from_dict
+from classifier.adapter_config.base import AdapterConfig, adapter_config_from_dict
 from classifier.adapters.fingerprint import base_fingerprint as compute_fingerprint
 from classifier.adapters.module import AdapterModule, attached
 from classifier.adapters.sites import BackboneSites

@@ -9,63 +9,19 @@ inference uses the fixed ``drop_layers``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import Any
 
 import keras
 from keras import ops
 
-from classifier.adapters.bottleneck_adapters import BottleneckConfig, BottleneckModule
-from classifier.adapters.config import AdapterConfigError, check_layers, register_adapter_kind
+from classifier.adapter_config.base import register_adapter_module
+from classifier.adapter_config.bottleneck import AdapterDropConfig
+from classifier.adapters.bottleneck_adapters import BottleneckModule
 from classifier.adapters.sites import BackboneSites
 
 
-@register_adapter_kind("adapter_drop")
-@dataclass(frozen=True)
-class AdapterDropConfig(BottleneckConfig):
-    """A bottleneck adapter (Pfeiffer placement by default) with the lowest layers dropped."""
-
-    placement: tuple[str, ...] = ("ffn_output",)
-    activation: str = "relu"
-    drop_layers: int = 0
-    sampled: bool = False
-    max_drop: int | None = None
-    seed: int | None = None
-
-    default_size: ClassVar[int | None] = None
-    default_reduction_factor: ClassVar[float | None] = 16.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.drop_layers < 0:
-            raise AdapterConfigError("adapter_drop: drop_layers must be non-negative")
-        if self.max_drop is not None and not self.sampled:
-            raise AdapterConfigError("adapter_drop: max_drop applies to sampled mode only")
-
-    def max_dropped(self, num_layers: int) -> int:
-        return num_layers - 1 if self.max_drop is None else self.max_drop
-
-    def adapted_layers(self, sites: BackboneSites) -> tuple[int, ...] | None:
-        if self.sampled:
-            return self.layers
-        wanted = range(sites.num_layers) if self.layers is None else self.layers
-        return tuple(i for i in wanted if i >= self.drop_layers)
-
-    def build(self, sites: BackboneSites) -> BottleneckModule:
-        check_layers(self.layers, sites.num_layers)
-        if self.drop_layers >= sites.num_layers:
-            raise AdapterConfigError(
-                f"adapter_drop: dropping {self.drop_layers} layers leaves no adapter in a "
-                f"{sites.num_layers}-layer backbone"
-            )
-        if self.sampled and not 0 <= self.max_dropped(sites.num_layers) < sites.num_layers:
-            raise AdapterConfigError(f"adapter_drop: max_drop must be in [0, {sites.num_layers})")
-        if not self.sampled and not self.adapted_layers(sites):
-            raise AdapterConfigError("adapter_drop: no adapted layer is left above drop_layers")
-        return AdapterDropModule(self, sites)
-
-
+@register_adapter_module("adapter_drop")
 class AdapterDropModule(BottleneckModule):
     def __init__(self, config: AdapterDropConfig, sites: BackboneSites, **kwargs: Any):
         super().__init__(config, sites, **kwargs)

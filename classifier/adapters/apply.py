@@ -6,8 +6,8 @@ from typing import Any
 
 import keras
 
+from classifier.adapter_config.base import AdapterConfig
 from classifier.adapters.adapted_backbone import AdaptedBackbone
-from classifier.adapters.config import AdapterConfig
 
 
 def apply_adapters(

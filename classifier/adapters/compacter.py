@@ -10,60 +10,14 @@ initialisation; the rules start near the identity scale (normal, std 1/n).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import ClassVar
 
 import keras
 from keras import ops
 
-from classifier.adapters.bottleneck_adapters import BottleneckConfig, BottleneckModule
-from classifier.adapters.config import AdapterConfigError, check_layers, register_adapter_kind
-from classifier.adapters.sites import BackboneSites
+from classifier.adapter_config.base import register_adapter_module
+from classifier.adapters.bottleneck_adapters import BottleneckModule
 from classifier.backbones.activations import get_activation
-
-
-@register_adapter_kind("compacter")
-@dataclass(frozen=True)
-class CompacterConfig(BottleneckConfig):
-    placement: tuple[str, ...] = ("ffn_output",)
-    phm_dim: int = 4
-    phm_rank: int = 1
-
-    default_size: ClassVar[int | None] = None
-    default_reduction_factor: ClassVar[float | None] = 32.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.phm_dim < 1 or self.phm_rank < 1:
-            raise AdapterConfigError("compacter phm_dim and phm_rank must be at least 1")
-
-    def build(self, sites: BackboneSites) -> BottleneckModule:
-        check_layers(self.layers, sites.num_layers)
-        size = self.bottleneck_size(sites.hidden_size)
-        for name, width in (("hidden size", sites.hidden_size), ("adapter size", size)):
-            if width % self.phm_dim:
-                raise AdapterConfigError(
-                    f"compacter: the {name} {width} is not a multiple of phm_dim {self.phm_dim}"
-                )
-        return BottleneckModule(self, sites)
-
-    def make_shared(self, sites, dtype):
-        rules = PHMRules(self.phm_dim, name="phm_rules", dtype=dtype)
-        rules.build()
-        return rules
-
-    def make_adapter(self, hidden_size, size, name, shared, dtype):
-        return PHMBottleneckAdapter(
-            hidden_size,
-            size,
-            shared,
-            phm_rank=self.phm_rank,
-            activation=self.activation,
-            dropout=self.dropout,
-            name=name,
-            dtype=dtype,
-        )
 
 
 class PHMRules(keras.layers.Layer):
@@ -141,3 +95,25 @@ class PHMBottleneckAdapter(keras.layers.Layer):
 
     def call(self, x, training=None):
         return x + self.delta(x, training)
+
+
+@register_adapter_module("compacter")
+class CompacterModule(BottleneckModule):
+    """Bottleneck adapters of PHM layers that share one set of rules."""
+
+    def make_shared(self, sites, dtype):
+        rules = PHMRules(self.config.phm_dim, name="phm_rules", dtype=dtype)
+        rules.build()
+        return rules
+
+    def make_adapter(self, hidden_size, size, name, shared, dtype):
+        return PHMBottleneckAdapter(
+            hidden_size,
+            size,
+            shared,
+            phm_rank=self.config.phm_rank,
+            activation=self.config.activation,
+            dropout=self.config.dropout,
+            name=name,
+            dtype=dtype,
+        )

@@ -15,6 +15,8 @@ import json
 import keras
 import numpy as np
 
+from classifier.adapter_config.saved_adapter import FINGERPRINT_PREFIX as PREFIX
+
 IGNORED_CONFIG_KEYS = {
     "name",
     "trainable",
@@ -22,7 +24,6 @@ IGNORED_CONFIG_KEYS = {
     "hidden_dropout_prob",
     "attention_probs_dropout_prob",
 }
-PREFIX = "sha256:"
 UNKNOWN = "unknown"
 
 
@@ -37,8 +38,3 @@ def base_fingerprint(backbone: keras.Model) -> str:
         digest.update(f"|{index}:{value.shape}|".encode())
         digest.update(value.tobytes())
     return PREFIX + digest.hexdigest()
-
-
-def short(fingerprint: str) -> str:
-    """The first 12 hex digits, for messages."""
-    return fingerprint.removeprefix(PREFIX)[:12]

@@ -13,7 +13,6 @@ self-attention honours the padding mask; its up-projection starts at zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,64 +20,12 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from classifier.adapters.config import (
-    AdapterConfig,
-    AdapterConfigError,
-    check_layers,
-    register_adapter_kind,
-)
+from classifier.adapter_config.base import AdapterConfig, check_layers, register_adapter_module
+from classifier.adapter_config.k_adapter import KAdapterConfig
 from classifier.adapters.module import AdapterModule
 from classifier.adapters.sites import BackboneSites
 from classifier.backbones.packing import packed_encoder, ragged_tokens
 from classifier.backbones.transformer_block import TransformerBlock
-
-
-@register_adapter_kind("k_adapter")
-@dataclass(frozen=True)
-class KAdapterConfig(AdapterConfig):
-    """layers: backbone layers the adapter layers attach to (None = first, middle, last).
-    size: the adapter's hidden width (None = hidden_size / 4); num_transformer_layers N per
-    adapter layer (the paper: 2); count: how many knowledge adapters run side by side."""
-
-    layers: tuple[int, ...] | None = None
-    size: int | None = None
-    num_transformer_layers: int = 2
-    num_attention_heads: int | None = None
-    intermediate_size: int | None = None
-    count: int = 1
-    dropout: float = 0.1
-    activation: str = "gelu_tanh"
-
-    def __post_init__(self) -> None:
-        if self.size is not None and self.size < 1:
-            raise AdapterConfigError("k_adapter size must be at least 1")
-        if self.num_transformer_layers < 0:
-            raise AdapterConfigError("k_adapter num_transformer_layers must be non-negative")
-        if self.count < 1:
-            raise AdapterConfigError("k_adapter count must be at least 1")
-        if not 0.0 <= self.dropout < 1.0:
-            raise AdapterConfigError("k_adapter dropout must be in [0, 1)")
-
-    def attach_layers(self, num_layers: int) -> tuple[int, ...]:
-        if self.layers is not None:
-            return tuple(sorted(self.layers))
-        return tuple(sorted({0, max(0, num_layers // 2 - 1), num_layers - 1}))
-
-    def adapter_size(self, hidden_size: int) -> int:
-        return self.size or max(1, hidden_size // 4)
-
-    def heads(self, size: int) -> int:
-        heads = self.num_attention_heads or max(1, size // 64)
-        if size % heads:
-            raise AdapterConfigError(
-                f"k_adapter size {size} is not a multiple of its {heads} attention heads; "
-                "set num_attention_heads (--k_adapter_heads)"
-            )
-        return heads
-
-    def build(self, sites: BackboneSites) -> KAdapterModule:
-        check_layers(self.layers, sites.num_layers)
-        return KAdapterModule(self, sites)
 
 
 @keras.saving.register_keras_serializable(package="classifier")
@@ -234,6 +181,7 @@ class KnowledgeChainsModule(AdapterModule):
         }
 
 
+@register_adapter_module("k_adapter")
 class KAdapterModule(KnowledgeChainsModule):
     """``count`` knowledge adapters of one configuration, trained with the downstream head."""
 

@@ -16,55 +16,27 @@ is fine-tuned unless ``train_backbone`` is off. An adapter infused on another ba
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import keras
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from classifier.adapters.config import AdapterConfig, AdapterConfigError, register_adapter_kind
-from classifier.adapters.fingerprint import short
-from classifier.adapters.k_adapter import KAdapterConfig, KnowledgeChainsModule
+from classifier.adapter_config.base import register_adapter_module
+from classifier.adapter_config.k_adapter import KAdapterConfig, KnowledgeAdaptersConfig
+from classifier.adapter_config.saved_adapter import BaseModelMismatchError, short
+from classifier.adapter_config.saved_knowledge import (
+    CHAIN,
+    CONFIG_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    WEIGHTS_FILE,
+)
+from classifier.adapters.k_adapter import KnowledgeChainsModule
 from classifier.adapters.sites import BackboneSites
-from classifier.adapters.storage import BaseModelMismatchError, assign_entries
+from classifier.adapters.storage import assign_entries
 from classifier.files import atomic_write, write_json
-
-KNOWLEDGE_DIR = "knowledge_adapter"
-CONFIG_FILE = "knowledge_adapter_config.json"
-WEIGHTS_FILE = "knowledge_adapter.safetensors"
-FORMAT = "zh-textclf-knowledge-adapter"
-FORMAT_VERSION = 1
-CHAIN = "knowledge0"  # the chain name a phase-1 KAdapterModule (count 1) gives its layers
-
-
-class KnowledgeAdapterError(AdapterConfigError):
-    """A knowledge adapter folder that cannot be used."""
-
-
-def resolve_knowledge_dir(path: str | Path) -> Path:
-    """A knowledge adapter folder, given it or the pretraining output that holds one."""
-    folder = Path(path)
-    for candidate in (folder, folder / KNOWLEDGE_DIR):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-    raise KnowledgeAdapterError(
-        f"--knowledge_adapters: {folder} holds no knowledge adapter ({CONFIG_FILE} missing); "
-        "make one with pretrain.sh --adapter=k_adapter --knowledge_task=..."
-    )
-
-
-def read_knowledge_config(folder: str | Path) -> dict[str, Any]:
-    path = Path(folder) / CONFIG_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise KnowledgeAdapterError(f"{path}: cannot read ({err})") from err
-    if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
-        raise KnowledgeAdapterError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} config")
-    return data
 
 
 def _entries(module: KnowledgeChainsModule, chain: str) -> dict[str, keras.Variable]:
@@ -107,60 +79,7 @@ def save_knowledge_adapter(
     return summary
 
 
-def read_member(path: str) -> dict[str, Any]:
-    folder = resolve_knowledge_dir(path)
-    saved = read_knowledge_config(folder)
-    return {
-        "path": str(folder),
-        "adapter": saved["adapter"],
-        "base_fingerprint": saved["base_fingerprint"],
-        "task": saved.get("task", {}).get("name"),
-    }
-
-
-@register_adapter_kind("knowledge")
-@dataclass(frozen=True)
-class KnowledgeAdaptersConfig(AdapterConfig):
-    """adapter_dirs: knowledge adapters from pretrain.sh (their folders or the runs holding
-    them). Their configs are read into ``members`` when not given, so a saved classifier
-    rebuilds without the folders (the weights travel in its own file)."""
-
-    adapter_dirs: tuple[str, ...] = ()
-    members: tuple[dict, ...] = ()
-    train_adapters: bool = False
-    train_backbone: bool = True
-
-    saves_artifact: ClassVar[bool] = False  # the run's model file holds everything
-
-    @property
-    def freezes_backbone(self) -> bool:  # type: ignore[override]
-        return not self.train_backbone
-
-    def __post_init__(self) -> None:
-        if not self.members:
-            if not self.adapter_dirs:
-                raise AdapterConfigError("--knowledge_adapters names no folder")
-            object.__setattr__(self, "members", tuple(read_member(d) for d in self.adapter_dirs))
-        fingerprints = {m["base_fingerprint"] for m in self.members}
-        if len(fingerprints) > 1:
-            listing = ", ".join(
-                f"{m['path']} ({short(m['base_fingerprint'])})" for m in self.members
-            )
-            raise KnowledgeAdapterError(
-                f"the knowledge adapters were infused on different base models: {listing}"
-            )
-
-    def member_configs(self) -> list[KAdapterConfig]:
-        configs = []
-        for member in self.members:
-            fields = {k: v for k, v in member["adapter"].items() if k != "kind"}
-            configs.append(KAdapterConfig.from_fields(fields))
-        return configs
-
-    def build(self, sites: BackboneSites) -> KnowledgeModule:
-        return KnowledgeModule(self, sites)
-
-
+@register_adapter_module("knowledge")
 class KnowledgeModule(KnowledgeChainsModule):
     """One chain per saved knowledge adapter (``member{m}``), loaded in ``initialize``."""
 

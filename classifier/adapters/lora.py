@@ -8,56 +8,16 @@ single position (all of BERT; not ALBERT's shared blocks, which stay unmerged).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 import keras
 import numpy as np
 
-from classifier.adapters.config import (
-    AdapterConfig,
-    AdapterConfigError,
-    check_layers,
-    register_adapter_kind,
-)
+from classifier.adapter_config.base import register_adapter_module
+from classifier.adapter_config.lora import TARGETS, LoraConfig
 from classifier.adapters.module import AdapterModule
 from classifier.adapters.sites import BackboneSites
-
-# LoRA target -> (hook point, the block's projection layer attribute)
-TARGETS = {"query": ("attention_query", "query"), "value": ("attention_value", "value")}
-
-
-@register_adapter_kind("lora")
-@dataclass(frozen=True)
-class LoraConfig(AdapterConfig):
-    """rank r, scaling alpha / r, which projections (query, value) and layers (None = all)."""
-
-    rank: int = 8
-    alpha: float = 16.0
-    targets: tuple[str, ...] = ("query", "value")
-    dropout: float = 0.0
-    layers: tuple[int, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if self.rank < 1:
-            raise AdapterConfigError(f"LoRA rank must be at least 1, got {self.rank}")
-        if self.alpha <= 0:
-            raise AdapterConfigError("LoRA alpha must be positive")
-        if not self.targets or not set(self.targets) <= set(TARGETS):
-            raise AdapterConfigError(
-                f"LoRA targets must be a non-empty subset of {tuple(TARGETS)}, got {self.targets}"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise AdapterConfigError("LoRA dropout must be in [0, 1)")
-
-    @property
-    def scaling(self) -> float:
-        return self.alpha / self.rank
-
-    def build(self, sites: BackboneSites) -> LoraModule:
-        check_layers(self.layers, sites.num_layers)
-        return LoraModule(self, sites)
 
 
 @keras.saving.register_keras_serializable(package="classifier")
@@ -108,6 +68,7 @@ class LoraUpdate(keras.layers.Layer):
         return config
 
 
+@register_adapter_module("lora")
 class LoraModule(AdapterModule):
     def __init__(self, config: LoraConfig, sites: BackboneSites, **kwargs: Any):
         super().__init__(

@@ -13,7 +13,7 @@ from typing import Any
 
 import keras
 
-from classifier.adapters.config import AdapterConfig
+from classifier.adapter_config.base import AdapterConfig
 from classifier.adapters.sites import BackboneSites
 from classifier.backbones.transformer_block import TransformerBlock
 

@@ -13,7 +13,6 @@ adapter trains, ``backbone/<variable path>``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,47 +21,20 @@ import keras
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from classifier.adapter_config.saved_adapter import (
+    CONFIG_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    LABELS_FILE,
+    SPEC_FILE,
+    WEIGHTS_FILE,
+    AdapterError,
+    BaseModelMismatchError,
+    short,
+)
 from classifier.adapters.adapted_backbone import AdaptedBackbone
-from classifier.adapters.fingerprint import short
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write, atomic_write_text, write_json
-
-ADAPTER_DIR = "adapter"
-CONFIG_FILE = "adapter_config.json"
-WEIGHTS_FILE = "adapter_model.safetensors"
-SPEC_FILE = "classifier_config.json"
-LABELS_FILE = "labels.txt"
-FORMAT = "zh-textclf-adapter"
-FORMAT_VERSION = 1
-
-
-class AdapterError(ValueError):
-    """A saved adapter that cannot be used."""
-
-
-class BaseModelMismatchError(AdapterError):
-    """An adapter loaded onto a backbone other than the one it was trained on."""
-
-
-def resolve_adapter_dir(path: str | Path) -> Path:
-    """An adapter folder, given it or the training output folder that holds one."""
-    folder = Path(path)
-    if (folder / CONFIG_FILE).is_file():
-        return folder
-    if (folder / ADAPTER_DIR / CONFIG_FILE).is_file():
-        return folder / ADAPTER_DIR
-    raise AdapterError(f"{folder} holds no saved adapter ({CONFIG_FILE} missing)")
-
-
-def read_adapter_config(folder: str | Path) -> dict[str, Any]:
-    path = Path(folder) / CONFIG_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise AdapterError(f"{path}: cannot read the adapter config ({err})") from err
-    if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
-        raise AdapterError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} adapter config")
-    return data
 
 
 def read_adapter_tensors(folder: str | Path) -> dict[str, np.ndarray]:

@@ -11,7 +11,8 @@ See classifier.heads.base.Head for what a head answers. ``spec.head`` gives a cl
 
 from __future__ import annotations
 
-from classifier.heads.base import Head, LossOptions, options_from
+from classifier.head_options import LossOptions, options_from
+from classifier.heads.base import Head
 from classifier.heads.layer import ClassificationHead
 from classifier.heads.multiclass import MULTICLASS, MulticlassHead, balanced_class_weights
 from classifier.heads.multilabel import (

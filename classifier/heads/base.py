@@ -11,10 +11,8 @@ there.
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -23,9 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from classifier.calibration import ReliabilityBins, write_reliability_png
+from classifier.head_options import LossOptions
 from classifier.thresholds import ThresholdPolicy
-
-HEAD_BIAS_INITS = ("prior", "zeros")
 
 
 class Example(Protocol):
@@ -34,43 +31,6 @@ class Example(Protocol):
     text_b: str | None
     label: str | None
     labels: tuple[str, ...] | None
-
-
-@dataclass(frozen=True)
-class LossOptions:
-    """The loss and the imbalance remedies (train.sh's flags of the same names)."""
-
-    loss: str = "cross_entropy"
-    class_weight: str | None = None  # multiclass: None or "balanced"
-    pos_weight: str | float | None = None  # multilabel: None, "balanced" or one weight
-    focal_gamma: float = 2.0
-    asl_gamma_pos: float = 0.0
-    asl_gamma_neg: float = 4.0
-    asl_clip: float = 0.05
-    label_smoothing: float = 0.0
-    head_bias_init: str = "prior"
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.class_weight in (None, "balanced"), "--class_weight must be 'balanced' or unset"),
-            (
-                self.pos_weight is None
-                or self.pos_weight == "balanced"
-                or (isinstance(self.pos_weight, int | float) and self.pos_weight > 0),
-                "--pos_weight must be 'balanced' or a positive number",
-            ),
-            (self.focal_gamma >= 0, "--focal_gamma must be non-negative"),
-            (self.asl_gamma_pos >= 0 and self.asl_gamma_neg >= 0, "--asl_gamma_* must be >= 0"),
-            (0 <= self.asl_clip < 1, "--asl_clip must be in [0, 1)"),
-            (0 <= self.label_smoothing < 1, "--label_smoothing must be in [0, 1)"),
-            (
-                self.head_bias_init in HEAD_BIAS_INITS,
-                f"--head_bias_init must be one of {HEAD_BIAS_INITS}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
 
 
 class Head(ABC):
@@ -363,8 +323,3 @@ class Head(ABC):
             "thresholds": self.thresholds,
             "temperatures": self.temperatures,
         }
-
-
-def options_from(config: Any) -> LossOptions:
-    """The LossOptions fields of any object that carries them (a TrainingConfig)."""
-    return LossOptions(**{f.name: getattr(config, f.name) for f in dataclasses.fields(LossOptions)})

@@ -103,7 +103,9 @@ def add_flags(
         if declared.required:
             kwargs = {"required": True, **{k: v for k, v in kwargs.items() if k != "default"}}
         if declared.boolean:
-            group.add_argument(*names, type=str2bool, nargs="?", const=True, **kwargs)
+            group.add_argument(
+                *names, type=str2bool, nargs="?", const=True, metavar="true|false", **kwargs
+            )
             continue
         if declared.parse is not None:
             kwargs["type"] = declared.parse

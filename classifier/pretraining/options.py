@@ -18,7 +18,7 @@ from classifier.options import option, validate
 from classifier.pretraining.words import MASKING_MODES
 
 if TYPE_CHECKING:
-    from classifier.adapters import KAdapterConfig
+    from classifier.adapter_config import KAdapterConfig
 
 PRETRAIN = frozenset({"pretrain"})
 NO_FLAG: frozenset[str] = frozenset()

@@ -25,8 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from classifier.adapter_config.saved_knowledge import KNOWLEDGE_DIR
 from classifier.adapters import KAdapterConfig, apply_adapters, save_knowledge_adapter
-from classifier.adapters.knowledge import KNOWLEDGE_DIR
 from classifier.backbones import build_backbone, family_of
 from classifier.checkpoints.loader import load_pretrained, open_checkpoint, read_model_config
 from classifier.checkpoints.model_files import ModelFilesError

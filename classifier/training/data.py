@@ -15,7 +15,8 @@ import numpy as np
 
 from classifier.batching import EncodedExamples
 from classifier.classifier_spec import ClassifierSpec
-from classifier.heads.base import Example, LossOptions
+from classifier.head_options import LossOptions
+from classifier.heads.base import Example
 from classifier.text import TextEncoder
 from classifier.training.example_cache import CachedSplit
 

@@ -8,7 +8,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from classifier.calibration import METHODS
 from classifier.flag_types import (
     non_negative_float,
     non_negative_int,
@@ -18,13 +17,15 @@ from classifier.flag_types import (
     positive_int,
     probability,
 )
-from classifier.heads import HEADS, LossOptions, options_from
-from classifier.heads.base import HEAD_BIAS_INITS
+from classifier.head_options import (
+    CALIBRATION_METHODS,
+    HEAD_BIAS_INITS,
+    LOSSES,
+    LossOptions,
+    options_from,
+)
 from classifier.options import option, validate
 from classifier.thresholds import STRATEGIES
-
-ALL_LOSSES = tuple(dict.fromkeys(loss for head in HEADS.values() for loss in head.losses))
-
 
 TRAIN_AND_DISTILL = frozenset({"train", "distill"})
 TRAIN = frozenset({"train"})
@@ -148,8 +149,8 @@ class TrainingConfig:
         "temperature",
         "after training, fit temperature scaling on dev so the probabilities are "
         "calibrated (decisions unchanged); shipped in the export",
-        choices=METHODS,
-        message=f"--calibration must be one of {METHODS}",
+        choices=CALIBRATION_METHODS,
+        message=f"--calibration must be one of {CALIBRATION_METHODS}",
         commands=TRAIN_AND_DISTILL,
         group=RECIPES,
     )
@@ -253,8 +254,8 @@ class TrainingConfig:
     loss: str = option(
         "cross_entropy",
         "cross_entropy; focal (Lin et al. 2017); asymmetric (multilabel, Ridnik et al. 2021)",
-        choices=ALL_LOSSES,  # the heads' losses
-        message=f"loss must be one of {ALL_LOSSES}",
+        choices=LOSSES,  # the heads' losses
+        message=f"loss must be one of {LOSSES}",
         commands=TRAIN,
         group=LOSS,
     )

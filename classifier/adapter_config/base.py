@@ -1,5 +1,9 @@
 """Adapter configurations: one frozen dataclass per kind, registered by name, saved as JSON.
 
+Plain Python (no TensorFlow), so flags, --help and saved configs read them cheaply; the Keras
+module that builds a kind's layers lives in classifier.adapters and registers itself for the
+kind (``register_adapter_module``), which ``AdapterConfig.build`` looks up.
+
 A configuration holds only JSON-friendly values, so it travels in classifier_config.json (the
 spec's ``adapter`` field) and in a saved adapter's adapter_config.json, and rebuilds exactly the
 same adapter structure on any backbone of the same shape.
@@ -15,8 +19,10 @@ from typing import Any, ClassVar, TypeVar
 from classifier.registry import registrar
 
 _KINDS: dict[str, type[AdapterConfig]] = {}
+_MODULES: dict[str, Callable[..., Any]] = {}
 
 C = TypeVar("C", bound="type[AdapterConfig]")
+M = TypeVar("M")
 
 
 class AdapterConfigError(ValueError):
@@ -34,10 +40,13 @@ class AdapterConfig:
     freezes_backbone: ClassVar[bool] = True
 
     def build(self, sites: Any) -> Any:
-        """The kind's AdapterModule for a backbone's BackboneSites, built and ready to attach.
+        """The kind's AdapterModule for a backbone's BackboneSites, built and ready to attach."""
+        self.check(sites)
+        return adapter_module_class(self.kind)(self, sites)
 
-        (Typed loosely: classifier.adapters.module builds on this module, not the reverse.)"""
-        raise NotImplementedError
+    def check(self, sites: Any) -> None:
+        """Refuses a backbone this config cannot adapt, before any layer is made."""
+        check_layers(getattr(self, "layers", None), sites.num_layers)
 
     def to_dict(self) -> dict[str, Any]:
         data = {"kind": self.kind}
@@ -67,6 +76,29 @@ def register_adapter_kind(name: str) -> Callable[[C], C]:
 
 
 _register = registrar(_KINDS, "adapter kind", "kind")
+
+
+def register_adapter_module(*kinds: str) -> Callable[[M], M]:
+    """Class decorator: the Keras AdapterModule (classifier.adapters) that builds ``kinds``."""
+
+    def register(cls: M) -> M:
+        for kind in kinds:
+            if kind in _MODULES:
+                raise ValueError(f"adapter kind {kind!r} already has a module")
+            _MODULES[kind] = cls
+        return cls
+
+    return register
+
+
+def adapter_module_class(kind: str) -> Callable[..., Any]:
+    try:
+        return _MODULES[kind]
+    except KeyError:
+        raise AdapterConfigError(
+            f"adapter kind {kind!r} has no module: import the package that registers it "
+            "(classifier.adapters registers the built-in kinds)"
+        ) from None
 
 
 def adapter_kinds() -> tuple[str, ...]:

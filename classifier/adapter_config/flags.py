@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from classifier.adapters.config import (
+from classifier.adapter_config.base import (
     AdapterConfig,
     AdapterConfigError,
     adapter_kinds,
@@ -148,7 +148,13 @@ def add_adapter_arguments(
     for flag in flags_for_kinds(kinds):
         if flag.type is str2bool:
             group.add_argument(
-                f"--{flag.name}", type=str2bool, nargs="?", const=True, default=None, help=flag.help
+                f"--{flag.name}",
+                type=str2bool,
+                nargs="?",
+                const=True,
+                default=None,
+                metavar="true|false",
+                help=flag.help,
             )
         else:
             kind = number(flag.type) if flag.type in (int, float) else flag.type  # finite
