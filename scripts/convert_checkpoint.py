@@ -25,7 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--input_dir", required=True, help="downloaded checkpoint folder")
+    p.add_argument(
+        "--input_dir",
+        required=True,
+        help="downloaded checkpoint folder, or a Hugging Face model id (owner/name) or preset "
+        "name read from the Hugging Face cache",
+    )
     p.add_argument("--output_dir", required=True)
     p.add_argument("--to", choices=("hf", "tf1"), help="target format (default: the other one)")
     p.add_argument("--bert_config_file", help="config JSON (default: found in --input_dir)")
