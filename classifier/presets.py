@@ -1,7 +1,8 @@
 """The known Chinese BERT/ALBERT checkpoints: what each is, what its folder holds, how to train.
 
-Nothing is downloaded: the user brings the folder and passes it as --model_dir; the family,
-format and naming scheme are detected from the files. This table documents what to expect and
+The user brings the folder and passes it as --model_dir, or names the preset (or its Hugging
+Face Hub id), which is then read from the Hugging Face cache (classifier.checkpoints.hub_cache);
+the family, format and naming scheme are detected from the files. This table documents what to expect and
 is rendered into docs/model_zoo.md (``python -m classifier.presets > docs/model_zoo.md``; a test
 keeps the two equal). ``verified`` says which facts were checked against public sources.
 """
@@ -41,11 +42,23 @@ class Preset:
     embedding_size: int | None = None
     hf_repo: str | None = None  # Hugging Face Hub repository, if any
     hf_files: tuple[str, ...] = ()
+    hf_aliases: tuple[str, ...] = ()  # older ids of hf_repo whose cache folders are read too
     notes: str = ""
     verified: str = ""
     learning_rate: float = 2e-5
     num_train_epochs: float = 3.0
     train_batch_size: int = 32
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What --model_dir accepts for this preset: its name and, with a Hub repository, that
+        repository's name with and without the leading "chinese-" (``roberta-wwm-ext`` for
+        hfl/chinese-roberta-wwm-ext)."""
+        names = [self.name]
+        for repo in (self.hf_repo, *self.hf_aliases) if self.hf_repo else ():
+            short = repo.rsplit("/", 1)[-1]
+            names += [short, short.removeprefix("chinese-")]
+        return tuple(dict.fromkeys(names))
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -105,6 +118,7 @@ PRESETS: tuple[Preset, ...] = (
         folder="chinese_L-12_H-768_A-12",
         hf_repo="google-bert/bert-base-chinese",
         hf_files=("config.json", "model.safetensors", "vocab.txt"),
+        hf_aliases=("bert-base-chinese",),
         verified="sizes, vocab and TF1 files: google-research/bert README and the HFL README",
     ),
     _hfl_tf1(
@@ -227,10 +241,14 @@ PRESETS: tuple[Preset, ...] = (
             "vocab_chinese.txt",
         ),
         folder="albert_base",
+        hf_repo="voidful/albert_chinese_base",
+        hf_files=HF_PYTORCH_FILES,
         notes="albert_base_zh.tar.gz unpacks to albert_base/; the parent folder works as "
-        "--model_dir too. One parameter group shared by all 12 layers.",
+        "--model_dir too. One parameter group shared by all 12 layers. The Hub copy is "
+        "voidful's conversion of this release to transformers' ALBERT.",
         verified="file names: google-research/albert usage in public scripts; sizes: ALBERT-base "
-        "(12/768/12/3072, E=128); vocab size assumed equal to Google's Chinese BERT",
+        "(12/768/12/3072, E=128); vocab size assumed equal to Google's Chinese BERT; Hub copy: "
+        "its model card (converted from Google's release) and file list",
     ),
     Preset(
         name="google_albert_large_zh",
@@ -300,10 +318,14 @@ PRESETS: tuple[Preset, ...] = (
             "vocab.txt",
         ),
         folder="albert_tiny_zh_google",
+        hf_repo="voidful/albert_chinese_tiny",
+        hf_files=HF_PYTORCH_FILES,
         notes="Trained with google-research/albert's code, so Google names (bert/encoder/"
-        "transformer/group_0/...); the *_google builds are what bert4keras loads.",
+        "transformer/group_0/...); the *_google builds are what bert4keras loads. The Hub copy "
+        "is voidful's conversion of this release to transformers' ALBERT.",
         verified="file names and variable names/shapes: public scripts and a published variable "
-        "listing; config values taken from that listing (H 312, I 1248, E 128)",
+        "listing; config values taken from that listing (H 312, I 1248, E 128); Hub copy: its "
+        "model card (albert_tiny_google_zh converted)",
         learning_rate=1e-4,
         num_train_epochs=5.0,
         train_batch_size=64,
@@ -354,6 +376,9 @@ def render_markdown() -> str:
         "classifier/presets.py instead (tests/test_presets.py keeps the two equal). -->",
         "",
         "Bring the folder you downloaded and pass it as `--model_dir`; nothing else is needed.",
+        "A checkpoint on the Hugging Face Hub can be named instead, by its id or its preset's",
+        "name (`--model_dir=hfl/chinese-roberta-wwm-ext`, `--model_dir=roberta-wwm-ext`): it is",
+        "read from the Hugging Face cache, and downloaded there first unless `HF_HUB_OFFLINE=1`.",
         "The family (BERT or ALBERT) is read from the config file, the format from the files",
         "(TF1 checkpoint, `model.safetensors`, sharded `model.safetensors.index.json`, or",
         "`pytorch_model.bin`) and the naming scheme from the variable names:",
@@ -393,6 +418,9 @@ def render_markdown() -> str:
         )
     for p in PRESETS:
         lines += ["", f"### {p.title}", "", f"Preset `{p.name}`, published by {p.publisher}."]
+        if p.hf_repo:
+            names = ", ".join(f"`{n}`" for n in (p.hf_repo, *p.names))
+            lines += ["", f"`--model_dir` names (read from the Hugging Face cache): {names}."]
         lines += ["", f"Folder `{p.folder}/`:", ""]
         lines += [f"- `{name}`" for name in p.files]
         if p.hf_repo:
@@ -401,14 +429,15 @@ def render_markdown() -> str:
         if p.notes:
             lines += ["", p.notes]
         lines += ["", "```bash", p.train_line(), "```"]
-        if p.hf_repo and "pytorch_model.bin" in p.hf_files:
-            hub_dir = f"$MODELS/{p.hf_repo.split('/')[-1]}"
+        if p.hf_repo:
+            pickle = "pytorch_model.bin" in p.hf_files
             lines += [
                 "",
-                "From the Hub download (a .bin only; see above):",
+                "From the Hugging Face cache (downloaded there on first use"
+                + ("; a .bin only, see above):" if pickle else "):"),
                 "",
                 "```bash",
-                p.train_line(hub_dir, pytorch_pickle=True),
+                p.train_line(p.hf_repo, pytorch_pickle=pickle),
                 "```",
             ]
         lines += ["", f"Checked: {p.verified}."]

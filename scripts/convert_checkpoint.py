@@ -28,11 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command_parser(
         __doc__.split("\n\n")[0],
         [
-            "scripts/convert_checkpoint.sh --input_dir=$BERT_BASE_DIR --output_dir=bert_hf --to=huggingface",
-            "scripts/convert_checkpoint.sh --input_dir=hf_roberta --output_dir=roberta_tf1 --to=google",
+            "scripts/convert_checkpoint.sh --input_dir=$BERT_BASE_DIR --output_dir=bert_hf --to=hf",
+            "scripts/convert_checkpoint.sh --input_dir=hfl/chinese-roberta-wwm-ext --output_dir=roberta_tf1 --to=tf1",
         ],
     )
-    p.add_argument("--input_dir", required=True, help="downloaded checkpoint folder")
+    p.add_argument(
+        "--input_dir",
+        required=True,
+        help="downloaded checkpoint folder, or a Hugging Face model id (owner/name) or preset "
+        "name read from the Hugging Face cache",
+    )
     p.add_argument("--output_dir", required=True, help="where the converted folder goes")
     p.add_argument("--to", choices=("hf", "tf1"), help="target format (default: the other one)")
     p.add_argument("--bert_config_file", help="config JSON (default: found in --input_dir)")

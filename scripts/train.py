@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--model_dir",
         default=env_default("BERT_BASE_DIR"),
-        help="downloaded checkpoint folder (default $BERT_BASE_DIR)",
+        help="downloaded checkpoint folder, or a Hugging Face model id (owner/name[@revision]) "
+        "or preset name read from the Hugging Face cache (default $BERT_BASE_DIR)",
     )
     g.add_argument("--bert_config_file", help="model config JSON (default: found in --model_dir)")
     g.add_argument("--vocab_file", help="vocab.txt (default: found in --model_dir)")

@@ -58,6 +58,7 @@ def convert_checkpoint(
     out = Path(output_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} is not empty; pass --overwrite to write into it")
+    find_kwargs.setdefault("model_dir_flag", "--input_dir")
     source = load_pretrained(input_dir, allow_pickle=allow_pickle, **find_kwargs)
     to = to or ("hf" if source.scheme.file_format == "tf1" else "tf1")
     if to not in FORMATS:

@@ -91,12 +91,15 @@ def load_pretrained(
     dtype=None,
     require_vocab: bool = True,
     allow_vocab_mismatch: bool = False,
+    model_dir_flag: str = "--model_dir",
 ) -> Pretrained:
     """Finds the files, reads the config, builds the backbone and loads every weight.
 
     ``allow_pickle`` lets a pytorch_model.bin be unpickled (with torch's weights_only loader);
     without it such a folder fails with advice on converting it to safetensors. A vocab whose
-    size is not the config's vocab_size is refused (check_vocab_size).
+    size is not the config's vocab_size is refused (check_vocab_size). ``model_dir`` may be a
+    folder, a Hugging Face model id (owner/name[@revision]) or a preset name, read from the
+    Hugging Face cache (hub_cache); errors call it ``model_dir_flag``.
     """
     files = find_model_files(
         model_dir,
@@ -104,6 +107,7 @@ def load_pretrained(
         vocab_file=vocab_file,
         init_checkpoint=init_checkpoint,
         require_vocab=require_vocab,
+        model_dir_flag=model_dir_flag,
     )
     config = read_model_config(files.config_file)
     if files.vocab_file is not None:

@@ -5,7 +5,8 @@ albert_config_tiny.json, macbert_base_config.json, config.json; vocab.txt, vocab
 bert_model.ckpt.*, albert_model.ckpt.*, model.ckpt-best.*, chinese_macbert_base.ckpt.*,
 model.safetensors, pytorch_model.bin). A release unpacked into a single subfolder (Google's
 albert_base_zh.tar.gz holds albert_base/) is looked into. Explicit paths from the command line
-always win over what is found.
+always win over what is found. A --model_dir that is no folder but a Hugging Face model id
+(owner/name) or a preset's name is the model's snapshot in the Hugging Face cache (hub_cache).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from classifier.checkpoints.hub_cache import HubModelError, resolve_model_dir
 
 TF1 = "tf1"
 HF_SAFETENSORS = "hf_safetensors"
@@ -46,16 +49,19 @@ def find_model_files(
     vocab_file: str | Path | None = None,
     init_checkpoint: str | Path | None = None,
     require_vocab: bool = True,
+    model_dir_flag: str = "--model_dir",
 ) -> ModelFiles:
     """Resolves the three inputs of a backbone from a folder and/or explicit paths.
 
-    A backbone needs no vocab: with ``require_vocab`` False a folder without one still loads
-    (vocab_file None)."""
-    folder = Path(model_dir) if model_dir else None
-    if folder is not None and not folder.is_dir():
-        raise ModelFilesError(f"--model_dir {folder} is not a directory")
-    if folder is not None:
-        folder = _release_folder(folder)
+    ``model_dir`` may also name a Hugging Face model or a preset (see hub_cache); errors name
+    it as ``model_dir_flag``. A backbone needs no vocab: with ``require_vocab`` False a folder
+    without one still loads (vocab_file None)."""
+    folder = None
+    if model_dir:
+        try:
+            folder = _release_folder(resolve_model_dir(model_dir, model_dir_flag))
+        except HubModelError as err:
+            raise ModelFilesError(str(err)) from None
     checkpoint, weights_format = _find_checkpoint(folder, init_checkpoint)
     search = [folder] if folder else []
     if checkpoint.parent not in search:

@@ -85,7 +85,8 @@ class PretrainOptions:
     model_dir: str | None = option(
         None,
         **_flag(
-            "checkpoint folder to continue pretraining (default $BERT_BASE_DIR)",
+            "checkpoint folder, or Hugging Face model id (owner/name) or preset name read from "
+            "the Hugging Face cache, to continue pretraining (default $BERT_BASE_DIR)",
             MODEL,
             env="BERT_BASE_DIR",
         ),
