@@ -3,7 +3,7 @@ build_vocab, make_tiny_checkpoint): argument parsing over the library, nothing m
 
 Run them as scripts/*.sh, as ``python -m scripts.<name>`` from the repository, or, after
 ``pip install .``, as the console commands ``zh-textclf-<name>`` (installed as the package
-``zh_textclf_cli``, so that no generic ``scripts`` package lands in site-packages).
+``zh_textclf.cli``, so that no generic ``scripts`` package lands in site-packages; see setup.py).
 """
 
 from .quiet import quiet_startup

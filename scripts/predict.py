@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbosity(args))
     if verbosity(args) != "debug":
-        logging.getLogger("serving").setLevel(logging.WARNING)
+        import serving  # its loggers are "zh_textclf.serving.*" when installed from a wheel
+
+        logging.getLogger(serving.__name__).setLevel(logging.WARNING)
     from classifier.files import refuse_writing_over_inputs
     from serving.versions import NoModelError, select_version
 

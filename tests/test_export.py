@@ -273,6 +273,7 @@ def test_every_export_carries_a_model_card(serving_models):
         assert expected in card
     assert "scripts/serve.sh" in card and "Predictor" in card
     assert "zh-textclf-serve --export_dir" in card  # what a pip user has
+    assert "from zh_textclf.serving import Predictor" in card  # the installed name
     assert "/tmp" not in card and str(Path.home()) not in card  # no path of the training machine
     pair = serving_models["multilabel_pair"].version_dir / "README.md"
     text = pair.read_text(encoding="utf-8")

@@ -6,8 +6,7 @@ TensorFlow to build the graph tokenizer's tables.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from classifier.lazy_exports import exports_on_first_use
 
 _EXPORTS = {
     "BasicTokenizer": "classifier.text.basic",
@@ -26,7 +25,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'classifier.text' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = exports_on_first_use(__name__, _EXPORTS)
