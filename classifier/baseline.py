@@ -3,18 +3,20 @@
 It trains in seconds on a CPU and often scores within a few points of a fine-tuned BERT on
 topic-like tasks, so a user learns early whether the data needs a pretrained model at all.
 Examples are duck-typed like the rest of classifier (text_a, text_b, label or labels); the
-reports are the same as the fine-tuned model's (classifier.metrics).
+predictions are logits read by the task's head, so the reports are the fine-tuned model's, from
+the same code (classifier.split_reports), without loading TensorFlow.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from classifier import metrics as M
+from classifier.heads import MULTICLASS, MULTILABEL, Head, make_head
 
 
 def jieba_words(text: str) -> list[str]:
@@ -29,18 +31,44 @@ def _text(example) -> str:
     return example.text_a if not example.text_b else f"{example.text_a} ||| {example.text_b}"
 
 
-def tfidf_baseline(
+@dataclass
+class BaselineRun:
+    """The fitted baseline's predictions on the evaluated rows, in a fine-tuned model's terms:
+    logits its head reads (log-probabilities; multilabel: log-odds) and targets as the head
+    encodes them, so that classifier.split_reports writes the same reports from them."""
+
+    head: Head
+    logits: np.ndarray
+    targets: np.ndarray
+    fit_seconds: float
+    predict_seconds: float
+    vocabulary_size: int
+
+    def speed(self) -> dict[str, float | int]:
+        """What the baseline adds to a fine-tuned run's figures: how fast it fits and predicts."""
+        return {
+            "fit_seconds": round(self.fit_seconds, 3),
+            "predict_seconds": round(self.predict_seconds, 3),
+            "predict_examples_per_second": round(
+                len(self.logits) / max(self.predict_seconds, 1e-9), 1
+            ),
+            "vocabulary_size": self.vocabulary_size,
+        }
+
+    def report(self) -> dict[str, Any]:
+        """The head's report (classifier.metrics format) with the speed figures."""
+        return {**self.head.report(self.logits, self.targets), **self.speed()}
+
+
+def fit_and_predict(
     train: Sequence,
-    dev: Sequence,
+    evaluate: Sequence,
     labels: Sequence[str],
     multilabel: bool = False,
     c: float = 4.0,
-) -> dict[str, Any]:
-    """Fits word uni+bigram TF-IDF with logistic regression on train; reports on dev.
-
-    Returns the dev report (classifier.metrics format) with fit and predict seconds and the
-    examples per second of prediction.
-    """
+) -> BaselineRun:
+    """Fits word uni+bigram TF-IDF with logistic regression (one per label for multilabel) on
+    train and predicts the ``evaluate`` rows, which must carry labels."""
     import jieba
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -48,7 +76,7 @@ def tfidf_baseline(
 
     jieba.setLogLevel(60)
     jieba.initialize()
-    index = {name: i for i, name in enumerate(labels)}
+    head = make_head(MULTILABEL if multilabel else MULTICLASS, labels)
     started = time.perf_counter()
     vectorizer = TfidfVectorizer(
         tokenizer=jieba_words,
@@ -60,36 +88,42 @@ def tfidf_baseline(
     )
     features = vectorizer.fit_transform([_text(e) for e in train])
     if multilabel:
-        targets = np.zeros((len(train), len(labels)), np.int32)
-        for row, example in enumerate(train):
-            targets[row, [index[name] for name in example.labels]] = 1
         model = OneVsRestClassifier(LogisticRegression(C=c, max_iter=2000))
+        model.fit(features, head.encode_labels(train).astype(np.int32))
     else:
-        targets = np.array([index[e.label] for e in train])
         model = LogisticRegression(C=c, max_iter=2000)
-    model.fit(features, targets)
+        model.fit(features, head.encode_labels(train))
     fit_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    probs = model.predict_proba(vectorizer.transform([_text(e) for e in dev]))
+    probs = model.predict_proba(vectorizer.transform([_text(e) for e in evaluate]))
     predict_seconds = time.perf_counter() - started
     probs = np.clip(probs, 1e-7, 1 - 1e-7)
     if multilabel:
-        gold = np.zeros((len(dev), len(labels)), np.int32)
-        for row, example in enumerate(dev):
-            gold[row, [index[name] for name in example.labels]] = 1
         logits = np.log(probs / (1 - probs))
-        report = M.multilabel_report(logits, gold, list(labels), np.full(len(labels), 0.5))
     else:
-        full = np.full((len(dev), len(labels)), 1e-7)
+        full = np.full((len(evaluate), len(labels)), 1e-7)
         full[:, model.classes_] = probs  # classes absent from train keep ~0 probability
-        report = M.multiclass_report(
-            np.log(full), np.array([index[e.label] for e in dev]), list(labels)
-        )
-    report.update(
-        fit_seconds=round(fit_seconds, 3),
-        predict_seconds=round(predict_seconds, 3),
-        predict_examples_per_second=round(len(dev) / max(predict_seconds, 1e-9), 1),
-        vocabulary_size=len(vectorizer.vocabulary_),
+        logits = np.log(full)
+    return BaselineRun(
+        head,
+        logits,
+        head.encode_labels(evaluate),
+        fit_seconds,
+        predict_seconds,
+        len(vectorizer.vocabulary_),
     )
-    return report
+
+
+def tfidf_baseline(
+    train: Sequence,
+    dev: Sequence,
+    labels: Sequence[str],
+    multilabel: bool = False,
+    c: float = 4.0,
+) -> dict[str, Any]:
+    """Fits word uni+bigram TF-IDF with logistic regression on train; reports on dev.
+
+    Returns the dev report (classifier.metrics format) with fit and predict seconds and the
+    examples per second of prediction."""
+    return fit_and_predict(train, dev, labels, multilabel, c).report()

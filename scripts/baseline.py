@@ -6,7 +6,6 @@ if not __package__:  # started as a file: run as ``python -m scripts.<name>`` in
     import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -14,12 +13,16 @@ from classifier.flag_types import positive_float
 
 from .cli_flags import command_parser
 
+# What marks a train.sh run folder (its run record, its model's spec): the baseline's reports
+# there would replace the fine-tuned model's own.
+RUN_FOLDER_FILES = ("run.json", "classifier_config.json")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser(
         __doc__.split("\n\n")[0],
         [
-            "scripts/baseline.sh --data_dir=data/demo",
+            "scripts/baseline.sh --data_dir=data/demo --output_dir=output/demo_baseline",
             "scripts/baseline.sh --data_dir=$DATA_DIR --task_name=multilabel --split=test "
             "--output_file=baseline.json",
         ],
@@ -36,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="whether TSV files start with a header line",
     )
     parser.add_argument("--split", choices=("dev", "test"), default="dev", help="where to report")
+    parser.add_argument(
+        "--output_dir",
+        help="write the split's reports here, as train.sh --do_eval does: eval_results.json, "
+        "classification_report.txt, confusion_matrix.csv/.png (multiclass), "
+        "reliability_diagram.png, error_analysis.md, and dev_predictions.tsv "
+        "(--split=test: test_results.json, test_classification_report.txt, ..., "
+        "test_predictions.tsv)",
+    )
     parser.add_argument("--output_file", help="write the report as JSON here")
     parser.add_argument(
         "--C", type=positive_float, default=4.0, help="inverse regularisation strength"
@@ -43,33 +54,70 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def open_output_dir(path: str) -> Path:
+    """Creates --output_dir before the fit, so that a folder that cannot hold the reports fails
+    at once, naming the flag; refuses a train.sh run folder."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--output_dir={path} is a file, not a folder")
+    for name in RUN_FOLDER_FILES:
+        if (folder / name).is_file():
+            raise ValueError(
+                f"--output_dir={path} holds a train.sh run ({name}): the baseline's reports "
+                "would replace the fine-tuned model's; choose another --output_dir"
+            )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--output_dir={path} cannot be created: {err.strerror or err}") from None
+    return folder
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(inode, mtime) of a file, None when absent: an atomic write changes it, so the summary
+    names the files this run wrote and not those an earlier run left in the folder."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     import processors
-    from classifier.baseline import tfidf_baseline
+    from classifier.baseline import fit_and_predict
+    from classifier.files import refuse_writing_over_inputs, write_json
+    from classifier.heads import MULTICLASS, MULTILABEL, head_kind_of, make_head
+    from classifier.split_reports import report_file_names, write_predictions, write_split_reports
 
     if args.processor_file:
         processors.load_processor_plugin(args.processor_file)
     header = {"auto": "auto", "yes": True, "no": False}[args.header]
-    from classifier.files import refuse_writing_over_inputs
-
     try:
         task = processors.get_processor(args.task_name)(args.data_dir, header=header)
+        data_files = (task.train_file, task.dev_file, task.test_file, task.labels_file)
         refuse_writing_over_inputs(
-            [("--output_file", args.output_file)],
-            [
-                ("--data_dir", Path(args.data_dir) / name)
-                for name in (task.train_file, task.dev_file, task.test_file, task.labels_file)
-            ],
+            [("--output_file", args.output_file), ("--output_dir", args.output_dir)],
+            [("--data_dir", args.data_dir)]
+            + [("--data_dir", Path(args.data_dir) / name) for name in data_files],
         )
+        kind = head_kind_of(task)
+        if kind not in (MULTICLASS, MULTILABEL):
+            raise ValueError(f"the baseline fits multiclass and multilabel tasks, not {kind}")
         train = task.get_train_examples()
         evaluate = getattr(task, f"get_{args.split}_examples")()
         labels = task.get_labels()
+        if not make_head(kind, labels).has_labels(evaluate):
+            split_file = task.dev_file if args.split == "dev" else task.test_file
+            raise ValueError(f"--split={args.split}: {split_file} has no labelled rows to score")
+        out = open_output_dir(args.output_dir) if args.output_dir else None
     except (processors.DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    report = tfidf_baseline(train, evaluate, labels, multilabel=task.is_multilabel, c=args.C)
+    run = fit_and_predict(train, evaluate, labels, multilabel=kind == MULTILABEL, c=args.C)
+    report = run.report()
     figures = [k for k in ("accuracy", "macro_f1", "micro_f1", "samples_f1") if k in report]
     print(
         f"jieba + TF-IDF + logistic regression on {args.split} ({report['num_examples']} "
@@ -79,9 +127,20 @@ def main(argv: list[str] | None = None) -> int:
         f"{report['predict_examples_per_second']:.0f} examples/s"
     )
     if args.output_file:
-        Path(args.output_file).write_text(
-            json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        write_json(args.output_file, report)
+    if out is not None:
+        prefix = "eval" if args.split == "dev" else args.split
+        names = report_file_names(prefix)
+        before = {name: _stamp(out / name) for name in names.values()}
+        write_split_reports(
+            out, run.head, evaluate, run.logits, run.targets, prefix, extra=run.speed()
         )
+        probabilities = run.head.probabilities(run.logits)
+        write_predictions(
+            out / names["predictions"], run.head, evaluate, probabilities, task.is_pair
+        )
+        written = [name for name in names.values() if _stamp(out / name) != before[name]]
+        print(f"reports in {out}: {', '.join(written)}")
     return 0
 
 

@@ -329,6 +329,12 @@ def same_file_cases(tmp_path: Path) -> list[tuple[str, list[str], Path, str]]:
             "--output_file",
         ),
         (
+            "scripts.baseline",
+            [f"--data_dir={data}", f"--output_dir={data}"],
+            data / "dev.tsv",
+            "--output_dir",
+        ),
+        (
             "scripts.export",
             [f"--output_dir={run}", f"--export_dir={run}"],
             run / "classifier_config.json",
@@ -367,7 +373,7 @@ def same_file_cases(tmp_path: Path) -> list[tuple[str, list[str], Path, str]]:
     ]
 
 
-@pytest.mark.parametrize("case", range(8))
+@pytest.mark.parametrize("case", range(9))
 def test_an_output_that_is_an_input_is_refused_before_anything_is_written(
     case, tmp_path, caplog, capsys
 ):

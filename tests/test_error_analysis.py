@@ -285,8 +285,9 @@ def test_no_errors_and_no_examples_and_mismatched_inputs():
 def test_evaluate_writes_error_analysis_for_dev_and_test(tmp_path):
     import json
 
+    from classifier.split_reports import report_file_names
     from classifier.trained_model import VOCAB_FILE, load_trained_model
-    from classifier.training.workflow import evaluate, report_file_names
+    from classifier.training.workflow import evaluate
     from tests.support.samples import CHINESE_SAMPLES
     from tests.support.serving import write_serving_output_dir
 

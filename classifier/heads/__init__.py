@@ -7,13 +7,16 @@
     LossOptions: the loss and imbalance options a head turns into a Keras loss
 
 See classifier.heads.base.Head for what a head answers. ``spec.head`` gives a classifier's head.
+The head objects are numpy and load no TensorFlow; ClassificationHead (Keras) resolves on first
+use, so that scripts/baseline.sh reports through heads without TensorFlow.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from classifier.head_options import LossOptions, options_from
 from classifier.heads.base import Head
-from classifier.heads.layer import ClassificationHead
 from classifier.heads.multiclass import MULTICLASS, MulticlassHead, balanced_class_weights
 from classifier.heads.multilabel import (
     MAX_BALANCED_POS_WEIGHT,
@@ -30,6 +33,15 @@ from classifier.heads.registry import (
 )
 
 HEAD_KINDS = tuple(HEADS)  # the built-in kinds (a kind registered later is in HEADS)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ClassificationHead":  # the Keras layer: TensorFlow loads here, not on import
+        from classifier.heads.layer import ClassificationHead
+
+        return ClassificationHead
+    raise AttributeError(f"module 'classifier.heads' has no attribute {name!r}")
+
 
 __all__ = [
     "HEADS",

@@ -14,15 +14,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from classifier.calibration import ReliabilityBins, write_reliability_png
 from classifier.head_options import LossOptions
 from classifier.thresholds import ThresholdPolicy
+
+if TYPE_CHECKING:  # TensorFlow loads only when training or exporting calls for it (see Head)
+    import keras
+    import tensorflow as tf
 
 
 class Example(Protocol):
@@ -41,6 +43,10 @@ class Head(ABC):
     divide the model's logits before anything reads them (classifier.calibration): every public
     method takes the model's raw logits, and the underscored ones the subclasses implement get
     them scaled.
+
+    Reading logits, decisions, reports and error analysis are numpy: importing a head does not
+    load TensorFlow (scripts/baseline.sh reports through heads without it); the methods that
+    build losses, metrics and graph outputs import TensorFlow / Keras when called.
     """
 
     kind: ClassVar[str]
@@ -93,6 +99,8 @@ class Head(ABC):
         return logits / np.asarray(self.temperatures, np.float64)
 
     def scaled_graph(self, logits: tf.Tensor) -> tf.Tensor:
+        import tensorflow as tf
+
         if self.temperatures is None:
             return logits
         return logits / tf.constant(self.temperatures, logits.dtype)

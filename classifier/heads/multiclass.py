@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
-import tensorflow as tf
-from keras import ops
 
 from classifier import metrics as M
 from classifier.calibration import ReliabilityBins, fit_softmax_temperature, multiclass_bins
 from classifier.heads.base import Example, Head, LossOptions
 from classifier.heads.error_tables import multiclass_tables
 from classifier.heads.registry import register_head
-from classifier.losses import SoftmaxLoss, soft_target_kl_softmax, symmetric_kl_softmax
 from classifier.reports import write_confusion_csv, write_confusion_png
+
+if TYPE_CHECKING:  # the training and export methods import TensorFlow when called (see Head)
+    import keras
+    import tensorflow as tf
 
 MULTICLASS = "multiclass"
 
@@ -52,23 +52,34 @@ class MulticlassHead(Head):
         return np.array([self._ids([e.label])[0] for e in examples], np.int32)
 
     def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
+        from classifier.losses import SoftmaxLoss
+
         gamma = options.focal_gamma if options.loss == "focal" else 0.0
         return SoftmaxLoss(gamma=gamma, label_smoothing=options.label_smoothing)
 
     def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
+        from classifier.losses import symmetric_kl_softmax
+
         return symmetric_kl_softmax(logits_a, logits_b)
 
     def soft_target_loss(
         self, student_logits: tf.Tensor, teacher_logits: tf.Tensor, temperature: float
     ) -> tf.Tensor:
+        from classifier.losses import soft_target_kl_softmax
+
         return soft_target_kl_softmax(student_logits, teacher_logits, temperature)
 
     def hard_target_loss(self, targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+        import keras
+        from keras import ops
+
         return keras.losses.sparse_categorical_crossentropy(
             targets, ops.cast(logits, "float32"), from_logits=True
         )
 
     def training_metrics(self) -> list[keras.metrics.Metric]:
+        import keras
+
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
     def sample_weights(self, options: LossOptions, targets: np.ndarray) -> np.ndarray | None:
@@ -101,6 +112,8 @@ class MulticlassHead(Head):
         return np.asarray(probabilities).argmax(axis=-1)
 
     def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        import tensorflow as tf
+
         probabilities = tf.nn.softmax(logits, axis=-1)
         top = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         return probabilities, tf.one_hot(top, self.num_labels, dtype=tf.int32)

@@ -5,12 +5,9 @@ fitted)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
-import tensorflow as tf
-from keras import ops
 
 from classifier import metrics as M
 from classifier import thresholds as T
@@ -18,7 +15,10 @@ from classifier.calibration import ReliabilityBins, fit_sigmoid_temperatures, mu
 from classifier.heads.base import Example, Head, LossOptions
 from classifier.heads.error_tables import multilabel_tables
 from classifier.heads.registry import register_head
-from classifier.losses import SigmoidLoss, soft_target_kl_sigmoid, symmetric_kl_sigmoid
+
+if TYPE_CHECKING:  # the training and export methods import TensorFlow when called (see Head)
+    import keras
+    import tensorflow as tf
 
 MULTILABEL = "multilabel"
 # "balanced" positive weights are n_negative / n_positive per label, capped here: a label seen
@@ -77,6 +77,8 @@ class MultilabelHead(Head):
         return np.full(self.num_labels, float(options.pos_weight))
 
     def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
+        from classifier.losses import SigmoidLoss
+
         weights = self.pos_weight(options, targets)
         weights = None if weights is None else weights.tolist()
         if options.loss == "focal":
@@ -92,19 +94,28 @@ class MultilabelHead(Head):
         return SigmoidLoss(weights)
 
     def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
+        from classifier.losses import symmetric_kl_sigmoid
+
         return symmetric_kl_sigmoid(logits_a, logits_b)
 
     def soft_target_loss(
         self, student_logits: tf.Tensor, teacher_logits: tf.Tensor, temperature: float
     ) -> tf.Tensor:
+        from classifier.losses import soft_target_kl_sigmoid
+
         return soft_target_kl_sigmoid(student_logits, teacher_logits, temperature)
 
     def hard_target_loss(self, targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+        import keras
+        from keras import ops
+
         return keras.losses.binary_crossentropy(
             ops.cast(targets, "float32"), ops.cast(logits, "float32"), from_logits=True
         )
 
     def training_metrics(self) -> list[keras.metrics.Metric]:
+        import keras
+
         return [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)]
 
     def sample_weights(self, options: LossOptions, targets: np.ndarray) -> np.ndarray | None:
@@ -140,6 +151,8 @@ class MultilabelHead(Head):
         return M.multilabel_predictions(probabilities, self.decision_thresholds)
 
     def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        import tensorflow as tf
+
         probabilities = tf.sigmoid(logits)
         thresholds = tf.constant(self.decision_thresholds, tf.float32)
         return probabilities, tf.cast(probabilities >= thresholds, tf.int32)

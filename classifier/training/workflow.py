@@ -7,8 +7,6 @@ finalize (training.finalize: thresholds fitted on dev), save (training.save).
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import time
 from collections.abc import Sequence
@@ -21,10 +19,10 @@ import numpy as np
 
 from classifier.classifier_spec import ClassifierSpec
 from classifier.distribution import replicas
-from classifier.error_analysis import write_error_analysis
-from classifier.files import atomic_write_text, file_sha256, write_json
+from classifier.files import file_sha256, write_json
 from classifier.heads.base import Example
 from classifier.inference import predict_logits
+from classifier.split_reports import write_predictions, write_split_reports
 from classifier.text import TextEncoder
 from classifier.training.compile import compile_for_training, initialize_head_bias
 from classifier.training.data import TrainingData, encode_examples, prepare_data
@@ -170,20 +168,6 @@ def best_epoch_summary(outcome: FitOutcome) -> dict[str, Any]:
     }
 
 
-def report_file_names(prefix: str) -> dict[str, str]:
-    """Dev reports use the classic names (eval_results.json, classification_report.txt,
-    confusion_matrix.*); other splits prefix them (test_results.json, test_confusion_...)."""
-    extra = "" if prefix == "eval" else f"{prefix}_"
-    return {
-        "results": f"{prefix}_results.json",
-        "report": f"{extra}classification_report.txt",
-        "confusion_csv": f"{extra}confusion_matrix.csv",
-        "confusion_png": f"{extra}confusion_matrix.png",
-        "error_analysis": f"{extra}error_analysis.md",
-        "reliability_png": f"{extra}reliability_diagram.png",
-    }
-
-
 def evaluate(
     model: keras.Model,
     spec: ClassifierSpec,
@@ -194,25 +178,18 @@ def evaluate(
     prefix: str = "eval",
     fitted_here: bool = False,
 ) -> dict[str, Any]:
-    """Writes the results JSON, scikit-learn's classification report and the head's figures
-    (multiclass: the confusion matrix as CSV and PNG) into output_dir; returns the results.
+    """Writes the split's reports into output_dir (classifier.split_reports: the results
+    JSON, scikit-learn's classification report, the head's figures, the error analysis);
+    returns the results.
 
     ``fitted_here``: these are the rows the decision thresholds were fitted on (dev), so the
     figures are cross-fitted the way the spec's threshold policy says (head.dev_report)."""
-    out = Path(output_dir)
-    files = report_file_names(prefix)
-    head = spec.head
     data = encode_examples(encoder, examples, spec)
     logits = predict_logits(model, data, batch_size)
-    targets = data.document_labels
     policy = spec.threshold_policy if fitted_here else None
-    results = head.dev_report(logits, targets, policy)
-    results.update(head.calibration_report(logits, targets))
-    results.update(head.write_figures(out, files, logits, targets))
-    atomic_write_text(out / files["report"], head.dev_text_report(logits, targets, policy))
-    write_error_analysis(out / files["error_analysis"], head, examples, logits, targets, prefix)
-    write_json(out / files["results"], results)
-    return results
+    return write_split_reports(
+        output_dir, spec.head, examples, logits, data.document_labels, prefix, policy
+    )
 
 
 def predict(
@@ -223,28 +200,10 @@ def predict(
     output_path: str | Path,
     batch_size: int = 64,
 ) -> np.ndarray:
-    """Writes one TSV row per example: text(s), predicted label(s), probability, then each
-    label's probability and, when the examples carry them, the gold label(s).
-
-    Multilabel rows list the labels over their tuned thresholds joined by "|" and their
-    probabilities likewise (both empty when no label passes)."""
-    head = spec.head
+    """Writes one TSV row per example (classifier.split_reports.write_predictions: text(s),
+    predicted label(s), probability, each label's probability, gold label(s) when known);
+    returns the probabilities."""
     data = encode_examples(encoder, examples, spec, with_labels=False)
-    probs = head.probabilities(predict_logits(model, data, batch_size))
-    gold = head.has_labels(examples)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    header = ["text_a", "text_b"] if spec.is_pair else ["text"]
-    header += [head.predicted_column, "probability"] + [f"p({name})" for name in spec.labels]
-    if gold:
-        header.append(head.gold_column)
-    writer.writerow(header)
-    for example, row in zip(examples, probs, strict=True):
-        texts = [example.text_a, example.text_b or ""] if spec.is_pair else [example.text_a]
-        predicted, score = head.prediction_fields(row)
-        fields = [*texts, predicted, score, *(f"{p:.6f}" for p in row)]
-        if gold:
-            fields.append(head.gold_field(example))
-        writer.writerow(fields)
-    atomic_write_text(output_path, buffer.getvalue())
+    probs = spec.head.probabilities(predict_logits(model, data, batch_size))
+    write_predictions(output_path, spec.head, examples, probs, spec.is_pair)
     return probs
