@@ -385,3 +385,34 @@ def test_bad_long_text_flags_stop_before_anything_is_read(
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def tensorboard_scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    """tag -> [(step, value)] of one split's event files."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
+
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    return {
+        tag: [(e.step, float(make_ndarray(e.tensor_proto))) for e in events.Tensors(tag)]
+        for tag in events.Tags()["tensors"]
+    }
+
+
+def test_tensorboard_has_per_step_loss_and_dev_beside_train(multiclass_run):
+    """logs/train: loss and learning rate at every step, epoch figures; logs/dev: the dev
+    figures under the same names; one event file per split (issue 24, item 4)."""
+    logs = multiclass_run / "logs"
+    assert sorted(p.name for p in logs.iterdir()) == ["dev", "train"]
+    for split in ("train", "dev"):
+        assert len(list((logs / split).glob("events.out.tfevents*"))) == 1, split
+    summary = json.loads((multiclass_run / "train_summary.json").read_text())
+    train = tensorboard_scalars(logs / "train")
+    steps = [step for step, _ in train["loss"]]
+    assert steps == list(range(1, summary["total_steps"] + 1))
+    rates = [value for _, value in train["learning_rate"]]
+    assert max(rates) > 0 and rates[-1] < max(rates)  # warm-up then linear decay
+    dev = tensorboard_scalars(logs / "dev")
+    assert len(dev["epoch_accuracy"]) == len(train["epoch_loss"]) == 10
+    assert {"epoch_loss", "epoch_macro_f1"} <= set(dev)

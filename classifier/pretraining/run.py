@@ -57,6 +57,7 @@ from classifier.text.vocab import load_vocab
 from classifier.training.checkpointing import CHECKPOINT_DIR, TrainingCheckpoint
 from classifier.training.loop import train_steps
 from classifier.training.optimizer import create_optimizer
+from classifier.training.tensorboard_log import TensorBoardLog
 
 logger = logging.getLogger(__name__)
 
@@ -591,7 +592,7 @@ def train(
         options.save_checkpoints_steps,  # each Keras epoch ends with a checkpoint
         [
             PretrainProgress(run, options.log_every_steps),
-            keras.callbacks.TensorBoard(log_dir=str(run.out / "logs"), update_freq="epoch"),
+            TensorBoardLog(run.out / "logs", run.step, options.log_every_steps),
         ],
     )
     seconds = float(run.summary.get("seconds", 0.0)) + time.time() - started

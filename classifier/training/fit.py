@@ -35,6 +35,7 @@ from classifier.training.data import TrainingData
 from classifier.training.dev_evaluator import DevEvaluator
 from classifier.training.loop import epoch_end, train_steps
 from classifier.training.progress import ProgressLog
+from classifier.training.tensorboard_log import TensorBoardLog
 from classifier.training.training_config import TrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ def epoch_callbacks(
         *([evaluator] if evaluator else []),
         saver,
         TrainingLog(str(out / "training_log.csv"), append=True),
-        keras.callbacks.TensorBoard(log_dir=str(out / "logs"), update_freq="epoch"),
+        TensorBoardLog(out / "logs", batches_done),
     ]
 
 

@@ -24,6 +24,15 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def current_learning_rate(model: keras.Model) -> float:
+    """The optimizer's learning rate at its current step (its schedule evaluated); NaN when the
+    model has no optimizer with one."""
+    try:
+        return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    except (AttributeError, TypeError, ValueError):
+        return math.nan
+
+
 class ProgressLog(keras.callbacks.Callback):
     """A log line every ``every_seconds`` of training and at every epoch end."""
 
@@ -68,14 +77,8 @@ class ProgressLog(keras.callbacks.Callback):
         if "loss" in logs:
             parts.append(f"loss {float(logs['loss']):.4f}")
         rate_text = f"{rate:.2f} steps/s" if rate else "- steps/s"
-        parts.append(f"lr {self._learning_rate():.3g}")
+        parts.append(f"lr {current_learning_rate(self.model):.3g}")
         parts.append(rate_text)
         if rate and self.step < self.total:
             parts.append(f"ETA {duration((self.total - self.step) / rate)}")
         return ", ".join(parts)
-
-    def _learning_rate(self) -> float:
-        try:
-            return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        except (AttributeError, TypeError, ValueError):
-            return math.nan
