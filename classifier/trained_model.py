@@ -12,10 +12,10 @@ from classifier.adapters.fingerprint import UNKNOWN as UNKNOWN_FINGERPRINT
 from classifier.backbones import build_backbone
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write, atomic_write_text
+from classifier.run_folder import SPEC_FILE  # also imported from here by its users
 from classifier.text.vocab import load_vocab, write_vocab
 from classifier.text_classifier import TextClassifier
 
-SPEC_FILE = "classifier_config.json"
 WEIGHTS_FILE = "model.weights.h5"
 VOCAB_FILE = "vocab.txt"
 LABELS_FILE = "labels.txt"
