@@ -213,3 +213,14 @@ def test_help_loads_no_tensorflow():
     code = "import sys; from scripts import predict; predict.build_parser(); print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_repl_takes_a_run_folder(serving_models, multiclass, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{TEXTS[0]}\nq\n"))
+    run_dir = serving_models["multiclass"].output_dir
+    assert run_main(f"--run_dir={run_dir}", "--interactive=true") == 0
+    out = capsys.readouterr().out
+    assert f"model {run_dir} (in memory, multiclass" in out
+    label, score = out.split("> ")[1].splitlines()[0].split("\t")
+    expected = multiclass.predict_one(TEXTS[0])
+    assert label == expected.label and float(score) == pytest.approx(expected.score, abs=1e-5)
