@@ -102,6 +102,11 @@ def load_trained_model(output_dir: str | Path) -> tuple[TextClassifier, Classifi
             f"{out} holds no trained classifier ({SPEC_FILE} missing); train with --do_train "
             "first or point --output_dir at a training output"
         )
+    if not (out / WEIGHTS_FILE).is_file():
+        raise TrainedModelError(
+            f"{out} holds {SPEC_FILE} but no {WEIGHTS_FILE}: not a whole training output (a "
+            "saved adapter folder loads with classifier.adapter_tasks.load_adapter)"
+        )
     spec = ClassifierSpec.load(spec_path)
     model = build_classifier(spec)
     model.load_weights(out / WEIGHTS_FILE)

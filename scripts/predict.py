@@ -209,8 +209,6 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("serving").setLevel(logging.WARNING)
     from classifier.files import refuse_writing_over_inputs
     from serving.text_io import Columns, InputTextError, input_format_for, output_format_for
-    from serving.versions import NoModelError
-
     try:
         check_flags(args)
         refuse_writing_over_inputs(
@@ -228,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         input_format = input_format_for(args.input_file, args.input_format)
         output_format = output_format_for(args.output_file, args.output_format)
         predictor = load_predictor(source, args.batch_size)
-    except (NoModelError, ValueError) as err:
+    except (OSError, ValueError) as err:  # NoModelError and TrainedModelError are OSErrors
         logger.error("%s", err)
         return 2
 

@@ -207,6 +207,13 @@ def test_model_flags_that_do_not_fit_the_model(serving_models, tmp_path, caplog)
     assert "2 --text but 1 --text_b" in caplog.text
     assert predict.main([f"--run_dir={tmp_path}", "--text=a"]) == 2
     assert "holds no trained classifier (classifier_config.json missing)" in caplog.text
+    spec_only = tmp_path / "adapter"  # what a saved adapter folder looks like from here
+    spec_only.mkdir()
+    spec = Path(serving_models["multiclass"].output_dir) / "classifier_config.json"
+    (spec_only / "classifier_config.json").write_bytes(spec.read_bytes())
+    assert predict.main([f"--run_dir={spec_only}", "--text=a"]) == 2
+    assert "holds classifier_config.json but no model.weights.h5" in caplog.text
+    assert "Traceback" not in caplog.text
 
 
 def test_help_loads_no_tensorflow():
