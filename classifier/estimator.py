@@ -3,6 +3,8 @@
     tuner = FineTuner("chinese_L-12_H-768_A-12", output_dir="out/news").fit(texts, labels)
     tuner.predict(["央行宣布降准"])            # ["财经"]
     tuner.predict_proba(["央行宣布降准"])      # [[p(体育), p(财经), ...]] in tuner.classes_ order
+    tuner.evaluate(test_texts, test_labels)   # {"accuracy": ..., "macro_f1": ..., ...}
+    tuner.export("exported/news")             # exported/news/1, what export.sh writes
 
 The constructor only stores its parameters; ``fit`` returns the tuner; ``classes_`` is the label
 order (sorted, as train.sh orders labels it finds). ``long_text`` (with head_tokens, doc_stride,
@@ -25,8 +27,10 @@ from classifier.adapters import AdapterConfig
 from classifier.batching import EncodedExamples
 from classifier.inference import predict_logits
 from classifier.trained_model import VOCAB_FILE, inference_model, load_trained_model
+from classifier.training.data import encode_examples
 from classifier.training.run import RunOptions, run
 from classifier.training.training_config import TrainingConfig
+from export.exporter import export_trained_model
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,7 @@ class FineTuner:
         tuner.output_dir_ = Path(output_dir)
         tuner._load()
         tuner.classes_ = list(tuner.spec_.labels)
+        tuner.multilabel = tuner.spec_.head_kind == "multilabel"  # how evaluate reads labels
         return tuner
 
     def _load(self) -> None:
@@ -166,13 +171,23 @@ class FineTuner:
         self.model_ = inference_model(model, self.spec_)
         self._encoder = self.spec_.text_encoder(self.output_dir_ / VOCAB_FILE)
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "spec_"):
+            raise RuntimeError("this FineTuner holds no model yet: call fit() or FineTuner.load()")
+
+    def _logits(
+        self, texts: Sequence[str], texts_b: Sequence[str] | None = None, batch_size: int = 64
+    ) -> np.ndarray:
+        """The model's raw logits [len(texts), len(classes_)] (sliding windows pooled)."""
+        self._check_fitted()
+        data = EncodedExamples.from_texts(self._encoder, list(texts), texts_b)
+        return predict_logits(self.model_, data, batch_size)
+
     def predict_proba(
         self, texts: Sequence[str], texts_b: Sequence[str] | None = None, batch_size: int = 64
     ) -> np.ndarray:
         """Probabilities [len(texts), len(classes_)] (softmax, or one sigmoid per label)."""
-        data = EncodedExamples.from_texts(self._encoder, list(texts), texts_b)
-        logits = predict_logits(self.model_, data, batch_size)
-        return self.spec_.head.probabilities(logits)
+        return self.spec_.head.probabilities(self._logits(texts, texts_b, batch_size))
 
     def predict(self, texts: Sequence[str], texts_b: Sequence[str] | None = None) -> list:
         """Label names (multiclass) or tuples of names over their tuned thresholds."""
@@ -181,3 +196,71 @@ class FineTuner:
         if decisions.ndim == 1:
             return [self.classes_[i] for i in decisions]
         return [tuple(self.classes_[j] for j in np.flatnonzero(row)) for row in decisions]
+
+    def predict_outputs(
+        self, texts: Sequence[str], texts_b: Sequence[str] | None = None, batch_size: int = 64
+    ) -> dict[str, np.ndarray]:
+        """The exported model's serving_default outputs, computed in memory: ``label`` and
+        ``score`` (the most probable label), ``labels`` (the predicted names, "" elsewhere),
+        ``predicted`` (0/1 int32), ``probabilities`` (calibrated, float32) and ``logits``.
+        predict.sh predicts a run folder through this, so it decides as the export does
+        (tokenizer, temperatures, thresholds, long-text mode all come from the spec)."""
+        head = self.spec_.head
+        logits = self._logits(texts, texts_b, batch_size)
+        probabilities = head.probabilities(logits)
+        decisions = np.asarray(head.decisions(probabilities))
+        if decisions.ndim == 1:  # label ids -> one-hot rows, as the export's "predicted"
+            decisions = np.eye(head.num_labels, dtype=np.int32)[decisions]
+        predicted = decisions.astype(np.int32).reshape(len(logits), head.num_labels)
+        names = np.array(self.classes_, dtype=object)
+        top = probabilities.argmax(axis=-1) if len(logits) else np.zeros([0], int)
+        return {
+            "label": names[top],
+            "score": probabilities[np.arange(len(top)), top].astype(np.float32),
+            "labels": np.where(predicted > 0, names, ""),
+            "predicted": predicted,
+            "probabilities": probabilities.astype(np.float32),
+            "logits": np.asarray(logits, np.float32),
+        }
+
+    def evaluate(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str] | Sequence[Sequence[str]],
+        texts_b: Sequence[str] | None = None,
+        batch_size: int = 64,
+    ) -> dict[str, Any]:
+        """The figures train.sh reports for labelled texts (its eval_results.json and
+        test_results.json: multiclass accuracy, macro/micro/weighted F1 and per-label figures;
+        multilabel micro/macro/samples F1 and subset accuracy at the tuned thresholds; the
+        loss and, when calibrated, ECE before and after), for held-out texts: no thresholds
+        are fitted on them and no files are written."""
+        self._check_fitted()
+        head = self.spec_.head
+        examples = self._examples("eval", texts, labels, texts_b)
+        head.check_labels(examples, "eval")
+        data = encode_examples(self._encoder, examples, self.spec_)
+        logits = predict_logits(self.model_, data, batch_size)
+        targets = data.document_labels
+        return {**head.report(logits, targets), **head.calibration_report(logits, targets)}
+
+    def export(
+        self,
+        export_dir: str | Path,
+        version: int | None = None,
+        dtype: str = "float32",
+        freeze_weights: bool = False,
+        quantize: str | None = None,
+    ) -> Path:
+        """Writes the SavedModel export.sh writes (a new version folder under ``export_dir``,
+        atomically; serving.Predictor and serve.sh load it) and returns that folder."""
+        self._check_fitted()
+        result = export_trained_model(
+            self.output_dir_,
+            export_dir,
+            version=version,
+            dtype=dtype,
+            freeze_weights=freeze_weights,
+            quantize=quantize,
+        )
+        return result.path

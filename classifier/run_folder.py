@@ -20,6 +20,8 @@ from typing import Any
 from classifier.files import write_json
 
 RUN_FILE = "run.json"
+# A trained classifier's spec, written last (classifier.trained_model): a folder with it is whole.
+SPEC_FILE = "classifier_config.json"
 FRESH = "fresh"
 RESUME = "resume"
 
@@ -122,6 +124,12 @@ def remove_stale_temporaries(folder: Path) -> None:
     for stale in folder.rglob(".*.tmp"):
         if stale.is_file():
             stale.unlink()
+
+
+def holds_trained_classifier(path: str | Path) -> bool:
+    """Whether ``path`` is a run folder with a trained classifier (train.sh's --output_dir,
+    distill.sh's, FineTuner's), told without loading TensorFlow."""
+    return (Path(path) / SPEC_FILE).is_file()
 
 
 def mark_finished(path: str | Path) -> None:

@@ -12,10 +12,10 @@ from classifier.adapters.fingerprint import UNKNOWN as UNKNOWN_FINGERPRINT
 from classifier.backbones import build_backbone
 from classifier.classifier_spec import ClassifierSpec
 from classifier.files import atomic_write, atomic_write_text
+from classifier.run_folder import SPEC_FILE  # also imported from here by its users
 from classifier.text.vocab import load_vocab, write_vocab
 from classifier.text_classifier import TextClassifier
 
-SPEC_FILE = "classifier_config.json"
 WEIGHTS_FILE = "model.weights.h5"
 VOCAB_FILE = "vocab.txt"
 LABELS_FILE = "labels.txt"
@@ -101,6 +101,11 @@ def load_trained_model(output_dir: str | Path) -> tuple[TextClassifier, Classifi
         raise TrainedModelError(
             f"{out} holds no trained classifier ({SPEC_FILE} missing); train with --do_train "
             "first or point --output_dir at a training output"
+        )
+    if not (out / WEIGHTS_FILE).is_file():
+        raise TrainedModelError(
+            f"{out} holds {SPEC_FILE} but no {WEIGHTS_FILE}: not a whole training output (a "
+            "saved adapter folder loads with classifier.adapter_tasks.load_adapter)"
         )
     spec = ClassifierSpec.load(spec_path)
     model = build_classifier(spec)

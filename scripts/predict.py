@@ -1,8 +1,11 @@
-"""Command line of scripts/predict.sh: a REPL on a terminal, a TSV of predictions otherwise.
+"""Command line of scripts/predict.sh: a REPL on a terminal, predictions of a file, of piped
+stdin or of --text otherwise; over an export or a train.sh run folder.
 
 scripts/predict.sh --export_dir exported/demo                      # REPL: prompt, label, score
-scripts/predict.sh --export_dir exported/demo < texts.txt > predictions.tsv
-scripts/predict.sh --export_dir exported/demo --input_file texts.txt --output_file out.tsv
+scripts/predict.sh --export_dir exported/demo --text 股市大涨 --text 中超开赛
+scripts/predict.sh --run_dir output/demo < texts.txt > predictions.tsv
+scripts/predict.sh --export_dir exported/demo --input_file reviews.csv --id_column id \
+    --output_file predictions.jsonl
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ if not __package__:  # started as a file: run as ``python -m scripts.<name>`` in
     import _run_as_module  # noqa: F401  (scripts/ is first on the import path then)
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from classifier.flag_types import positive_int
+from serving.text_io import INPUT_FORMATS, OUTPUT_FORMATS
 
 from .cli_flags import add_bool, add_verbosity, command_parser, setup_logging, verbosity
 
@@ -25,32 +32,182 @@ logger = logging.getLogger("predict")
 
 def build_parser() -> argparse.ArgumentParser:
     p = command_parser(
-        "Predict with an exported SavedModel: an interactive REPL on a terminal; "
-        "with --input_file or piped stdin, one text per line (pair models: text_a<TAB>text_b) "
-        "in, a TSV of predictions out.",
+        "Predict with an exported SavedModel or a train.sh run folder: an interactive REPL on "
+        "a terminal; otherwise the texts of --text, --input_file or piped stdin (plain lines, "
+        "TSV or CSV with a header, JSONL) to predictions (TSV, CSV or JSONL).",
         [
             "scripts/predict.sh --export_dir=exported/my_task                    # a REPL",
-            "scripts/predict.sh --export_dir=exported/my_task --input_file=texts.txt --output_file=predictions.tsv",
+            "scripts/predict.sh --run_dir=output/my_task --text='物流很快，好评' --text='太难吃了'",
+            "scripts/predict.sh --export_dir=exported/my_task --input_file=reviews.csv "
+            "--text_column=review --id_column=id --output_file=predictions.jsonl",
             "printf '物流很快，好评\\n' | scripts/predict.sh --export_dir=exported/my_task",
         ],
     )
-    p.add_argument(
-        "--export_dir", required=True, help="export.sh --export_dir (or one version folder)"
+    g = p.add_argument_group("the model (one of)")
+    model = g.add_mutually_exclusive_group(required=True)
+    model.add_argument(
+        "--export_dir",
+        help="export.sh --export_dir (or one version folder); a train.sh run folder given here "
+        "is recognised and predicted as --run_dir",
     )
-    p.add_argument(
-        "--version", type=positive_int, default=None, help="version (default: the highest)"
+    model.add_argument(
+        "--run_dir",
+        help="a train.sh (or distill.sh) --output_dir, predicted in memory with the decisions "
+        "its export would make (no export needed)",
     )
-    p.add_argument("--input_file", help="texts, one per line (default: stdin)")
-    p.add_argument("--output_file", help="TSV of predictions (default: stdout)")
+    g.add_argument(
+        "--version",
+        type=positive_int,
+        default=None,
+        help="export version (default: the highest)",
+    )
+    g = p.add_argument_group("texts in")
+    g.add_argument(
+        "--text",
+        action="append",
+        default=None,
+        help="a text to predict (repeat for more); printed as the batch mode prints files",
+    )
+    g.add_argument(
+        "--text_b",
+        action="append",
+        default=None,
+        help="pair models: the second text of each --text, in the same order",
+    )
+    g.add_argument("--input_file", help="texts to predict (default: stdin)")
+    g.add_argument(
+        "--input_format",
+        choices=INPUT_FORMATS,
+        default="auto",
+        help="lines: one text per line (pairs: text_a<TAB>text_b); tsv / csv: a header line "
+        "naming the columns; jsonl: one JSON object per line. auto: from the extension "
+        "(.tsv, .csv, .jsonl/.json; anything else and stdin: lines)",
+    )
+    g.add_argument(
+        "--text_column",
+        default=None,
+        help="tsv/csv/jsonl: the column holding the text (default: text, else text_a)",
+    )
+    g.add_argument(
+        "--text_b_column",
+        default=None,
+        help="tsv/csv/jsonl, pair models: the column holding text_b (default: text_b)",
+    )
+    g.add_argument(
+        "--id_column",
+        default=None,
+        help="tsv/csv/jsonl: a column carried into the output as its first column",
+    )
+    g = p.add_argument_group("predictions out")
+    g.add_argument("--output_file", help="where the predictions go (default: stdout)")
+    g.add_argument(
+        "--output_format",
+        choices=OUTPUT_FORMATS,
+        default="auto",
+        help="tsv (train.sh --do_predict's columns), csv (the same) or jsonl (one object per "
+        "text); auto: from --output_file's extension, tsv on stdout",
+    )
     p.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch")
     add_bool(
         p,
         "interactive",
         None,
-        "force the REPL (true) or the TSV mode (false); default: REPL when stdin is a terminal",
+        "force the REPL (true) or the batch mode (false); default: REPL when stdin is a "
+        "terminal and neither --text nor --input_file is given",
     )
     add_verbosity(p)
     return p
+
+
+class UsageError(ValueError):
+    """Flags that do not go together, or do not fit the model: the message names the flag."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model to load: a run folder (predicted in memory) or an export's version."""
+
+    run_dir: Path | None = None
+    version: Any = None  # serving.versions.ModelVersion
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuses combinations that cannot mean anything, before a model loads."""
+    if args.text is not None:
+        if args.input_file is not None:
+            raise UsageError("--text and --input_file: give texts one way")
+        if args.interactive:
+            raise UsageError("--text and --interactive=true: give texts one way")
+        for flag in ("input_format", "text_column", "text_b_column", "id_column"):
+            if getattr(args, flag) not in (None, "auto"):
+                raise UsageError(f"--{flag} describes an input file; --text takes plain texts")
+        if args.text_b is not None and len(args.text_b) != len(args.text):
+            raise UsageError(f"{len(args.text)} --text but {len(args.text_b)} --text_b")
+        for flag, values in (("--text", args.text), ("--text_b", args.text_b or [])):
+            for number, value in enumerate(values, 1):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise UsageError(f"{flag} #{number}: not valid UTF-8") from None
+    elif args.text_b is not None:
+        raise UsageError("--text_b goes with --text (pair models: one --text_b per --text)")
+
+
+def model_source(args: argparse.Namespace) -> ModelSource:
+    """The run folder or export version the flags name (told apart without TensorFlow)."""
+    from classifier.run_folder import SPEC_FILE, holds_trained_classifier
+    from serving.versions import NoModelError, list_versions, select_version
+
+    path = args.run_dir or args.export_dir
+    flag = "--run_dir" if args.run_dir else "--export_dir"
+    if holds_trained_classifier(path):
+        if args.version is not None:
+            raise UsageError(f"--version applies to exports; {flag}={path} is a run folder")
+        if args.export_dir:
+            logger.info("%s is a train.sh run folder: predicting it in memory", path)
+        return ModelSource(run_dir=Path(path))
+    if args.run_dir and not list_versions(path):
+        raise NoModelError(
+            f"--run_dir {path} holds no trained classifier ({SPEC_FILE} missing): give a "
+            "train.sh --output_dir, or an export with --export_dir"
+        )
+    try:
+        return ModelSource(version=select_version(path, args.version))
+    except NoModelError as err:
+        if args.version is None and args.export_dir:
+            raise NoModelError(f"{err}; nor is it a train.sh run folder ({SPEC_FILE})") from None
+        raise
+
+
+def load_predictor(source: ModelSource, batch_size: int):
+    """A serving.Predictor over the export, or the run folder in memory (classifier.FineTuner
+    computing the export's outputs, with the metadata the export would carry)."""
+    if source.run_dir is None:
+        from serving.predictor import Predictor
+
+        return Predictor.from_version(source.version, batch_size=batch_size)
+    from classifier.estimator import FineTuner
+    from export.exporter import export_metadata
+    from serving.in_memory import InMemoryPredictor
+
+    tuner = FineTuner.load(source.run_dir)
+
+    def run(texts: list[str], texts_b: list[str] | None):
+        return tuner.predict_outputs(texts, texts_b, batch_size)
+
+    return InMemoryPredictor(run, export_metadata(tuner.spec_, source.run_dir), source.run_dir)
+
+
+def text_rows(args: argparse.Namespace, is_pair: bool) -> Iterator[Any]:
+    """The rows of --text, with the pair check only a loaded model can make."""
+    from serving.text_io import TextRow
+
+    if is_pair and args.text_b is None:
+        raise UsageError("this model classifies text pairs: give a --text_b for each --text")
+    if not is_pair and args.text_b is not None:
+        raise UsageError("this model takes single texts: --text_b is not an input")
+    texts_b = args.text_b or [None] * len(args.text)
+    return (TextRow(i, t, b) for i, (t, b) in enumerate(zip(args.text, texts_b, strict=True), 1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,52 +218,54 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger(serving.__name__).setLevel(logging.WARNING)
     from classifier.files import refuse_writing_over_inputs
-    from serving.versions import NoModelError, select_version
+    from serving.text_io import Columns, InputTextError, input_format_for, output_format_for
 
     try:
+        check_flags(args)
         refuse_writing_over_inputs(
             [("--output_file", args.output_file)],
-            [("--input_file", args.input_file), ("--export_dir", args.export_dir)],
+            [
+                ("--input_file", args.input_file),
+                ("--export_dir", args.export_dir),
+                ("--run_dir", args.run_dir),
+            ],
         )
         stale = f"{args.output_file}.tmp" if args.output_file else None
         if stale is not None and os.path.isfile(stale):  # left by a killed run of this command
             os.remove(stale)
-        chosen = select_version(args.export_dir, args.version)  # before TensorFlow loads
-        from serving.predictor import Predictor
-        from serving.repl import InputTextError, run_repl, utf8_lines, write_predictions_tsv
-
-        predictor = Predictor.from_version(chosen, batch_size=args.batch_size)
-    except (NoModelError, ValueError) as err:
+        source = model_source(args)  # before TensorFlow loads
+        input_format = input_format_for(args.input_file, args.input_format)
+        output_format = output_format_for(args.output_file, args.output_format)
+        predictor = load_predictor(source, args.batch_size)
+    except (OSError, ValueError) as err:  # NoModelError and TrainedModelError are OSErrors
         logger.error("%s", err)
         return 2
 
     interactive = args.interactive
     if interactive is None:
-        interactive = args.input_file is None and sys.stdin.isatty()
+        interactive = args.text is None and args.input_file is None and sys.stdin.isatty()
     if interactive:
+        from serving.repl import run_repl
+
         try:
             return run_repl(predictor, sys.stdin, sys.stdout)
         except KeyboardInterrupt:
             print(file=sys.stdout)
             return 0
 
+    columns = Columns(args.text_column, args.text_b_column, args.id_column)
+    is_pair = predictor.info.is_pair
     name = args.input_file or "<stdin>"
     tmp = f"{args.output_file}.tmp" if args.output_file else None
     try:
-        with contextlib.ExitStack() as stack:
-            binary = (
-                stack.enter_context(open(args.input_file, "rb"))
-                if args.input_file
-                else sys.stdin.buffer
-            )
-            lines = utf8_lines(binary, name)
-            if tmp is None:
-                count = write_predictions_tsv(predictor, lines, sys.stdout, args.batch_size * 4)
-            else:  # written beside the target, renamed when complete
-                with open(tmp, "w", encoding="utf-8", newline="") as target:
-                    count = write_predictions_tsv(predictor, lines, target, args.batch_size * 4)
-                os.replace(tmp, args.output_file)
-    except (InputTextError, OSError) as err:
+        if args.text is not None:
+            rows = text_rows(args, is_pair)
+        elif args.input_file is not None:
+            rows = read_input_file(args.input_file, input_format, is_pair, columns)
+        else:
+            rows = read_rows(sys.stdin.buffer, name, input_format, is_pair, columns)
+        count = write_output(predictor, rows, args, output_format, tmp)
+    except (InputTextError, UsageError, OSError) as err:
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)  # nothing half-written is left; an earlier output file is kept
         logger.error("%s", err)
@@ -119,6 +278,43 @@ def main(argv: list[str] | None = None) -> int:
         "predicted %d texts%s", count, f" into {args.output_file}" if args.output_file else ""
     )
     return 0
+
+
+def read_rows(stream, name: str, input_format: str, is_pair: bool, columns) -> Iterator[Any]:
+    from serving.text_io import read_text_rows
+
+    return read_text_rows(stream, name, input_format, is_pair, columns)
+
+
+def read_input_file(path: str, input_format: str, is_pair: bool, columns) -> Iterator[Any]:
+    """The file's rows, read once through first so that a bad row stops the command before
+    any prediction runs (stdin can only be checked as it streams)."""
+    with open(path, "rb") as stream:
+        for _ in read_rows(stream, path, input_format, is_pair, columns):
+            pass
+
+    def rows() -> Iterator[Any]:
+        with open(path, "rb") as stream:
+            yield from read_rows(stream, path, input_format, is_pair, columns)
+
+    return rows()
+
+
+def write_output(predictor, rows, args: argparse.Namespace, output_format: str, tmp) -> int:
+    """Predictions of ``rows`` to stdout, or into ``tmp`` renamed to --output_file when
+    complete."""
+    from serving.repl import write_predictions
+    from serving.text_io import PredictionWriter
+
+    chunk = args.batch_size * 4
+    if tmp is None:
+        writer = PredictionWriter(sys.stdout, output_format, predictor.info, args.id_column)
+        return write_predictions(predictor, rows, writer, chunk)
+    with open(tmp, "w", encoding="utf-8", newline="") as target:
+        writer = PredictionWriter(target, output_format, predictor.info, args.id_column)
+        count = write_predictions(predictor, rows, writer, chunk)
+    os.replace(tmp, args.output_file)
+    return count
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Predict with an exported SavedModel (needs only tensorflow and tensorflow_text):
+# Predict with an exported SavedModel (needs only tensorflow and tensorflow_text) or a train.sh
+# run folder (predicted in memory, with the decisions its export would make):
 #   scripts/predict.sh --export_dir exported/demo                 # interactive REPL
+#   scripts/predict.sh --export_dir exported/demo --text 股市大涨 --text 中超开赛
 #   scripts/predict.sh --export_dir exported/demo < texts.txt     # TSV of predictions on stdout
-#   scripts/predict.sh --export_dir exported/demo --input_file texts.txt --output_file out.tsv
+#   scripts/predict.sh --run_dir output/demo --input_file reviews.csv --id_column id \
+#       --output_file predictions.jsonl                           # CSV in, JSONL out
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
 exec "$PYTHON" -m scripts.predict "$@"

@@ -51,7 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--max_text_chars", type=positive_int, default=10_000, help="characters per text"
     )
-    g.add_argument("--max_body_bytes", type=positive_int, default=1 << 20, help="request body size")
+    g.add_argument(
+        "--max_body_bytes",
+        type=positive_int,
+        default=1 << 20,
+        help="request body size (an uploaded file included)",
+    )
+    g.add_argument(
+        "--max_file_rows",
+        type=positive_int,
+        default=10_000,
+        help="texts in one file uploaded to /predict_file (the web page's file upload)",
+    )
     g = p.add_argument_group("batching and threads")
     g.add_argument(
         "--max_batch_size",
@@ -120,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     export_dir = Path(args.export_dir)
     base = export_dir.resolve()
     model_name = args.model_name or (base.parent.name if is_version_folder(base) else base.name)
-    limits = Limits(args.max_texts, args.max_text_chars, args.max_body_bytes)
+    limits = Limits(args.max_texts, args.max_text_chars, args.max_body_bytes, args.max_file_rows)
     try:
         found = select_version(export_dir, args.version)  # fails fast, before TensorFlow loads
         pinned = found if args.version is not None else None

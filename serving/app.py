@@ -1,5 +1,6 @@
-"""The Flask application: /predict, TF Serving's /v1/models/<name>:predict, /health, /metadata,
-Prometheus /metrics and the web page at /. Thin over the ModelHolder (which version) and the
+"""The Flask application: /predict, /predict_file (a file of texts in, a file of predictions
+out), TF Serving's /v1/models/<name>:predict, /health, /metadata, Prometheus /metrics and the
+web page at /. Thin over the ModelHolder (which version) and the
 MicroBatcher (when).
 
 Every error is JSON, ``{"error": "<field>: <message>", "field": "<field>"}``: malformed requests
@@ -10,6 +11,7 @@ get a 4xx naming the field, never a 5xx. A method a route does not take gets 405
 from __future__ import annotations
 
 import concurrent.futures
+import io
 import logging
 import re
 import threading
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request, send_from_directory
+from flask import Flask, Response, g, jsonify, request, send_file, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from serving import tf_serving
@@ -27,7 +29,9 @@ from serving.metrics import ServerMetrics
 from serving.model_holder import LoadedModel, ModelHolder
 from serving.prediction import predictions_from_outputs
 from serving.predictor import InputError
-from serving.validation import Limits, RequestError, parse_predict, read_json_body
+from serving.text_io import MEDIA_TYPES, PredictionWriter, chunks
+from serving.uploads import parse_upload, read_upload_rows
+from serving.validation import Limits, RequestError, TextBatch, parse_predict, read_json_body
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +132,37 @@ def create_app(
             "model_version": model.version,
             "predictions": [p.to_dict() for p in predictions],
         }
+
+    @app.post("/predict_file")
+    def predict_file() -> Response:
+        """The upload's rows through the batcher a batch at a time (other requests are served
+        in between), all on one model version; the predictions come back as a download."""
+        upload = parse_upload(request, limits)
+        model = holder.current
+        info = model.predictor.info
+        rows = read_upload_rows(upload, info.is_pair, limits)
+        out = io.StringIO()
+        writer = PredictionWriter(out, upload.output_format, info, upload.columns.id)
+        for chunk in chunks(rows, batcher.max_batch_size):
+            texts_b = [row.text_b or "" for row in chunk] if info.is_pair else None
+            ran, outputs = run_texts(TextBatch([row.text for row in chunk], texts_b))
+            if ran.version != model.version:
+                message = (
+                    f"version {ran.version} replaced version {model.version} while the file "
+                    "was predicted; send it again"
+                )
+                raise RequestError("file", message, 409)
+            writer.write(chunk, predictions_from_outputs(outputs, info.labels))
+        response = send_file(
+            io.BytesIO(out.getvalue().encode("utf-8")),
+            mimetype=MEDIA_TYPES[upload.output_format],
+            as_attachment=True,
+            download_name=upload.download_name,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Model-Version"] = str(model.version)
+        response.headers["X-Predicted-Rows"] = str(writer.rows)
+        return response
 
     @app.route("/v1/models/<path:target>", methods=["GET", "POST"])
     def tf_serving_api(target: str):

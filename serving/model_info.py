@@ -30,7 +30,11 @@ class ModelInfo:
 
     @classmethod
     def from_metadata_json(cls, text: str | bytes) -> ModelInfo:
-        data = json.loads(text)
+        return cls.from_metadata(json.loads(text))
+
+    @classmethod
+    def from_metadata(cls, data: dict[str, Any]) -> ModelInfo:
+        """From the export's metadata (export.export_metadata), parsed."""
         thresholds = data.get("thresholds")
         return cls(
             labels=tuple(data["labels"]),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+
+from serving.model_info import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,18 @@ def predictions_from_outputs(
             )
         )
     return result
+
+
+class TextPredictor(Protocol):
+    """What the REPL, predict.sh's batch mode and the upload need of a model: a loaded
+    SavedModel (serving.Predictor) or a run folder in memory (serving.in_memory)."""
+
+    info: ModelInfo
+    path: Path
+    version: int | None
+
+    def predict(
+        self, texts: Sequence[str], texts_b: Sequence[str] | None = None
+    ) -> list[Prediction]: ...
+
+    def predict_one(self, text: str, text_b: str | None = None) -> Prediction: ...

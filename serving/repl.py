@@ -8,40 +8,49 @@ the columns train.sh --do_predict writes: text(s), predicted label(s), probabili
 
 from __future__ import annotations
 
-import csv
-import itertools
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
-from serving.prediction import Prediction
-from serving.predictor import Predictor
+from serving.prediction import TextPredictor
+from serving.text_io import (
+    InputTextError,
+    PredictionWriter,
+    TextRow,
+    chunks,
+    label_and_score,
+    table_fields,
+    table_header,
+    utf8_lines,
+)
+
+__all__ = [
+    "InputTextError",
+    "banner",
+    "label_and_score",
+    "prediction_rows",
+    "read_rows",
+    "run_repl",
+    "tsv_header",
+    "utf8_lines",
+    "write_predictions_tsv",
+]
 
 QUIT_WORDS = frozenset({"q", "quit", "exit", "quit()", "exit()"})
 NO_LABEL = "(none)"
 
 
-def label_and_score(prediction: Prediction, multilabel: bool) -> tuple[str, str]:
-    """Multiclass: the label and its probability; multilabel: the labels over their
-    thresholds and their probabilities, joined by "|" (both empty when none passes)."""
-    if not multilabel:
-        return prediction.label, f"{prediction.score:.6f}"
-    return (
-        "|".join(item.label for item in prediction.labels),
-        "|".join(f"{item.score:.6f}" for item in prediction.labels),
-    )
-
-
-def banner(predictor: Predictor) -> str:
+def banner(predictor: TextPredictor) -> str:
     info = predictor.info
     kind = f"{info.head_kind}{' pair' if info.is_pair else ''}"
+    where = "in memory" if predictor.version is None else f"version {predictor.version}"
     return (
-        f"model {predictor.path} (version {predictor.version}, {kind}, "
+        f"model {predictor.path} ({where}, {kind}, "
         f"max_seq_length {info.max_seq_length}); labels: {' '.join(info.labels)}\n"
         "type a text and press Enter; q to quit"
     )
 
 
-def run_repl(predictor: Predictor, stdin: TextIO, stdout: TextIO, prompt: str = "> ") -> int:
+def run_repl(predictor: TextPredictor, stdin: TextIO, stdout: TextIO, prompt: str = "> ") -> int:
     """Reads texts at a prompt until q / EOF; prints "label<TAB>score" for each."""
     info = predictor.info
     print(banner(predictor), file=stdout, flush=True)
@@ -71,27 +80,8 @@ def _ask(stdin: TextIO, stdout: TextIO, prompt: str) -> str | None:
     return line.rstrip("\r\n")
 
 
-def tsv_header(predictor: Predictor) -> list[str]:
-    info = predictor.info
-    header = ["text_a", "text_b"] if info.is_pair else ["text"]
-    header.append("predicted_labels" if info.is_multilabel else "predicted_label")
-    return header + ["probability"] + [f"p({name})" for name in info.labels]
-
-
-class InputTextError(ValueError):
-    """A line of the input that is not text (invalid UTF-8): names the file and line."""
-
-
-def utf8_lines(stream: BinaryIO, name: str) -> Iterator[str]:
-    """The lines of a byte stream, decoded one by one so a bad byte is reported with its line."""
-    for number, raw in enumerate(stream, 1):
-        try:
-            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as err:
-            raise InputTextError(
-                f"{name}:{number}: not valid UTF-8 (byte 0x{raw[err.start]:02x} at column "
-                f"{err.start + 1}); save the file as UTF-8"
-            ) from None
+def tsv_header(predictor: TextPredictor) -> list[str]:
+    return table_header(predictor.info)
 
 
 def read_rows(lines: Iterable[str], is_pair: bool) -> Iterator[tuple[str, str | None]]:
@@ -106,33 +96,41 @@ def read_rows(lines: Iterable[str], is_pair: bool) -> Iterator[tuple[str, str | 
 
 
 def write_predictions_tsv(
-    predictor: Predictor, lines: Iterable[str], out: TextIO, chunk_size: int = 256
+    predictor: TextPredictor, lines: Iterable[str], out: TextIO, chunk_size: int = 256
 ) -> int:
     """Streams ``lines`` through the predictor in chunks; returns the number of rows written.
 
     Every line is a text, an empty one included (predicted from [CLS] [SEP]), so output row n
     always belongs to input line n."""
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(tsv_header(predictor))
-    rows = read_rows(lines, predictor.info.is_pair)
-    count = 0
-    while chunk := list(itertools.islice(rows, chunk_size)):
-        writer.writerows(prediction_rows(predictor, chunk))
-        count += len(chunk)
-        out.flush()
-    return count
+    rows = (
+        TextRow(number, text, text_b)
+        for number, (text, text_b) in enumerate(read_rows(lines, predictor.info.is_pair), 1)
+    )
+    return write_predictions(
+        predictor, rows, PredictionWriter(out, "tsv", predictor.info), chunk_size
+    )
 
 
-def prediction_rows(predictor: Predictor, rows: list[tuple[str, str | None]]) -> list[list[str]]:
+def write_predictions(
+    predictor: TextPredictor, rows: Iterable[TextRow], writer: PredictionWriter, chunk_size: int
+) -> int:
+    """Predicts ``rows`` in chunks of ``chunk_size`` into ``writer``; returns the rows written."""
+    pair = predictor.info.is_pair
+    for chunk in chunks(rows, chunk_size):
+        texts_b = [row.text_b or "" for row in chunk] if pair else None
+        writer.write(chunk, predictor.predict([row.text for row in chunk], texts_b))
+    return writer.rows
+
+
+def prediction_rows(
+    predictor: TextPredictor, rows: list[tuple[str, str | None]]
+) -> list[list[str]]:
     """The TSV fields of each (text_a, text_b) row: text(s), label(s), score, p(label)...
     (predict.sh's batch mode and scripts/predict_beam.py write the same rows)."""
     info = predictor.info
-    texts = [a for a, _ in rows]
     texts_b = [b or "" for _, b in rows] if info.is_pair else None
-    out = []
-    for (text_a, text_b), prediction in zip(rows, predictor.predict(texts, texts_b), strict=True):
-        label, score = label_and_score(prediction, info.is_multilabel)
-        fields = [text_a, text_b or ""] if info.is_pair else [text_a]
-        probabilities = (f"{p:.6f}" for p in prediction.probabilities.values())
-        out.append([*fields, label, score, *probabilities])
-    return out
+    predictions = predictor.predict([a for a, _ in rows], texts_b)
+    return [
+        table_fields(info, text_a, text_b, prediction)
+        for (text_a, text_b), prediction in zip(rows, predictions, strict=True)
+    ]

@@ -25,17 +25,20 @@ JSON_TYPES = {
 
 @dataclass(frozen=True)
 class Limits:
-    """Request limits (serve.sh flags --max_texts, --max_text_chars, --max_body_bytes)."""
+    """Request limits (serve.sh flags --max_texts, --max_text_chars, --max_body_bytes,
+    --max_file_rows)."""
 
     max_texts: int = 64
     max_text_chars: int = 10_000
     max_body_bytes: int = 1 << 20
+    max_file_rows: int = 10_000
 
     def to_dict(self) -> dict[str, int]:
         return {
             "max_texts": self.max_texts,
             "max_text_chars": self.max_text_chars,
             "max_body_bytes": self.max_body_bytes,
+            "max_file_rows": self.max_file_rows,
         }
 
 
@@ -153,15 +156,30 @@ def check_text(value: Any, field: str, limits: Limits) -> str:
 
 
 # === POST /predict ===
+def check_not_empty(value: str, field: str) -> str:
+    """/predict's texts must hold something to classify: an empty or whitespace-only text is
+    a mistake there (TF Serving's route keeps the export's defined "no text" prediction)."""
+    if not value.strip():
+        what = "whitespace only" if value else "empty"
+        raise RequestError(field, f"the text is {what}: there is nothing to classify")
+    return value
+
+
 def parse_predict(body: Any, is_pair: bool, limits: Limits) -> TextBatch:
-    """{"texts": [str, ...]} for single-text models, {"pairs": [[a, b], ...]} for pair models."""
+    """{"texts": [str, ...]} for single-text models, {"pairs": [[a, b], ...]} for pair models
+    (text_b may be empty: the pair is read as one text)."""
     obj = require_object(body, "body")
     reject_unknown(obj, ("texts", "pairs"))
     if not is_pair:
         if "pairs" in obj:
             raise RequestError("pairs", 'this model takes single texts: send "texts": [...]')
         items = require_list(obj, "texts", limits)
-        return TextBatch([check_text(v, f"texts[{i}]", limits) for i, v in enumerate(items)])
+        return TextBatch(
+            [
+                check_not_empty(check_text(v, f"texts[{i}]", limits), f"texts[{i}]")
+                for i, v in enumerate(items)
+            ]
+        )
     if "texts" in obj:
         raise RequestError("texts", 'this model classifies pairs: send "pairs": [[a, b], ...]')
     items = require_list(obj, "pairs", limits)
@@ -170,6 +188,8 @@ def parse_predict(body: Any, is_pair: bool, limits: Limits) -> TextBatch:
         if not isinstance(pair, list) or len(pair) != 2:
             got = f"{len(pair)} items" if isinstance(pair, list) else json_type(pair)
             raise RequestError(f"pairs[{i}]", f"expected [text_a, text_b], got {got}")
-        texts.append(check_text(pair[0], f"pairs[{i}][0]", limits))
+        texts.append(
+            check_not_empty(check_text(pair[0], f"pairs[{i}][0]", limits), f"pairs[{i}][0]")
+        )
         texts_b.append(check_text(pair[1], f"pairs[{i}][1]", limits))
     return TextBatch(texts, texts_b)

@@ -128,3 +128,62 @@ def test_a_server_error_is_shown_not_swallowed(browser, http_server):
     wait_for_state(browser, "error")
     status = browser.find_element(By.ID, "status").text
     assert "texts[0]: 10001 characters is over the limit of 10000" in status
+
+
+def test_the_placeholder_is_drawn_from_the_models_labels(browser, http_server):
+    browser.get(http_server.url + "/")
+    wait_for_state(browser, "ready")
+    placeholder = browser.find_element(By.ID, "text").get_attribute("placeholder")
+    assert "体育、财经、科技、娱乐" in placeholder
+    assert "浙江队" not in placeholder
+
+
+def test_an_empty_text_is_refused_without_asking_the_server(browser, http_server):
+    browser.get(http_server.url + "/")
+    wait_for_state(browser, "ready")
+    browser.execute_script(
+        "window.calls = 0; const original = window.fetch;"
+        "window.fetch = (...args) => { window.calls += 1; return original(...args); };"
+    )
+    browser.find_element(By.ID, "text").send_keys("  \n ")
+    browser.find_element(By.ID, "predict-button").click()
+    wait_for_state(browser, "error")
+    assert "empty" in browser.find_element(By.ID, "status").text
+    assert browser.execute_script("return window.calls") == 0
+    assert not browser.find_element(By.ID, "result").is_displayed()
+
+
+def test_a_file_is_predicted_and_offered_as_a_download(browser, http_server, predictor, tmp_path):
+    import csv
+    import io
+
+    texts = ["中超第6轮，浙江队5比0逆转武汉三镇", "央行宣布降准，A股高开"]
+    source = tmp_path / "reviews.csv"
+    source.write_text(
+        "id,text\n" + "".join(f"r{i},{t}\n" for i, t in enumerate(texts)), encoding="utf-8"
+    )
+    browser.get(http_server.url + "/")
+    wait_for_state(browser, "ready")
+    browser.find_element(By.ID, "file").send_keys(str(source))
+    browser.find_element(By.ID, "id_column").send_keys("id")
+    browser.find_element(By.ID, "file-button").click()
+    WebDriverWait(browser, 60).until(
+        lambda d: (
+            d.find_element(By.TAG_NAME, "body").get_attribute("data-file-state")
+            in ("done", "error")
+        )
+    )
+    assert browser.find_element(By.ID, "file-status").text == ""
+    link = browser.find_element(By.ID, "download")
+    assert link.get_attribute("download") == "reviews.predictions.csv"
+    content = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then((r) => r.text()).then(done);",
+        link.get_attribute("href"),
+    )
+    rows = list(csv.reader(io.StringIO(content)))
+    assert rows[0][:3] == ["id", "text", "predicted_label"]
+    expected = [p.label for p in predictor.predict(texts)]
+    assert [row[:3] for row in rows[1:]] == [
+        [f"r{i}", t, label] for i, (t, label) in enumerate(zip(texts, expected, strict=True))
+    ]

@@ -16,7 +16,8 @@ from tests.support.serving import http_call
 pytestmark = pytest.mark.slow  # runs scripts in subprocesses or trains for long
 
 MODEL = "multiclass_export"  # the export folder's name is the model name
-TEXTS = [*SERVING_TEXTS, "", " \t ", "好开心😀👍🏻", "央行宣布降准。" * 500]
+TEXTS = [*SERVING_TEXTS, "好开心😀👍🏻", "央行宣布降准。" * 500]
+EMPTY = ["", " \t "]  # refused by /predict, predicted by TF Serving's route as the export defines
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,12 @@ def test_metadata(http_server):
     assert meta["labels"] == ["体育", "财经", "科技", "娱乐"]
     assert (meta["model_family"], meta["max_seq_length"], meta["model_version"]) == ("bert", 32, 1)
     assert (meta["head_kind"], meta["is_pair"], meta["inputs"]) == ("multiclass", False, ["text"])
-    assert meta["limits"] == {"max_texts": 64, "max_text_chars": 10000, "max_body_bytes": 1 << 20}
+    assert meta["limits"] == {
+        "max_texts": 64,
+        "max_text_chars": 10000,
+        "max_body_bytes": 1 << 20,
+        "max_file_rows": 10000,
+    }
     assert meta["batching"]["max_batch_size"] == 32
 
 
@@ -64,11 +70,11 @@ def test_predict_equals_the_predictor(http_server, predictor):
 
 
 def test_tf_serving_row_format(http_server, predictor):
-    instances = [TEXTS[0], {"text": TEXTS[1]}, TEXTS[4]]
+    instances = [TEXTS[0], {"text": TEXTS[1]}, TEXTS[4], *EMPTY]
     reply = http_call(http_server, "POST", f"/v1/models/{MODEL}:predict", {"instances": instances})
     assert reply.status == 200, reply.body
     predictions = reply.json()["predictions"]
-    outputs = predictor.run([TEXTS[0], TEXTS[1], TEXTS[4]])
+    outputs = predictor.run([TEXTS[0], TEXTS[1], TEXTS[4], *EMPTY])
     for row, got in enumerate(predictions):
         assert set(got) == {"label", "score", "labels", "predicted", "probabilities", "logits"}
         assert got["label"] == outputs["label"][row]
@@ -165,6 +171,8 @@ MALFORMED = [
     ("text_nested", "POST", "/predict", b'{"texts": ["ok", ["x"]]}', JSON, 400, "texts[1]"),
     ("text_bool", "POST", "/predict", b'{"texts": [true]}', JSON, 400, "texts[0]"),
     ("text_nan", "POST", "/predict", b'{"texts": ["a", NaN]}', JSON, 400, "texts[1]"),
+    ("text_empty", "POST", "/predict", b'{"texts": ["a", ""]}', JSON, 400, "texts[1]"),
+    ("text_whitespace", "POST", "/predict", b'{"texts": [" \\t\\u3000"]}', JSON, 400, "texts[0]"),
     ("too_many_texts", "POST", "/predict", json.dumps({"texts": ["x"] * 65}).encode(), JSON, 400, "texts"),
     ("text_too_long", "POST", "/predict", json.dumps({"texts": ["x" * 10_001]}).encode(), JSON, 400, "texts[0]"),
     ("lone_surrogate", "POST", "/predict", b'{"texts": ["ok", "a\\ud800b"]}', JSON, 400, "texts[1]"),

@@ -1,14 +1,36 @@
-// The page at /: reads /metadata once, posts the text to /predict, draws one bar per label.
-// body[data-state] says where it is (loading, ready, predicting, done, error) for tests.
+// The page at /: reads /metadata once, posts the text to /predict, draws one bar per label;
+// posts a file to /predict_file and offers the predictions back as a download.
+// body[data-state] says where the text is (loading, ready, predicting, done, error) and
+// body[data-file-state] where the file is (uploading, done, error), for tests.
+// Every text from the model or the server is set as textContent: nothing is parsed as HTML.
 "use strict";
 
-const state = { metadata: null };
+const state = { metadata: null, downloadUrl: null };
 const $ = (id) => document.getElementById(id);
+const PLACEHOLDER_LABELS = 6; // labels named in the text box's placeholder
 
 function setStatus(message, isError) {
   const status = $("status");
   status.textContent = message || "";
   status.classList.toggle("error", Boolean(isError));
+}
+
+function setFileStatus(message, isError) {
+  const status = $("file-status");
+  status.textContent = message || "";
+  status.classList.toggle("error", Boolean(isError));
+}
+
+// "输入或粘贴文本，判断它属于：体育、财经、… · Type or paste a text (labels: ...)": the model's
+// own labels, or the neutral line when it has none to show.
+function placeholderFor(labels) {
+  if (!labels || !labels.length) return "输入或粘贴文本 Type or paste a text";
+  const shown = labels.slice(0, PLACEHOLDER_LABELS);
+  const more = labels.length > shown.length ? "…" : "";
+  return (
+    `输入或粘贴文本，判断它属于：${shown.join("、")}${more}\n` +
+    `Type or paste a text to classify as ${shown.join(", ")}${more ? ", ..." : ""}`
+  );
 }
 
 async function loadMetadata() {
@@ -20,8 +42,15 @@ async function loadMetadata() {
   $("model-info").textContent =
     `${metadata.model_name} · version ${metadata.model_version} · ${kind} · ` +
     `${metadata.labels.length} labels · max ${metadata.max_seq_length} tokens`;
+  $("text").placeholder = placeholderFor(metadata.labels);
   $("text-b-group").hidden = !metadata.is_pair;
-  if (metadata.is_pair) $("text-label").textContent = "第一段文本 Text A";
+  $("text-b-column-group").hidden = !metadata.is_pair;
+  if (metadata.is_pair) {
+    $("text-label").textContent = "第一段文本 Text A";
+    $("text_column").placeholder = "text_a";
+  }
+  const rows = metadata.limits && metadata.limits.max_file_rows;
+  if (rows) $("file-help").textContent += ` At most ${rows} texts per file.`;
   document.body.dataset.state = "ready";
 }
 
@@ -69,6 +98,14 @@ function render(prediction, response) {
 
 async function predict(event) {
   if (event) event.preventDefault();
+  if (!$("text").value.trim()) {
+    // Nothing to classify: say so here, without asking the server (which refuses it too).
+    const which = state.metadata && state.metadata.is_pair ? "第一段文本 Text A" : "文本 text";
+    setStatus(`请输入${which}：it is empty. Type or paste a text first.`, true);
+    document.body.dataset.state = "error";
+    $("text").focus();
+    return;
+  }
   const button = $("predict-button");
   button.disabled = true;
   document.body.dataset.state = "predicting";
@@ -92,8 +129,64 @@ async function predict(event) {
   }
 }
 
+// The name the server gave the download (RFC 6266: filename* when it is not ASCII).
+function downloadName(response, fallback) {
+  const header = response.headers.get("Content-Disposition") || "";
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  if (encoded) return decodeURIComponent(encoded[1]);
+  const plain = /filename="?([^";]+)"?/i.exec(header);
+  return plain ? plain[1] : fallback;
+}
+
+async function predictFile(event) {
+  if (event) event.preventDefault();
+  const file = $("file").files[0];
+  if (!file) {
+    setFileStatus("请选择文件 Choose a file first.", true);
+    document.body.dataset.fileState = "error";
+    return;
+  }
+  const form = new FormData();
+  form.append("file", file, file.name);
+  for (const id of ["text_column", "text_b_column", "id_column"]) {
+    const value = $(id).value.trim();
+    if (value && !$(id).closest("[hidden]")) form.append(id, value);
+  }
+  const button = $("file-button");
+  button.disabled = true;
+  $("file-result").hidden = true;
+  document.body.dataset.fileState = "uploading";
+  setFileStatus("…");
+  try {
+    const response = await fetch("/predict_file", { method: "POST", body: form });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      throw new Error(body.error || response.statusText);
+    }
+    const blob = await response.blob();
+    if (state.downloadUrl) URL.revokeObjectURL(state.downloadUrl);
+    state.downloadUrl = URL.createObjectURL(blob);
+    const link = $("download");
+    link.href = state.downloadUrl;
+    link.download = downloadName(response, "predictions.tsv");
+    link.textContent = `下载结果 Download ${link.download}`;
+    const rows = response.headers.get("X-Predicted-Rows");
+    const version = response.headers.get("X-Model-Version");
+    $("file-meta").textContent = `${rows} texts · model version ${version}`;
+    $("file-result").hidden = false;
+    setFileStatus("");
+    document.body.dataset.fileState = "done";
+  } catch (error) {
+    setFileStatus(`错误 Error: ${error.message}`, true);
+    document.body.dataset.fileState = "error";
+  } finally {
+    button.disabled = false;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("predict-form").addEventListener("submit", predict);
+  $("file-form").addEventListener("submit", predictFile);
   for (const id of ["text", "text_b"]) {
     $(id).addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) predict(event);

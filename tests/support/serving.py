@@ -15,9 +15,11 @@ def write_serving_output_dir(
     thresholds: tuple[float, ...] | None = None,
     max_seq_length: int = 32,
     seed: int = 0,
+    **spec_fields,
 ):
     """A training output folder (classifier_config.json, weights, vocab, labels) holding a tiny
-    random classifier: what train.sh writes, in a second instead of a training run."""
+    random classifier: what train.sh writes, in a second instead of a training run.
+    ``spec_fields``: further ClassifierSpec fields (temperatures, long_text, ...)."""
     from pathlib import Path
 
     import keras
@@ -40,6 +42,7 @@ def write_serving_output_dir(
         max_seq_length=max_seq_length,
         thresholds=thresholds,
         task_name="pair" if is_pair else ("multilabel" if head_kind == "multilabel" else "tsv"),
+        **spec_fields,
     )
     model = build_classifier(spec)
     randomize_weights(model, seed, scale=0.3)
