@@ -48,11 +48,14 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def add_usage(self, usage, actions, groups, prefix=None) -> None:
         if usage is None:
-            required = [
-                f"{a.option_strings[-1]}={a.metavar or a.dest.upper()}"
-                for a in actions
-                if a.required and a.option_strings
-            ]
+
+            def shown(action: argparse.Action) -> str:
+                return f"{action.option_strings[-1]}={action.metavar or action.dest.upper()}"
+
+            required = [shown(a) for a in actions if a.required and a.option_strings]
+            for group in groups:  # one of these flags is required
+                if group.required:
+                    required.append("(" + " | ".join(shown(a) for a in group._group_actions) + ")")
             usage = " ".join(["%(prog)s", *required, "[options]"])
         super().add_usage(usage, actions, groups, prefix)
 

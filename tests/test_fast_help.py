@@ -93,5 +93,7 @@ def test_a_shell_command_answers_help_with_its_own_name():
         [str(ROOT / "scripts" / "predict.sh"), "--help"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("usage: scripts/predict.sh --export_dir=EXPORT_DIR [options]")
+    assert done.stdout.startswith(
+        "usage: scripts/predict.sh (--export_dir=EXPORT_DIR | --run_dir=RUN_DIR) [options]"
+    )
     assert done.stderr == ""
