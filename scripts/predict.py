@@ -4,6 +4,7 @@ stdin or of --text otherwise; over an export or a train.sh run folder.
 scripts/predict.sh --export_dir exported/demo                      # REPL: prompt, label, score
 scripts/predict.sh --export_dir exported/demo --text 股市大涨 --text 中超开赛
 scripts/predict.sh --run_dir output/demo < texts.txt > predictions.tsv
+scripts/predict.sh --export_dir exported/demo --text 股市大涨 --top_k 3    # the 3 best labels
 scripts/predict.sh --export_dir exported/demo --input_file reviews.csv --id_column id \
     --output_file predictions.jsonl
 """
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
             "scripts/predict.sh --export_dir=exported/my_task --input_file=reviews.csv "
             "--text_column=review --id_column=id --output_file=predictions.jsonl",
             "printf '物流很快，好评\\n' | scripts/predict.sh --export_dir=exported/my_task",
+            "scripts/predict.sh --export_dir=exported/my_task --text='物流很快，好评' --top_k=3",
         ],
     )
     g = p.add_argument_group("the model (one of)")
@@ -106,6 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="tsv (train.sh --do_predict's columns), csv (the same) or jsonl (one object per "
         "text); auto: from --output_file's extension, tsv on stdout",
+    )
+    g.add_argument(
+        "--top_k",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="also give each text's N most probable labels with their probabilities, best "
+        'first (tables: columns top1_label, top1_probability, ...; jsonl: "top_k"; the '
+        "REPL: lines under each answer); N over the number of labels gives them all; "
+        "multilabel models: the N highest, whatever the thresholds",
     )
     p.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch")
     add_bool(
@@ -248,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         from serving.repl import run_repl
 
         try:
-            return run_repl(predictor, sys.stdin, sys.stdout)
+            return run_repl(predictor, sys.stdin, sys.stdout, top_k=args.top_k)
         except KeyboardInterrupt:
             print(file=sys.stdout)
             return 0
@@ -308,10 +320,12 @@ def write_output(predictor, rows, args: argparse.Namespace, output_format: str, 
 
     chunk = args.batch_size * 4
     if tmp is None:
-        writer = PredictionWriter(sys.stdout, output_format, predictor.info, args.id_column)
+        writer = PredictionWriter(
+            sys.stdout, output_format, predictor.info, args.id_column, args.top_k
+        )
         return write_predictions(predictor, rows, writer, chunk)
     with open(tmp, "w", encoding="utf-8", newline="") as target:
-        writer = PredictionWriter(target, output_format, predictor.info, args.id_column)
+        writer = PredictionWriter(target, output_format, predictor.info, args.id_column, args.top_k)
         count = write_predictions(predictor, rows, writer, chunk)
     os.replace(tmp, args.output_file)
     return count

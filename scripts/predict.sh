@@ -4,6 +4,7 @@
 #   scripts/predict.sh --export_dir exported/demo                 # interactive REPL
 #   scripts/predict.sh --export_dir exported/demo --text 股市大涨 --text 中超开赛
 #   scripts/predict.sh --export_dir exported/demo < texts.txt     # TSV of predictions on stdout
+#   scripts/predict.sh --export_dir exported/demo --text 股市大涨 --top_k 3   # the 3 best labels
 #   scripts/predict.sh --run_dir output/demo --input_file reviews.csv --id_column id \
 #       --output_file predictions.jsonl                           # CSV in, JSONL out
 set -euo pipefail

@@ -13,6 +13,7 @@ from typing import Any
 _EXPORTS = {
     "InputError": "serving.predictor",
     "Predictor": "serving.predictor",
+    "LabelProbability": "serving.prediction",
     "LabelScore": "serving.prediction",
     "Prediction": "serving.prediction",
     "ModelInfo": "serving.model_info",
@@ -21,6 +22,7 @@ _EXPORTS = {
     "latest_version": "serving.versions",
     "list_versions": "serving.versions",
     "select_version": "serving.versions",
+    "top_k_labels": "serving.prediction",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,36 @@ class LabelScore:
 
 
 @dataclass(frozen=True)
+class LabelProbability:
+    """One of a prediction's top-k labels (serialized with "probability", not "score": it is
+    any label's probability, not a decision's)."""
+
+    label: str
+    probability: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "probability": self.probability}
+
+
+def top_k_labels(
+    probabilities: Sequence[float], labels: Sequence[str], k: int
+) -> tuple[LabelProbability, ...]:
+    """The ``k`` most probable labels, best first; ties keep the model's label order, and a
+    ``k`` over the number of labels gives them all.
+
+    The one definition of top-k for every path (a SavedModel, a run folder in memory, HTTP),
+    so they agree. It reads probabilities only: a multilabel model's k highest per-label
+    probabilities whatever its thresholds, the decisions staying in ``labels``."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"top_k must be an integer >= 1, got {k!r}")
+    if len(probabilities) != len(labels):
+        raise ValueError(f"{len(probabilities)} probabilities for {len(labels)} labels")
+    probs = [float(p) for p in probabilities]
+    order = sorted(range(len(probs)), key=lambda i: (-probs[i], i))
+    return tuple(LabelProbability(labels[i], probs[i]) for i in order[: int(k)])
+
+
+@dataclass(frozen=True)
 class Prediction:
     """``label``/``score``: the most probable label. ``labels``: the predicted labels, best first
     (multiclass: that one label; multilabel: every label at or over its threshold, maybe none).
@@ -32,13 +63,21 @@ class Prediction:
     labels: tuple[LabelScore, ...]
     probabilities: dict[str, float]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def top_k(self, k: int) -> tuple[LabelProbability, ...]:
+        """The ``k`` most probable labels with their probabilities (see top_k_labels)."""
+        return top_k_labels(list(self.probabilities.values()), list(self.probabilities), k)
+
+    def to_dict(self, top_k: int | None = None) -> dict[str, Any]:
+        """As JSON; ``top_k`` adds "top_k": [{"label", "probability"}, ...] (None: unchanged)."""
+        result = {
             "label": self.label,
             "score": self.score,
             "labels": [item.to_dict() for item in self.labels],
             "probabilities": dict(self.probabilities),
         }
+        if top_k is not None:
+            result["top_k"] = [item.to_dict() for item in self.top_k(top_k)]
+        return result
 
 
 def predictions_from_outputs(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from serving.prediction import TextPredictor
+from serving.prediction import Prediction, TextPredictor
 from serving.text_io import (
     InputTextError,
     PredictionWriter,
@@ -30,6 +30,7 @@ __all__ = [
     "prediction_rows",
     "read_rows",
     "run_repl",
+    "top_k_lines",
     "tsv_header",
     "utf8_lines",
     "write_predictions_tsv",
@@ -50,8 +51,16 @@ def banner(predictor: TextPredictor) -> str:
     )
 
 
-def run_repl(predictor: TextPredictor, stdin: TextIO, stdout: TextIO, prompt: str = "> ") -> int:
-    """Reads texts at a prompt until q / EOF; prints "label<TAB>score" for each."""
+def run_repl(
+    predictor: TextPredictor,
+    stdin: TextIO,
+    stdout: TextIO,
+    prompt: str = "> ",
+    top_k: int | None = None,
+) -> int:
+    """Reads texts at a prompt until q / EOF; prints "label<TAB>score" for each, and with
+    ``top_k`` the k most probable labels under it, one "  rank. label<TAB>probability" line
+    each (indented, so the answer line stays the first and the same as without)."""
     info = predictor.info
     print(banner(predictor), file=stdout, flush=True)
     while True:
@@ -65,9 +74,20 @@ def run_repl(predictor: TextPredictor, stdin: TextIO, stdout: TextIO, prompt: st
             text_b = _ask(stdin, stdout, "text_b> ")
             if text_b is None:
                 break
-        label, score = label_and_score(predictor.predict_one(text, text_b), info.is_multilabel)
+        prediction = predictor.predict_one(text, text_b)
+        label, score = label_and_score(prediction, info.is_multilabel)
         print(f"{label or NO_LABEL}\t{score}", file=stdout, flush=True)
+        if top_k is not None:
+            print(top_k_lines(prediction, top_k), file=stdout, flush=True)
     return 0
+
+
+def top_k_lines(prediction: Prediction, k: int) -> str:
+    """The REPL's top-k block: "  1. 体育<TAB>0.790746", one line per label, best first."""
+    return "\n".join(
+        f"  {rank}. {item.label}\t{item.probability:.6f}"
+        for rank, item in enumerate(prediction.top_k(k), 1)
+    )
 
 
 def _ask(stdin: TextIO, stdout: TextIO, prompt: str) -> str | None:

@@ -302,29 +302,53 @@ def label_and_score(prediction: Prediction, multilabel: bool) -> tuple[str, str]
     )
 
 
-def table_header(info: ModelInfo, id_column: str | None = None) -> list[str]:
-    """[id,] text(s), predicted label(s), probability, p(label)... (train.sh --do_predict's)."""
+def table_header(
+    info: ModelInfo, id_column: str | None = None, top_k: int | None = None
+) -> list[str]:
+    """[id,] text(s), predicted label(s), probability, p(label)... (train.sh --do_predict's),
+    then with ``top_k`` top1_label, top1_probability, ... (k clipped to the labels)."""
     header = [id_column] if id_column else []
     header += ["text_a", "text_b"] if info.is_pair else ["text"]
     header.append("predicted_labels" if info.is_multilabel else "predicted_label")
-    return header + ["probability"] + [f"p({name})" for name in info.labels]
+    header += ["probability"] + [f"p({name})" for name in info.labels]
+    for rank in range(1, _top_k_width(info, top_k) + 1):
+        header += [f"top{rank}_label", f"top{rank}_probability"]
+    return header
 
 
 def table_fields(
-    info: ModelInfo, text: str, text_b: str | None, prediction: Prediction
+    info: ModelInfo,
+    text: str,
+    text_b: str | None,
+    prediction: Prediction,
+    top_k: int | None = None,
 ) -> list[str]:
     """One row's cells under table_header (without the id)."""
     label, score = label_and_score(prediction, info.is_multilabel)
     texts = [text, text_b or ""] if info.is_pair else [text]
-    return [*texts, label, score, *(f"{p:.6f}" for p in prediction.probabilities.values())]
+    fields = [*texts, label, score, *(f"{p:.6f}" for p in prediction.probabilities.values())]
+    if top_k is not None:
+        for item in prediction.top_k(top_k):
+            fields += [item.label, f"{item.probability:.6f}"]
+    return fields
+
+
+def _top_k_width(info: ModelInfo, top_k: int | None) -> int:
+    """How many (label, probability) column pairs ``top_k`` adds: k, at most every label."""
+    return 0 if top_k is None else min(top_k, len(info.labels))
 
 
 def json_object(
-    info: ModelInfo, row: TextRow, prediction: Prediction, id_column: str | None = None
+    info: ModelInfo,
+    row: TextRow,
+    prediction: Prediction,
+    id_column: str | None = None,
+    top_k: int | None = None,
 ) -> dict[str, Any]:
     """One row as a JSONL object: the id, the text(s), the predicted label (multilabel: the
     list of labels over their thresholds), its probability (a list likewise) and every
-    label's probability, rounded as the tables are (6 decimals)."""
+    label's probability, rounded as the tables are (6 decimals); with ``top_k``, "top_k":
+    [{"label", "probability"}, ...] best first."""
     obj: dict[str, Any] = {id_column: row.id} if id_column else {}
     if info.is_pair:
         obj.update(text_a=row.text, text_b=row.text_b or "")
@@ -337,38 +361,52 @@ def json_object(
         obj["predicted_label"] = prediction.label
         obj["probability"] = round(prediction.score, 6)
     obj["probabilities"] = {k: round(v, 6) for k, v in prediction.probabilities.items()}
+    if top_k is not None:
+        obj["top_k"] = [
+            {"label": item.label, "probability": round(item.probability, 6)}
+            for item in prediction.top_k(top_k)
+        ]
     return obj
 
 
 class PredictionWriter:
     """Writes predictions to ``out`` in ``output_format`` (tsv, csv or jsonl): the header
-    first (tables), then rows as they come."""
+    first (tables), then rows as they come; ``top_k`` (None: none) adds each row's k most
+    probable labels."""
 
     def __init__(
-        self, out: TextIO, output_format: str, info: ModelInfo, id_column: str | None = None
+        self,
+        out: TextIO,
+        output_format: str,
+        info: ModelInfo,
+        id_column: str | None = None,
+        top_k: int | None = None,
     ) -> None:
         if output_format not in OUTPUT_FORMATS[1:]:
             raise ValueError(f"unknown output format {output_format!r} (one of tsv, csv, jsonl)")
+        if top_k is not None and (isinstance(top_k, bool) or top_k < 1):
+            raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")
         self.out = out
         self.format = output_format
         self.info = info
         self.id_column = id_column
+        self.top_k = top_k
         self.rows = 0
         self._table = None
         if output_format != "jsonl":
             delimiter = "\t" if output_format == "tsv" else ","
             self._table = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-            self._table.writerow(table_header(info, id_column))
+            self._table.writerow(table_header(info, id_column, top_k))
 
     def write(self, rows: Sequence[TextRow], predictions: Sequence[Prediction]) -> None:
         for row, prediction in zip(rows, predictions, strict=True):
             if self._table is not None:
                 ids = [_cell(row.id)] if self.id_column else []
                 self._table.writerow(
-                    ids + table_fields(self.info, row.text, row.text_b, prediction)
+                    ids + table_fields(self.info, row.text, row.text_b, prediction, self.top_k)
                 )
             else:
-                obj = json_object(self.info, row, prediction, self.id_column)
+                obj = json_object(self.info, row, prediction, self.id_column, self.top_k)
                 self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         self.rows += len(rows)
         self.out.flush()
