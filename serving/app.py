@@ -31,7 +31,14 @@ from serving.prediction import predictions_from_outputs
 from serving.predictor import InputError
 from serving.text_io import MEDIA_TYPES, PredictionWriter, chunks
 from serving.uploads import parse_upload, read_upload_rows
-from serving.validation import Limits, RequestError, TextBatch, parse_predict, read_json_body
+from serving.validation import (
+    Limits,
+    RequestError,
+    TextBatch,
+    parse_predict,
+    parse_top_k,
+    read_json_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -125,12 +132,13 @@ def create_app(
     def predict():
         body = read_json_body(request, limits)
         batch = parse_predict(body, holder.current.predictor.info.is_pair, limits)
+        top_k = parse_top_k(body)
         model, outputs = run_texts(batch)
         predictions = predictions_from_outputs(outputs, model.predictor.info.labels)
         return {
             "model_name": model_name,
             "model_version": model.version,
-            "predictions": [p.to_dict() for p in predictions],
+            "predictions": [p.to_dict(top_k) for p in predictions],
         }
 
     @app.post("/predict_file")
@@ -142,7 +150,7 @@ def create_app(
         info = model.predictor.info
         rows = read_upload_rows(upload, info.is_pair, limits)
         out = io.StringIO()
-        writer = PredictionWriter(out, upload.output_format, info, upload.columns.id)
+        writer = PredictionWriter(out, upload.output_format, info, upload.columns.id, upload.top_k)
         for chunk in chunks(rows, batcher.max_batch_size):
             texts_b = [row.text_b or "" for row in chunk] if info.is_pair else None
             ran, outputs = run_texts(TextBatch([row.text for row in chunk], texts_b))
@@ -218,7 +226,8 @@ def create_app(
             outputs = model.predictor.run_ids(ids.input_ids, ids.input_mask, ids.segment_ids)
         else:
             model, outputs = run_texts(parsed.texts)
-        return tf_serving.format_response(outputs, parsed.columnar)
+        labels = model.predictor.info.labels
+        return tf_serving.format_response(outputs, parsed.columnar, parsed.top_k, labels)
 
     # === Errors: always JSON ===
     @app.errorhandler(RequestError)

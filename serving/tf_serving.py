@@ -6,6 +6,10 @@ serving_default (raw text; an instance is a string, {"text": ...} or, for pair m
 {"text": ..., "text_b": ...}) or predict_ids (google-research/bert's input_ids, input_mask,
 segment_ids). Responses carry exactly the exported signature's outputs, so a client reads the
 same JSON from this server and from TF Serving loading the same SavedModel.
+
+One extension of this server's, not TF Serving's: an optional "top_k" (integer >= 1) adds
+"top_k" ([{"label", "probability"}, ...], best first) to each prediction (columnar: an output
+"top_k" with one such list per row). Without it the response is exactly TF Serving's.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from typing import Any
 import numpy as np
 
 from serving.model_info import ModelInfo
+from serving.prediction import top_k_labels
 from serving.validation import (
+    TOP_K,
     Limits,
     RequestError,
     TextBatch,
     check_list,
     check_text,
     json_type,
+    parse_top_k,
     reject_unknown,
     require_object,
 )
@@ -48,11 +55,13 @@ class TFServingRequest:
     columnar: bool
     texts: TextBatch | None = None
     ids: IdBatch | None = None
+    top_k: int | None = None
 
 
 def parse_request(body: Any, info: ModelInfo, limits: Limits) -> TFServingRequest:
     obj = require_object(body, "body")
-    reject_unknown(obj, ("signature_name", "instances", "inputs"))
+    reject_unknown(obj, ("signature_name", "instances", "inputs", TOP_K))
+    top_k = parse_top_k(obj)
     signature = obj.get("signature_name", SERVING_DEFAULT)
     if signature not in SIGNATURES:
         shown = signature if isinstance(signature, str) else json_type(signature)
@@ -75,9 +84,12 @@ def parse_request(body: Any, info: ModelInfo, limits: Limits) -> TFServingReques
             name: [check_text(v, f, limits) for v, f in items] for name, items in columns.items()
         }
         return TFServingRequest(
-            signature, columnar, texts=TextBatch(texts["text"], texts.get("text_b"))
+            signature,
+            columnar,
+            texts=TextBatch(texts["text"], texts.get("text_b")),
+            top_k=top_k,
         )
-    return TFServingRequest(signature, columnar, ids=_id_batch(columns, info))
+    return TFServingRequest(signature, columnar, ids=_id_batch(columns, info), top_k=top_k)
 
 
 Column = list[tuple[Any, str]]  # (value, field name for errors)
@@ -168,11 +180,22 @@ def _id_batch(columns: dict[str, Column], info: ModelInfo) -> IdBatch:
 OUTPUT_ORDER = ("label", "score", "labels", "predicted", "probabilities", "logits")
 
 
-def format_response(outputs: dict[str, np.ndarray], columnar: bool) -> dict[str, Any]:
+def format_response(
+    outputs: dict[str, np.ndarray],
+    columnar: bool,
+    top_k: int | None = None,
+    labels: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """TF Serving's response: {"predictions": [{...}, ...]} or {"outputs": {...}}, outputs in
-    a fixed order (label and score first) for readable replies."""
+    a fixed order (label and score first) for readable replies; ``top_k`` (with the model's
+    ``labels``) adds "top_k" last."""
     names = sorted(outputs, key=lambda n: (OUTPUT_ORDER.index(n) if n in OUTPUT_ORDER else 99, n))
     lists = {name: outputs[name].tolist() for name in names}
+    if top_k is not None:
+        lists[TOP_K] = [
+            [item.to_dict() for item in top_k_labels(row, labels, top_k)]
+            for row in outputs["probabilities"]
+        ]
     if columnar:
         return {"outputs": lists}
     count = len(next(iter(lists.values()))) if lists else 0

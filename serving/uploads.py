@@ -23,10 +23,10 @@ from serving.text_io import (
     input_format_for,
     read_text_rows,
 )
-from serving.validation import Limits, RequestError, reject_unknown
+from serving.validation import TOP_K, Limits, RequestError, reject_unknown
 
 FILE_FIELD = "file"
-FORM_FIELDS = ("input_format", "output_format", "text_column", "text_b_column", "id_column")
+FORM_FIELDS = ("input_format", "output_format", "text_column", "text_b_column", "id_column", TOP_K)
 UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 
@@ -39,6 +39,7 @@ class Upload:
     input_format: str
     output_format: str
     columns: Columns
+    top_k: int | None = None
 
     @property
     def download_name(self) -> str:
@@ -73,7 +74,8 @@ def parse_upload(request: Request, limits: Limits) -> Upload:
     if output_format == "auto":  # the format it came in (plain lines come back as TSV)
         output_format = input_format if input_format in OUTPUT_FORMATS else "tsv"
     columns = Columns(form["text_column"], form["text_b_column"], form["id_column"])
-    return Upload(name, upload.read(), input_format, output_format, columns)
+    top_k = _form_top_k(form[TOP_K])
+    return Upload(name, upload.read(), input_format, output_format, columns, top_k)
 
 
 def read_upload_rows(upload: Upload, is_pair: bool, limits: Limits) -> list[TextRow]:
@@ -112,6 +114,16 @@ def _choice(value: str | None, allowed: tuple[str, ...], field: str) -> str:
     if value not in allowed:
         raise RequestError(field, f"{value!r} is not one of {list(allowed)}")
     return value
+
+
+def _form_top_k(value: str | None) -> int | None:
+    """A form's top_k: decimal digits naming an integer >= 1 (forms carry strings only; nine
+    digits at most, far over any label count, so int() never meets a huge string)."""
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 9 or int(value) < 1:
+        raise RequestError(TOP_K, f"expected an integer >= 1, got {value[:40]!r}")
+    return int(value)
 
 
 def _display_name(filename: str | None) -> str:

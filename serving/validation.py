@@ -155,6 +155,26 @@ def check_text(value: Any, field: str, limits: Limits) -> str:
     return value
 
 
+TOP_K = "top_k"
+
+
+def parse_top_k(obj: dict[str, Any]) -> int | None:
+    """The optional "top_k" of a request body: an integer >= 1 (a boolean, a float such as
+    1.5 or 3.0, a string or null is refused); None when absent. A k over the number of
+    labels is clipped later, not refused, as predict.sh --top_k is."""
+    if TOP_K not in obj:
+        return None
+    return check_top_k(obj[TOP_K], TOP_K)
+
+
+def check_top_k(value: Any, field: str) -> int:
+    if type(value) is not int:
+        raise RequestError(field, f"expected an integer >= 1, got {json_type(value)}")
+    if value < 1:
+        raise RequestError(field, f"must be an integer >= 1, got {value}")
+    return value
+
+
 # === POST /predict ===
 def check_not_empty(value: str, field: str) -> str:
     """/predict's texts must hold something to classify: an empty or whitespace-only text is
@@ -167,9 +187,10 @@ def check_not_empty(value: str, field: str) -> str:
 
 def parse_predict(body: Any, is_pair: bool, limits: Limits) -> TextBatch:
     """{"texts": [str, ...]} for single-text models, {"pairs": [[a, b], ...]} for pair models
-    (text_b may be empty: the pair is read as one text)."""
+    (text_b may be empty: the pair is read as one text); an optional "top_k" is
+    parse_top_k's."""
     obj = require_object(body, "body")
-    reject_unknown(obj, ("texts", "pairs"))
+    reject_unknown(obj, ("texts", "pairs", TOP_K))
     if not is_pair:
         if "pairs" in obj:
             raise RequestError("pairs", 'this model takes single texts: send "texts": [...]')

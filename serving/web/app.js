@@ -148,7 +148,7 @@ async function predictFile(event) {
   }
   const form = new FormData();
   form.append("file", file, file.name);
-  for (const id of ["text_column", "text_b_column", "id_column"]) {
+  for (const id of ["text_column", "text_b_column", "id_column", "top_k"]) {
     const value = $(id).value.trim();
     if (value && !$(id).closest("[hidden]")) form.append(id, value);
   }
