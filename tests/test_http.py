@@ -84,6 +84,18 @@ def test_tf_serving_row_format(http_server, predictor):
         np.testing.assert_allclose(got["logits"], outputs["logits"][row], atol=1e-5)
 
 
+def test_top_k_is_the_predictors_probabilities_sorted(http_server, predictor):
+    for path, key in (("/predict", "texts"), (f"/v1/models/{MODEL}:predict", "instances")):
+        reply = http_call(http_server, "POST", path, {key: TEXTS[:3], "top_k": 2})
+        assert reply.status == 200, reply.body
+        for got, row in zip(reply.json()["predictions"], predictor.run(TEXTS[:3])["probabilities"], strict=True):  # fmt: skip
+            want = sorted(zip(predictor.labels, row.tolist(), strict=True), key=lambda x: -x[1])
+            assert [item["label"] for item in got["top_k"]] == [label for label, _ in want[:2]]
+            np.testing.assert_allclose(
+                [item["probability"] for item in got["top_k"]], [p for _, p in want[:2]], atol=1e-6
+            )
+
+
 def test_tf_serving_columnar_format_and_versioned_path(http_server, predictor):
     path = f"/v1/models/{MODEL}/versions/1:predict"
     reply = http_call(http_server, "POST", path, {"inputs": {"text": TEXTS[:3]}})
@@ -198,6 +210,10 @@ MALFORMED = [
     ("id_lengths_differ", "POST", P, json.dumps({"signature_name": "predict_ids", "instances": [{**IDS, "input_mask": [1, 1]}]}).encode(), JSON, 400, "instances[0].input_ids"),
     ("ids_too_long", "POST", P, json.dumps({"signature_name": "predict_ids", "instances": [{k: v * 11 for k, v in IDS.items()}]}).encode(), JSON, 400, "instances[0].input_ids"),
     ("mask_not_binary", "POST", P, json.dumps({"signature_name": "predict_ids", "instances": [{**IDS, "input_mask": [1, 2, 1]}]}).encode(), JSON, 400, "instances[0].input_mask[1]"),
+    ("top_k_zero", "POST", "/predict", b'{"texts": ["a"], "top_k": 0}', JSON, 400, "top_k"),
+    ("top_k_string", "POST", "/predict", b'{"texts": ["a"], "top_k": "3"}', JSON, 400, "top_k"),
+    ("top_k_bool", "POST", P, b'{"instances": ["a"], "top_k": true}', JSON, 400, "top_k"),
+    ("top_k_float", "POST", P, b'{"instances": ["a"], "top_k": 1.5}', JSON, 400, "top_k"),
     ("ids_missing_input", "POST", P, json.dumps({"signature_name": "predict_ids", "instances": [{"input_ids": [101]}]}).encode(), JSON, 400, "instances[0].input_mask"),
 ]  # fmt: skip
 
