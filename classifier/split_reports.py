@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.coverage import write_coverage_png
 from classifier.error_analysis import write_error_analysis
 from classifier.files import atomic_write_text, write_json
 from classifier.heads.base import Example, Head
@@ -35,6 +36,7 @@ def report_file_names(prefix: str) -> dict[str, str]:
         "confusion_png": f"{extra}confusion_matrix.png",
         "error_analysis": f"{extra}error_analysis.md",
         "reliability_png": f"{extra}reliability_diagram.png",
+        "coverage_png": f"{extra}coverage_curve.png",
         "predictions": f"{'dev' if prefix == 'eval' else prefix}_predictions.tsv",
     }
 
@@ -49,9 +51,10 @@ def write_split_reports(
     policy: ThresholdPolicy | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Writes the results JSON (the head's figures, calibration, ``extra``), scikit-learn's
-    classification report, the head's figures (reliability diagram; multiclass: the confusion
-    matrix as CSV and PNG) and the error analysis into output_dir; returns the results.
+    """Writes the results JSON (the head's figures, calibration, the coverage curve of
+    abstention, ``extra``), scikit-learn's classification report, the head's figures
+    (reliability diagram, coverage curve; multiclass: the confusion matrix as CSV and PNG) and
+    the error analysis into output_dir; returns the results.
 
     ``logits`` [N, L] and ``targets`` (as head.encode_labels gives them) have one row per
     example. ``policy``: these are the rows the decision thresholds were fitted on, so the
@@ -61,6 +64,10 @@ def write_split_reports(
     results = head.dev_report(logits, targets, policy)
     results.update(head.calibration_report(logits, targets))
     results.update(head.write_figures(out, files, logits, targets))
+    curve = head.coverage_curve(logits, targets, policy)
+    if curve:  # which --abstain_threshold to export with: what it answers, how well
+        results["coverage_curve"] = curve
+        write_coverage_png(out / files["coverage_png"], curve, head.default_metric)
     results.update(extra or {})
     atomic_write_text(out / files["report"], head.dev_text_report(logits, targets, policy))
     write_error_analysis(out / files["error_analysis"], head, examples, logits, targets, prefix)

@@ -28,6 +28,7 @@ DEV_REPORTS = [
     "confusion_matrix.csv",
     "confusion_matrix.png",
     "reliability_diagram.png",
+    "coverage_curve.png",
     "error_analysis.md",
     "dev_predictions.tsv",
 ]
@@ -37,6 +38,7 @@ TEST_REPORTS = [
     "test_confusion_matrix.csv",
     "test_confusion_matrix.png",
     "test_reliability_diagram.png",
+    "test_coverage_curve.png",
     "test_error_analysis.md",
     "test_predictions.tsv",
 ]
@@ -44,6 +46,7 @@ MULTILABEL_DEV_REPORTS = [
     "eval_results.json",
     "classification_report.txt",
     "reliability_diagram.png",
+    "coverage_curve.png",
     "error_analysis.md",
     "dev_predictions.tsv",
 ]

@@ -105,6 +105,15 @@ def test_output_dir_holds_everything_a_user_needs(multiclass_run):
     assert rows[0][1:] == ["体育", "财经", "科技", "娱乐"]
     assert sum(int(v) for row in rows[1:] for v in row[1:]) == 120
     assert (multiclass_run / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Abstention's coverage curve: threshold 0 answers every dev text with the plain accuracy.
+    results = json.loads((multiclass_run / "eval_results.json").read_text(encoding="utf-8"))
+    assert results["coverage_curve"][0] == {
+        "threshold": 0.0,
+        "coverage": 1.0,
+        "accuracy": pytest.approx(results["accuracy"]),
+        "answered": results["num_examples"],
+    }
+    assert (multiclass_run / "coverage_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any((multiclass_run / "logs").rglob("events.out.tfevents*"))
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 
 from classifier.calibration import ReliabilityBins, write_reliability_png
+from classifier.coverage import COVERAGE_THRESHOLDS
 from classifier.head_options import LossOptions
 from classifier.thresholds import ThresholdPolicy
 
@@ -245,6 +246,63 @@ class Head(ABC):
 
     @abstractmethod
     def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]: ...
+
+    # === Abstention ===
+    def abstains(self, probabilities: np.ndarray, threshold: float) -> np.ndarray:
+        """Rows [N] of bool: True where the text gets the abstain label instead of a decision.
+
+        The rule: its largest calibrated probability is below ``threshold`` (multiclass: the
+        top class's; multilabel: every label's). One rule on the probabilities the export
+        already outputs, so a server can recompute it for a request's own threshold;
+        threshold 0 never abstains, 1 always does unless a probability is exactly 1."""
+        probabilities = np.asarray(probabilities)
+        return probabilities.max(axis=-1) < threshold
+
+    def abstains_graph(self, probabilities: tf.Tensor, threshold: tf.Tensor) -> tf.Tensor:
+        """``abstains`` in TensorFlow, for the exported graph: bool [B]."""
+        import tensorflow as tf
+
+        return tf.reduce_max(probabilities, axis=-1) < tf.cast(threshold, probabilities.dtype)
+
+    def coverage_metric(self, decisions: np.ndarray, targets: np.ndarray) -> float | None:
+        """The default metric of the answered rows' decisions (None: the kind reports no
+        coverage curve)."""
+        return None
+
+    def coverage_curve(
+        self,
+        logits: np.ndarray,
+        targets: np.ndarray,
+        policy: ThresholdPolicy | None = None,
+        thresholds: Sequence[float] = COVERAGE_THRESHOLDS,
+    ) -> list[dict[str, Any]]:
+        """Per abstain threshold: the share of rows answered, the default metric of their
+        decisions (None when none is answered) and how many; decided as ``dev_report``
+        decides these rows (``policy``), so threshold 0's figure is the report's."""
+        probabilities = self.probabilities(logits)
+        decisions = np.asarray(self._coverage_decisions(logits, targets, policy))
+        targets = np.asarray(targets)
+        if not len(probabilities) or self.coverage_metric(decisions, targets) is None:
+            return []
+        rows = []
+        for threshold in thresholds:
+            answered = ~self.abstains(probabilities, threshold)
+            count = int(answered.sum())
+            value = self.coverage_metric(decisions[answered], targets[answered]) if count else None
+            rows.append(
+                {
+                    "threshold": float(threshold),
+                    "coverage": count / len(probabilities),
+                    self.default_metric: value,
+                    "answered": count,
+                }
+            )
+        return rows
+
+    def _coverage_decisions(
+        self, logits: np.ndarray, targets: np.ndarray, policy: ThresholdPolicy | None
+    ) -> np.ndarray:
+        return self.decisions(self.probabilities(logits))
 
     def served_thresholds(self) -> list[float] | None:
         """The decision thresholds an export serves (None for heads that have none)."""

@@ -111,6 +111,10 @@ class MulticlassHead(Head):
     def decisions(self, probabilities: np.ndarray) -> np.ndarray:
         return np.asarray(probabilities).argmax(axis=-1)
 
+    def coverage_metric(self, decisions: np.ndarray, targets: np.ndarray) -> float:
+        """Accuracy, as the report's."""
+        return float(np.mean(np.asarray(decisions) == np.asarray(targets)))
+
     def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         import tensorflow as tf
 

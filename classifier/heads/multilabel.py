@@ -150,6 +150,18 @@ class MultilabelHead(Head):
     def decisions(self, probabilities: np.ndarray) -> np.ndarray:
         return M.multilabel_predictions(probabilities, self.decision_thresholds)
 
+    def coverage_metric(self, decisions: np.ndarray, targets: np.ndarray) -> float:
+        """Micro-F1 (the default metric), as the report's."""
+        return T.decision_metric(self.default_metric, decisions, targets)
+
+    def _coverage_decisions(
+        self, logits: np.ndarray, targets: np.ndarray, policy: T.ThresholdPolicy | None
+    ) -> np.ndarray:
+        """Dev rows (``policy``): cross-fitted, as dev_report decides them."""
+        if policy is None:
+            return super()._coverage_decisions(logits, targets, policy)
+        return self.choose_thresholds(logits, targets, policy).out_of_fold
+
     def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         import tensorflow as tf
 
