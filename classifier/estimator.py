@@ -198,13 +198,20 @@ class FineTuner:
         return [tuple(self.classes_[j] for j in np.flatnonzero(row)) for row in decisions]
 
     def predict_outputs(
-        self, texts: Sequence[str], texts_b: Sequence[str] | None = None, batch_size: int = 64
+        self,
+        texts: Sequence[str],
+        texts_b: Sequence[str] | None = None,
+        batch_size: int = 64,
+        abstain_threshold: float | None = None,
+        abstain_label: str = "",
     ) -> dict[str, np.ndarray]:
         """The exported model's serving_default outputs, computed in memory: ``label`` and
         ``score`` (the most probable label), ``labels`` (the predicted names, "" elsewhere),
         ``predicted`` (0/1 int32), ``probabilities`` (calibrated, float32) and ``logits``.
         predict.sh predicts a run folder through this, so it decides as the export does
-        (tokenizer, temperatures, thresholds, long-text mode all come from the spec)."""
+        (tokenizer, temperatures, thresholds, long-text mode all come from the spec).
+        ``abstain_threshold``: as an export made with it (head.abstains), rows below it get
+        ``abstain_label``, no decisions, and ``abstained`` true."""
         head = self.spec_.head
         logits = self._logits(texts, texts_b, batch_size)
         probabilities = head.probabilities(logits)
@@ -214,7 +221,7 @@ class FineTuner:
         predicted = decisions.astype(np.int32).reshape(len(logits), head.num_labels)
         names = np.array(self.classes_, dtype=object)
         top = probabilities.argmax(axis=-1) if len(logits) else np.zeros([0], int)
-        return {
+        outputs = {
             "label": names[top],
             "score": probabilities[np.arange(len(top)), top].astype(np.float32),
             "labels": np.where(predicted > 0, names, ""),
@@ -222,6 +229,14 @@ class FineTuner:
             "probabilities": probabilities.astype(np.float32),
             "logits": np.asarray(logits, np.float32),
         }
+        if abstain_threshold is not None:
+            abstained = np.asarray(head.abstains(probabilities, abstain_threshold), bool)
+            abstained = abstained.reshape(len(logits))
+            outputs["label"] = np.where(abstained, abstain_label, outputs["label"]).astype(object)
+            outputs["labels"] = np.where(abstained[:, None], "", outputs["labels"])
+            outputs["predicted"] = np.where(abstained[:, None], 0, predicted).astype(np.int32)
+            outputs["abstained"] = abstained
+        return outputs
 
     def evaluate(
         self,

@@ -24,7 +24,7 @@ from classifier.trained_model import (
     load_trained_model,
 )
 from export.model_card import CARD_FILE, model_card
-from export.serving_module import OUTPUT_KEYS, ServingModule, describe_signatures
+from export.serving_module import ABSTAINED, OUTPUT_KEYS, ServingModule, describe_signatures
 from export.versioned_dir import write_version
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,13 @@ def export_metadata(
     source_dir: str | Path,
     dtype: str = "float32",
     quantize: str | None = None,
+    abstain_threshold: float | None = None,
+    abstain_label: str = "",
 ) -> dict[str, Any]:
-    """What a server reports about the model (GET /metadata); stored in the SavedModel."""
-    return {
+    """What a server reports about the model (GET /metadata); stored in the SavedModel.
+    ``abstain_threshold`` (with its label) adds the abstention setting and output; without
+    it the metadata is what it was before abstention existed."""
+    metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "labels": list(spec.labels),
@@ -79,6 +83,24 @@ def export_metadata(
         # Token counts of one text whose kernels serving builds at load (packing.bucket).
         "shape_buckets": bucket_sizes(spec.max_seq_length),
     }
+    if abstain_threshold is not None:
+        check_abstention(abstain_threshold, abstain_label)
+        metadata["abstain_threshold"] = float(abstain_threshold)
+        metadata["abstain_label"] = abstain_label
+        metadata["outputs"].append(ABSTAINED)
+    return metadata
+
+
+def check_abstention(threshold: float | None, label: str) -> None:
+    """export.sh's abstention settings: a probability in (0, 1], and a label only with it."""
+    if threshold is None:
+        if label:
+            raise ValueError("--abstain_label needs --abstain_threshold")
+        return
+    if isinstance(threshold, bool) or not 0.0 < float(threshold) <= 1.0:
+        raise ValueError(f"--abstain_threshold must be a probability in (0, 1], got {threshold}")
+    if not isinstance(label, str) or "\n" in label or "\t" in label:
+        raise ValueError("--abstain_label must be one line of text without tabs")
 
 
 def load_for_export(
@@ -121,9 +143,13 @@ def build_serving_module(
     freeze_weights: bool = False,
     long_text: dict[str, Any] | None = None,
     quantize: str | None = None,
+    abstain_threshold: float | None = None,
+    abstain_label: str = "",
 ) -> tuple[ServingModule, ClassifierSpec]:
     """The trained model of ``output_dir`` made ready for export (adapters merged);
-    ``long_text`` overrides the run's long-text settings (ClassifierSpec field names)."""
+    ``long_text`` overrides the run's long-text settings (ClassifierSpec field names);
+    ``abstain_threshold``: texts below it get ``abstain_label`` (ServingModule)."""
+    check_abstention(abstain_threshold, abstain_label)
     out = Path(output_dir)
     model, spec = load_for_export(out, dtype, quantize)
     if long_text:
@@ -134,9 +160,11 @@ def build_serving_module(
         encoder,
         head=spec.head,
         is_pair=spec.is_pair,
-        metadata=export_metadata(spec, out, dtype, quantize),
+        metadata=export_metadata(spec, out, dtype, quantize, abstain_threshold, abstain_label),
         assets={"vocab": out / VOCAB_FILE, "labels": out / LABELS_FILE},
         freeze_weights=freeze_weights,
+        abstain_threshold=abstain_threshold,
+        abstain_label=abstain_label,
     )
     return module, spec
 
@@ -149,6 +177,8 @@ def export_trained_model(
     freeze_weights: bool = False,
     long_text: dict[str, Any] | None = None,
     quantize: str | None = None,
+    abstain_threshold: float | None = None,
+    abstain_label: str = "",
 ) -> ExportResult:
     """Writes export_dir/<version>/ atomically and returns where; version None = next integer.
 
@@ -156,8 +186,12 @@ def export_trained_model(
     that type: faster where the hardware has it, probabilities within ~1e-2 of float32.
     ``freeze_weights`` stores the weights as graph constants: faster on CPU, far more memory
     while exporting and loading (see serving_module.model_logits). ``quantize`` "int8" stores
-    the dense layers' kernels as int8 (load_for_export)."""
-    module, spec = build_serving_module(output_dir, dtype, freeze_weights, long_text, quantize)
+    the dense layers' kernels as int8 (load_for_export). ``abstain_threshold`` P in (0, 1]:
+    a text whose largest calibrated probability is below P gets ``abstain_label`` and no
+    decisions, and the outputs gain ``abstained`` (None: no abstention, outputs unchanged)."""
+    module, spec = build_serving_module(
+        output_dir, dtype, freeze_weights, long_text, quantize, abstain_threshold, abstain_label
+    )
     signatures = module.signatures()
     card = model_card(spec, Path(output_dir), module.export_metadata, Path(export_dir).name)
 

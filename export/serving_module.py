@@ -34,6 +34,8 @@ def _ids(name: str) -> tf.TensorSpec:
 
 # Output keys of serving_default and predict_ids, in the order the docs list them.
 OUTPUT_KEYS = ("label", "score", "labels", "predicted", "probabilities", "logits")
+# Added to them by an export with an abstain threshold (and always output by ``decide``).
+ABSTAINED = "abstained"
 
 
 class ServingModule(tf.Module):
@@ -50,6 +52,13 @@ class ServingModule(tf.Module):
         with sliding windows one row per window and document_index, the text of each)
       metadata: no inputs -> labels, thresholds, max_seq_length, head_kind, is_pair, ... and
         the whole metadata as JSON (``metadata_json``)
+
+    With ``abstain_threshold`` P, serving_default and predict_ids also output abstained [B]
+    (bool): a text the head abstains on (Head.abstains: its largest calibrated probability
+    below P) gets ``abstain_label`` as its label and no decisions (labels all "", predicted
+    all 0); score and probabilities stay the model's. ``decide`` (a saved function, not a
+    signature) recomputes those outputs from the ``logits`` output for another threshold and
+    label, so a Python server answers a request's own threshold with the export's rule.
     """
 
     def __init__(
@@ -61,8 +70,11 @@ class ServingModule(tf.Module):
         metadata: dict[str, Any],
         assets: dict[str, str | Path] | None = None,
         freeze_weights: bool = False,
+        abstain_threshold: float | None = None,
+        abstain_label: str = "",
     ) -> None:
         super().__init__(name="text_classifier")
+        self._abstain = None if abstain_threshold is None else (abstain_threshold, abstain_label)
         self._packed = bool(getattr(model, "supports_packed", False))
         self._logits = model_logits(model, self._packed, freeze_weights)
         if freeze_weights:
@@ -113,6 +125,15 @@ class ServingModule(tf.Module):
             autograph=False,
         )
         self.metadata = tf.function(self._metadata_outputs, input_signature=[], autograph=False)
+        self.decide = tf.function(
+            self._decide,
+            input_signature=[
+                tf.TensorSpec([None, self.num_labels], tf.float32, name="logits"),
+                tf.TensorSpec([], tf.float32, name="abstain_threshold"),
+                tf.TensorSpec([], tf.string, name="abstain_label"),
+            ],
+            autograph=False,
+        )
 
     @property
     def model(self) -> keras.Model:
@@ -176,6 +197,11 @@ class ServingModule(tf.Module):
             )
         )
 
+    def _decide(
+        self, logits: tf.Tensor, abstain_threshold: tf.Tensor, abstain_label: tf.Tensor
+    ) -> dict[str, tf.Tensor]:
+        return self._outputs(logits, (abstain_threshold, abstain_label))
+
     def _metadata_outputs(self) -> dict[str, tf.Tensor]:
         return {
             "labels": tf.constant(self._labels, tf.string),
@@ -213,13 +239,17 @@ class ServingModule(tf.Module):
             self._logits(features["token_ids"], features["segment_ids"], features["padding_mask"])
         )
 
-    def _outputs(self, logits: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _outputs(
+        self, logits: tf.Tensor, abstain: tuple[Any, Any] | None = None
+    ) -> dict[str, tf.Tensor]:
+        """The outputs of ``logits``; abstaining at ``abstain`` (threshold, label), by default
+        at the export's own setting (none: no ``abstained`` output)."""
         logits = tf.cast(logits, tf.float32)
         probabilities, predicted = self.head.graph_outputs(logits)
         top = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         names = tf.constant(self._labels, tf.string)
         all_names = tf.broadcast_to(names, tf.shape(probabilities))
-        return {
+        outputs = {
             "label": tf.gather(names, top),
             "score": tf.gather(probabilities, top, batch_dims=1),
             "labels": tf.where(predicted > 0, all_names, ""),
@@ -227,6 +257,17 @@ class ServingModule(tf.Module):
             "probabilities": probabilities,
             "logits": logits,
         }
+        abstain = abstain or self._abstain
+        if abstain is None:
+            return outputs
+        threshold, label = abstain
+        abstained = self.head.abstains_graph(probabilities, tf.cast(threshold, tf.float32))
+        rows = abstained[:, None]
+        outputs["label"] = tf.where(abstained, tf.cast(label, tf.string), outputs["label"])
+        outputs["labels"] = tf.where(rows, tf.constant("", tf.string), outputs["labels"])
+        outputs["predicted"] = tf.where(rows, tf.zeros_like(predicted), predicted)
+        outputs[ABSTAINED] = abstained
+        return outputs
 
 
 def model_logits(model: keras.Model, packed: bool, freeze: bool) -> Callable[..., tf.Tensor]:

@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from classifier.flag_types import positive_int
+from classifier.flag_types import number, positive_int
 
 from .cli_flags import (
     add_bool,
@@ -62,6 +62,22 @@ def build_parser() -> argparse.ArgumentParser:
         "(BERT-base bfloat16 about 1.8x faster), but exporting and loading need far more "
         "memory (BERT-base float32: about 18 GiB)",
     )
+    p.add_argument(
+        "--abstain_threshold",
+        type=number(float, 0.0, 1.0, low_open=True),
+        default=None,
+        metavar="P",
+        help="abstain below P: a text whose calibrated top probability (multilabel: every "
+        "label's) is under P gets --abstain_label and no decisions, and the outputs gain "
+        "abstained; pick P from the coverage curve in the run's eval_results.json "
+        "(default: never abstain; servers and predict.sh can override it per request)",
+    )
+    p.add_argument(
+        "--abstain_label",
+        default="",
+        metavar="LABEL",
+        help="the label an abstained text gets (default: empty); needs --abstain_threshold",
+    )
     add_long_text_arguments(
         p, "Default: what the run folder was trained with; given here, they override it."
     )
@@ -88,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             freeze_weights=args.freeze_weights,
             long_text=long_text_overrides(args),
             quantize=args.quantize,
+            abstain_threshold=args.abstain_threshold,
+            abstain_label=args.abstain_label,
         )
     except (SpecError, FileNotFoundError, FileExistsError, ValueError) as err:
         logger.error("%s", err)
@@ -100,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         f"max_seq_length {meta['max_seq_length']} ({meta['long_text']}), "
         f"labels: {' '.join(meta['labels'])}"
     )
+    if meta.get("abstain_threshold") is not None:
+        print(
+            f"  abstains below {meta['abstain_threshold']:g} "
+            f"(label {meta['abstain_label']!r}, output abstained)"
+        )
     for line in result.signatures:
         print(f"  {line}")
     return 0
