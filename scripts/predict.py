@@ -5,6 +5,7 @@ scripts/predict.sh --export_dir exported/demo                      # REPL: promp
 scripts/predict.sh --export_dir exported/demo --text 股市大涨 --text 中超开赛
 scripts/predict.sh --run_dir output/demo < texts.txt > predictions.tsv
 scripts/predict.sh --export_dir exported/demo --text 股市大涨 --top_k 3    # the 3 best labels
+scripts/predict.sh --export_dir exported/demo --abstain_threshold 0.6 --abstain_label 其他
 scripts/predict.sh --export_dir exported/demo --input_file reviews.csv --id_column id \
     --output_file predictions.jsonl
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifier.flag_types import positive_int
+from classifier.flag_types import number, positive_int
 from serving.text_io import INPUT_FORMATS, OUTPUT_FORMATS
 
 from .cli_flags import add_bool, add_verbosity, command_parser, setup_logging, verbosity
@@ -119,6 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
         "REPL: lines under each answer); N over the number of labels gives them all; "
         "multilabel models: the N highest, whatever the thresholds",
     )
+    g.add_argument(
+        "--abstain_threshold",
+        type=number(float, 0.0, 1.0),
+        default=None,
+        metavar="P",
+        help="abstain below P: a text whose calibrated top probability (multilabel: every "
+        "label's) is under P gets --abstain_label and no decisions (outputs gain an abstained "
+        "column / field); overrides the export's export.sh --abstain_threshold, 0 switches it "
+        "off; a --run_dir has none of its own (default: the export's setting)",
+    )
+    g.add_argument(
+        "--abstain_label",
+        default=None,
+        metavar="LABEL",
+        help="the label an abstained text gets (default: the export's, else empty)",
+    )
     p.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch")
     add_bool(
         p,
@@ -204,10 +221,31 @@ def load_predictor(source: ModelSource, batch_size: int):
 
     tuner = FineTuner.load(source.run_dir)
 
-    def run(texts: list[str], texts_b: list[str] | None):
-        return tuner.predict_outputs(texts, texts_b, batch_size)
+    def run(texts: list[str], texts_b: list[str] | None, abstention=None):
+        if abstention is None:
+            return tuner.predict_outputs(texts, texts_b, batch_size)
+        return tuner.predict_outputs(
+            texts, texts_b, batch_size, abstention.threshold, abstention.label
+        )
 
     return InMemoryPredictor(run, export_metadata(tuner.spec_, source.run_dir), source.run_dir)
+
+
+def with_abstention_flags(predictor, args: argparse.Namespace):
+    """The predictor answered at --abstain_threshold / --abstain_label over the model's own
+    setting (serving.abstention.resolve); unchanged without the flags."""
+    if args.abstain_threshold is None and args.abstain_label is None:
+        return predictor
+    from serving.abstention import resolve
+    from serving.prediction import AbstainingPredictor
+
+    try:
+        abstention = resolve(predictor.info.abstention, args.abstain_threshold, args.abstain_label)
+    except ValueError:
+        raise UsageError(
+            "--abstain_label needs --abstain_threshold (this model does not abstain)"
+        ) from None
+    return AbstainingPredictor(predictor, abstention)
 
 
 def text_rows(args: argparse.Namespace, is_pair: bool) -> Iterator[Any]:
@@ -248,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         source = model_source(args)  # before TensorFlow loads
         input_format = input_format_for(args.input_file, args.input_format)
         output_format = output_format_for(args.output_file, args.output_format)
-        predictor = load_predictor(source, args.batch_size)
+        predictor = with_abstention_flags(load_predictor(source, args.batch_size), args)
     except (OSError, ValueError) as err:  # NoModelError and TrainedModelError are OSErrors
         logger.error("%s", err)
         return 2

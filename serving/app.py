@@ -24,6 +24,7 @@ from flask import Flask, Response, g, jsonify, request, send_file, send_from_dir
 from werkzeug.exceptions import HTTPException
 
 from serving import tf_serving
+from serving.abstention import resolve
 from serving.batcher import MicroBatcher, ShuttingDown
 from serving.metrics import ServerMetrics
 from serving.model_holder import LoadedModel, ModelHolder
@@ -32,9 +33,11 @@ from serving.predictor import InputError
 from serving.text_io import MEDIA_TYPES, PredictionWriter, chunks
 from serving.uploads import parse_upload, read_upload_rows
 from serving.validation import (
+    AbstainRequest,
     Limits,
     RequestError,
     TextBatch,
+    parse_abstain,
     parse_predict,
     parse_top_k,
     read_json_body,
@@ -88,6 +91,17 @@ def create_app(
         result = batcher.predict(batch, timeout=state.request_timeout)
         return result.model, result.outputs
 
+    def abstained(model: LoadedModel, outputs: dict, asked: AbstainRequest | None) -> dict:
+        """The outputs at the request's own abstention (none asked: as the export made them)."""
+        if asked is None:
+            return outputs
+        predictor = model.predictor
+        try:
+            setting = resolve(predictor.info.abstention, asked.threshold, asked.label)
+        except ValueError as err:
+            raise RequestError("abstain_label", str(err)) from None
+        return predictor.abstain(outputs, setting)
+
     # === Metrics ===
     @app.before_request
     def started() -> None:
@@ -133,7 +147,9 @@ def create_app(
         body = read_json_body(request, limits)
         batch = parse_predict(body, holder.current.predictor.info.is_pair, limits)
         top_k = parse_top_k(body)
+        asked = parse_abstain(body)
         model, outputs = run_texts(batch)
+        outputs = abstained(model, outputs, asked)
         predictions = predictions_from_outputs(outputs, model.predictor.info.labels)
         return {
             "model_name": model_name,
@@ -226,6 +242,7 @@ def create_app(
             outputs = model.predictor.run_ids(ids.input_ids, ids.input_mask, ids.segment_ids)
         else:
             model, outputs = run_texts(parsed.texts)
+        outputs = abstained(model, outputs, parsed.abstain)
         labels = model.predictor.info.labels
         return tf_serving.format_response(outputs, parsed.columnar, parsed.top_k, labels)
 

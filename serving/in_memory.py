@@ -16,15 +16,20 @@ from typing import Any
 
 import numpy as np
 
+from serving.abstention import Abstention
 from serving.model_info import ModelInfo
 from serving.prediction import Prediction, predictions_from_outputs
 
-Outputs = Callable[[list[str], list[str] | None], Mapping[str, np.ndarray]]
+# (texts, texts_b[, abstention]) -> outputs; the third argument is passed only when
+# abstention is in force (FineTuner.predict_outputs abstains with the head's rule).
+Outputs = Callable[..., Mapping[str, np.ndarray]]
 
 
 class InMemoryPredictor:
     """``run(texts, texts_b)`` -> serving_default's outputs (at least ``probabilities`` and
-    ``predicted``), read as Predictions; ``version`` is None (not a versioned export)."""
+    ``predicted``), read as Predictions; ``version`` is None (not a versioned export).
+    A run folder has no abstention of its own: ``abstention`` (predict.sh's flags) or the
+    metadata's decides, passed to ``run``."""
 
     version = None
 
@@ -38,18 +43,28 @@ class InMemoryPredictor:
         return self.info.labels
 
     def run(
-        self, texts: Sequence[str], texts_b: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        texts_b: Sequence[str] | None = None,
+        abstention: Abstention | None = None,
     ) -> Mapping[str, np.ndarray]:
         if self.info.is_pair and texts_b is None:
             raise ValueError("this model classifies text pairs: text_b is required")
         if not self.info.is_pair and texts_b is not None:
             raise ValueError("this model takes single texts: text_b is not an input")
-        return self._run(list(texts), None if texts_b is None else list(texts_b))
+        texts_b = None if texts_b is None else list(texts_b)
+        abstention = abstention or self.info.abstention
+        if abstention is None:
+            return self._run(list(texts), texts_b)
+        return self._run(list(texts), texts_b, abstention)
 
     def predict(
-        self, texts: Sequence[str], texts_b: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        texts_b: Sequence[str] | None = None,
+        abstention: Abstention | None = None,
     ) -> list[Prediction]:
-        return predictions_from_outputs(self.run(texts, texts_b), self.info.labels)
+        return predictions_from_outputs(self.run(texts, texts_b, abstention), self.info.labels)
 
     def predict_one(self, text: str, text_b: str | None = None) -> Prediction:
         return self.predict([text], None if text_b is None else [text_b])[0]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from serving.abstention import LABEL_KEY, THRESHOLD_KEY, Abstention
 
 MULTICLASS = "multiclass"
 MULTILABEL = "multilabel"
@@ -23,6 +25,18 @@ class ModelInfo:
     @property
     def is_multilabel(self) -> bool:
         return self.head_kind == MULTILABEL
+
+    @property
+    def abstention(self) -> Abstention | None:
+        """The export's abstain threshold and label (None: it never abstains)."""
+        return Abstention.from_metadata(self.metadata)
+
+    def with_abstention(self, abstention: Abstention | None) -> ModelInfo:
+        """This model as answered at ``abstention`` (predict.sh's flags over the export's)."""
+        metadata = {k: v for k, v in self.metadata.items() if k not in (THRESHOLD_KEY, LABEL_KEY)}
+        if abstention is not None:
+            metadata.update(abstention.to_metadata())
+        return replace(self, metadata=metadata)
 
     @property
     def input_names(self) -> tuple[str, ...]:

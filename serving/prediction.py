@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from serving.abstention import Abstention
 from serving.model_info import ModelInfo
 
 
@@ -56,12 +57,15 @@ def top_k_labels(
 class Prediction:
     """``label``/``score``: the most probable label. ``labels``: the predicted labels, best first
     (multiclass: that one label; multilabel: every label at or over its threshold, maybe none).
-    ``probabilities``: every label's probability, in the model's label order."""
+    ``probabilities``: every label's probability, in the model's label order.
+    ``abstained``: None where abstention is not in force; else whether the model abstained
+    (then ``label`` is the abstain label, ``labels`` empty, ``score`` the top probability)."""
 
     label: str
     score: float
     labels: tuple[LabelScore, ...]
     probabilities: dict[str, float]
+    abstained: bool | None = None
 
     def top_k(self, k: int) -> tuple[LabelProbability, ...]:
         """The ``k`` most probable labels with their probabilities (see top_k_labels)."""
@@ -69,12 +73,14 @@ class Prediction:
 
     def to_dict(self, top_k: int | None = None) -> dict[str, Any]:
         """As JSON; ``top_k`` adds "top_k": [{"label", "probability"}, ...] (None: unchanged)."""
-        result = {
+        result: dict[str, Any] = {
             "label": self.label,
             "score": self.score,
             "labels": [item.to_dict() for item in self.labels],
-            "probabilities": dict(self.probabilities),
         }
+        if self.abstained is not None:  # only where abstention is in force
+            result["abstained"] = self.abstained
+        result["probabilities"] = dict(self.probabilities)
         if top_k is not None:
             result["top_k"] = [item.to_dict() for item in self.top_k(top_k)]
         return result
@@ -83,20 +89,24 @@ class Prediction:
 def predictions_from_outputs(
     outputs: Mapping[str, np.ndarray], label_names: tuple[str, ...]
 ) -> list[Prediction]:
-    """Prediction per row of serving_default's (numpy) outputs."""
+    """Prediction per row of serving_default's (numpy) outputs; with an ``abstained`` output,
+    an abstained row's label is the output ``label`` (the abstain label)."""
     probabilities = outputs["probabilities"]
     predicted = outputs["predicted"]
+    abstained = outputs.get("abstained")
     result = []
     for row in range(probabilities.shape[0]):
         probs = [float(p) for p in probabilities[row]]
         top = int(np.argmax(probabilities[row]))
         chosen = sorted(np.flatnonzero(predicted[row]), key=lambda i: (-probs[i], i))
+        flag = None if abstained is None else bool(abstained[row])
         result.append(
             Prediction(
-                label=label_names[top],
+                label=str(outputs["label"][row]) if flag else label_names[top],
                 score=probs[top],
                 labels=tuple(LabelScore(label_names[i], probs[i]) for i in chosen),
                 probabilities=dict(zip(label_names, probs, strict=True)),
+                abstained=flag,
             )
         )
     return result
@@ -111,7 +121,34 @@ class TextPredictor(Protocol):
     version: int | None
 
     def predict(
-        self, texts: Sequence[str], texts_b: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        texts_b: Sequence[str] | None = None,
+        abstention: Abstention | None = None,
     ) -> list[Prediction]: ...
 
     def predict_one(self, text: str, text_b: str | None = None) -> Prediction: ...
+
+
+class AbstainingPredictor:
+    """A TextPredictor answered at ``abstention`` instead of its model's own setting
+    (predict.sh's --abstain_threshold / --abstain_label, for the REPL and the files alike);
+    its ``info`` says so, so that outputs gain the abstained column."""
+
+    def __init__(self, predictor: TextPredictor, abstention: Abstention | None) -> None:
+        self._predictor = predictor
+        self.abstention = abstention
+        self.info = predictor.info.with_abstention(abstention)
+        self.path = predictor.path
+        self.version = predictor.version
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        texts_b: Sequence[str] | None = None,
+        abstention: Abstention | None = None,
+    ) -> list[Prediction]:
+        return self._predictor.predict(texts, texts_b, abstention or self.abstention)
+
+    def predict_one(self, text: str, text_b: str | None = None) -> Prediction:
+        return self.predict([text], None if text_b is None else [text_b])[0]

@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402, F401  (registers FastWordpieceTokenize for the loaded graph)
 
+from serving.abstention import ABSTAINED, Abstention, apply_rule  # noqa: E402
 from serving.model_info import ModelInfo  # noqa: E402
 from serving.prediction import Prediction, predictions_from_outputs
 from serving.versions import ModelVersion, latest_version
@@ -101,9 +102,14 @@ class Predictor:
 
     # === Prediction ===
     def predict(
-        self, texts: Sequence[Text], texts_b: Sequence[Text] | None = None
+        self,
+        texts: Sequence[Text],
+        texts_b: Sequence[Text] | None = None,
+        abstention: Abstention | None = None,
     ) -> list[Prediction]:
-        return predictions_from_outputs(self.run(texts, texts_b), self.info.labels)
+        """Predictions, abstaining at ``abstention`` (None: as the export does)."""
+        outputs = self.abstain(self.run(texts, texts_b), abstention)
+        return predictions_from_outputs(outputs, self.info.labels)
 
     def predict_one(self, text: Text, text_b: Text | None = None) -> Prediction:
         return self.predict([text], None if text_b is None else [text_b])[0]
@@ -130,6 +136,27 @@ class Predictor:
         restore = np.empty_like(order)
         restore[order] = np.arange(len(order))
         return {k: _decode(np.concatenate([c[k] for c in chunks])[restore]) for k in chunks[0]}
+
+    def abstain(
+        self, outputs: dict[str, np.ndarray], abstention: Abstention | None
+    ) -> dict[str, np.ndarray]:
+        """serving_default's outputs decided at ``abstention`` (a request's setting, see
+        serving.abstention.resolve) instead of the export's; None: unchanged.
+
+        An export made with an abstain threshold recomputes them in its graph (its ``decide``
+        function, from the ``logits`` output: the same rule and code as serving_default); an
+        export without one has its decisions unabstained, so the rule applies to them here."""
+        if abstention is None or abstention == self.info.abstention:
+            return outputs
+        decide = getattr(self._model, "decide", None)
+        if self.info.abstention is None or decide is None:
+            return apply_rule(outputs, abstention)
+        decided = decide(
+            tf.constant(outputs["logits"], tf.float32),
+            tf.constant(abstention.threshold, tf.float32),
+            tf.constant(abstention.label.encode("utf-8"), tf.string),
+        )
+        return {**outputs, **{k: _decode(v.numpy()) for k, v in decided.items()}}
 
     def run_ids(
         self, input_ids: np.ndarray, input_mask: np.ndarray, segment_ids: np.ndarray
@@ -173,6 +200,7 @@ class Predictor:
             "predicted": np.zeros([0, k], np.int32),
             "probabilities": np.zeros([0, k], np.float32),
             "logits": np.zeros([0, k], np.float32),
+            **({ABSTAINED: np.zeros([0], bool)} if self.info.abstention is not None else {}),
         }
 
 

@@ -58,7 +58,8 @@ def run_repl(
     prompt: str = "> ",
     top_k: int | None = None,
 ) -> int:
-    """Reads texts at a prompt until q / EOF; prints "label<TAB>score" for each, and with
+    """Reads texts at a prompt until q / EOF; prints "label<TAB>score" for each (an abstained
+    text: the abstain label, its top probability and "(abstained)"), and with
     ``top_k`` the k most probable labels under it, one "  rank. label<TAB>probability" line
     each (indented, so the answer line stays the first and the same as without)."""
     info = predictor.info
@@ -76,7 +77,8 @@ def run_repl(
                 break
         prediction = predictor.predict_one(text, text_b)
         label, score = label_and_score(prediction, info.is_multilabel)
-        print(f"{label or NO_LABEL}\t{score}", file=stdout, flush=True)
+        mark = "\t(abstained)" if prediction.abstained else ""
+        print(f"{label or NO_LABEL}\t{score}{mark}", file=stdout, flush=True)
         if top_k is not None:
             print(top_k_lines(prediction, top_k), file=stdout, flush=True)
     return 0

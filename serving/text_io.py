@@ -293,8 +293,9 @@ def chunks(rows: Iterable[TextRow], size: int) -> Iterator[list[TextRow]]:
 # === Writing ===
 def label_and_score(prediction: Prediction, multilabel: bool) -> tuple[str, str]:
     """Multiclass: the label and its probability; multilabel: the labels over their
-    thresholds and their probabilities, joined by "|" (both empty when none passes)."""
-    if not multilabel:
+    thresholds and their probabilities, joined by "|" (both empty when none passes). An
+    abstained text: the abstain label, and the top probability that fell short."""
+    if prediction.abstained or not multilabel:
         return prediction.label, f"{prediction.score:.6f}"
     return (
         "|".join(item.label for item in prediction.labels),
@@ -306,11 +307,14 @@ def table_header(
     info: ModelInfo, id_column: str | None = None, top_k: int | None = None
 ) -> list[str]:
     """[id,] text(s), predicted label(s), probability, p(label)... (train.sh --do_predict's),
-    then with ``top_k`` top1_label, top1_probability, ... (k clipped to the labels)."""
+    then "abstained" where abstention is in force (info.abstention), then with ``top_k``
+    top1_label, top1_probability, ... (k clipped to the labels)."""
     header = [id_column] if id_column else []
     header += ["text_a", "text_b"] if info.is_pair else ["text"]
     header.append("predicted_labels" if info.is_multilabel else "predicted_label")
     header += ["probability"] + [f"p({name})" for name in info.labels]
+    if info.abstention is not None:
+        header.append("abstained")
     for rank in range(1, _top_k_width(info, top_k) + 1):
         header += [f"top{rank}_label", f"top{rank}_probability"]
     return header
@@ -327,6 +331,8 @@ def table_fields(
     label, score = label_and_score(prediction, info.is_multilabel)
     texts = [text, text_b or ""] if info.is_pair else [text]
     fields = [*texts, label, score, *(f"{p:.6f}" for p in prediction.probabilities.values())]
+    if info.abstention is not None:
+        fields.append("true" if prediction.abstained else "false")
     if top_k is not None:
         for item in prediction.top_k(top_k):
             fields += [item.label, f"{item.probability:.6f}"]
@@ -347,20 +353,27 @@ def json_object(
 ) -> dict[str, Any]:
     """One row as a JSONL object: the id, the text(s), the predicted label (multilabel: the
     list of labels over their thresholds), its probability (a list likewise) and every
-    label's probability, rounded as the tables are (6 decimals); with ``top_k``, "top_k":
+    label's probability, rounded as the tables are (6 decimals); "abstained" where
+    abstention is in force (an abstained text's predicted label is the abstain label:
+    multilabel, a list of it, or empty for an empty label); with ``top_k``, "top_k":
     [{"label", "probability"}, ...] best first."""
     obj: dict[str, Any] = {id_column: row.id} if id_column else {}
     if info.is_pair:
         obj.update(text_a=row.text, text_b=row.text_b or "")
     else:
         obj["text"] = row.text
-    if info.is_multilabel:
+    if info.is_multilabel and prediction.abstained:
+        obj["predicted_labels"] = [prediction.label] if prediction.label else []
+        obj["probability"] = [round(prediction.score, 6)] if prediction.label else []
+    elif info.is_multilabel:
         obj["predicted_labels"] = [item.label for item in prediction.labels]
         obj["probability"] = [round(item.score, 6) for item in prediction.labels]
     else:
         obj["predicted_label"] = prediction.label
         obj["probability"] = round(prediction.score, 6)
     obj["probabilities"] = {k: round(v, 6) for k, v in prediction.probabilities.items()}
+    if info.abstention is not None:
+        obj["abstained"] = bool(prediction.abstained)
     if top_k is not None:
         obj["top_k"] = [
             {"label": item.label, "probability": round(item.probability, 6)}

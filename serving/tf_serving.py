@@ -9,7 +9,10 @@ same JSON from this server and from TF Serving loading the same SavedModel.
 
 One extension of this server's, not TF Serving's: an optional "top_k" (integer >= 1) adds
 "top_k" ([{"label", "probability"}, ...], best first) to each prediction (columnar: an output
-"top_k" with one such list per row). Without it the response is exactly TF Serving's.
+"top_k" with one such list per row). Likewise "abstain_threshold" (a number in [0, 1]) and
+"abstain_label" answer at the request's own abstention (serving.abstention); the outputs then
+hold "abstained" (as those of an export made with an abstain threshold always do). Without
+them the response is exactly TF Serving's.
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ import numpy as np
 from serving.model_info import ModelInfo
 from serving.prediction import top_k_labels
 from serving.validation import (
+    ABSTAIN_FIELDS,
     TOP_K,
+    AbstainRequest,
     Limits,
     RequestError,
     TextBatch,
     check_list,
     check_text,
     json_type,
+    parse_abstain,
     parse_top_k,
     reject_unknown,
     require_object,
@@ -56,12 +62,14 @@ class TFServingRequest:
     texts: TextBatch | None = None
     ids: IdBatch | None = None
     top_k: int | None = None
+    abstain: AbstainRequest | None = None
 
 
 def parse_request(body: Any, info: ModelInfo, limits: Limits) -> TFServingRequest:
     obj = require_object(body, "body")
-    reject_unknown(obj, ("signature_name", "instances", "inputs", TOP_K))
+    reject_unknown(obj, ("signature_name", "instances", "inputs", TOP_K, *ABSTAIN_FIELDS))
     top_k = parse_top_k(obj)
+    abstain = parse_abstain(obj)
     signature = obj.get("signature_name", SERVING_DEFAULT)
     if signature not in SIGNATURES:
         shown = signature if isinstance(signature, str) else json_type(signature)
@@ -88,8 +96,10 @@ def parse_request(body: Any, info: ModelInfo, limits: Limits) -> TFServingReques
             columnar,
             texts=TextBatch(texts["text"], texts.get("text_b")),
             top_k=top_k,
+            abstain=abstain,
         )
-    return TFServingRequest(signature, columnar, ids=_id_batch(columns, info), top_k=top_k)
+    ids = _id_batch(columns, info)
+    return TFServingRequest(signature, columnar, ids=ids, top_k=top_k, abstain=abstain)
 
 
 Column = list[tuple[Any, str]]  # (value, field name for errors)
@@ -177,7 +187,7 @@ def _id_batch(columns: dict[str, Column], info: ModelInfo) -> IdBatch:
     return IdBatch(**arrays)
 
 
-OUTPUT_ORDER = ("label", "score", "labels", "predicted", "probabilities", "logits")
+OUTPUT_ORDER = ("label", "score", "labels", "predicted", "abstained", "probabilities", "logits")
 
 
 def format_response(

@@ -175,6 +175,43 @@ def check_top_k(value: Any, field: str) -> int:
     return value
 
 
+ABSTAIN_THRESHOLD = "abstain_threshold"
+ABSTAIN_LABEL = "abstain_label"
+ABSTAIN_FIELDS = (ABSTAIN_THRESHOLD, ABSTAIN_LABEL)
+
+
+@dataclass(frozen=True)
+class AbstainRequest:
+    """A request's own abstention (serving.abstention.resolve puts it over the export's)."""
+
+    threshold: float | None = None
+    label: str | None = None
+
+
+def parse_abstain(obj: dict[str, Any]) -> AbstainRequest | None:
+    """The optional "abstain_threshold" (a number in [0, 1]; 0 switches abstention off) and
+    "abstain_label" (a string of at most 200 characters) of a request body; None when
+    neither is there."""
+    if ABSTAIN_THRESHOLD not in obj and ABSTAIN_LABEL not in obj:
+        return None
+    threshold = obj.get(ABSTAIN_THRESHOLD)
+    if ABSTAIN_THRESHOLD in obj:
+        if type(threshold) not in (int, float):
+            raise RequestError(
+                ABSTAIN_THRESHOLD, f"expected a number in [0, 1], got {json_type(threshold)}"
+            )
+        if not 0 <= threshold <= 1:  # NaN fails this too
+            raise RequestError(ABSTAIN_THRESHOLD, f"must be a number in [0, 1], got {threshold}")
+    label = obj.get(ABSTAIN_LABEL)
+    if ABSTAIN_LABEL in obj:
+        if not isinstance(label, str):
+            raise RequestError(ABSTAIN_LABEL, f"expected a string, got {json_type(label)}")
+        if len(label) > 200:
+            raise RequestError(ABSTAIN_LABEL, f"{len(label)} characters is over the limit of 200")
+        check_text(label, ABSTAIN_LABEL, Limits())
+    return AbstainRequest(None if threshold is None else float(threshold), label)
+
+
 # === POST /predict ===
 def check_not_empty(value: str, field: str) -> str:
     """/predict's texts must hold something to classify: an empty or whitespace-only text is
@@ -188,9 +225,9 @@ def check_not_empty(value: str, field: str) -> str:
 def parse_predict(body: Any, is_pair: bool, limits: Limits) -> TextBatch:
     """{"texts": [str, ...]} for single-text models, {"pairs": [[a, b], ...]} for pair models
     (text_b may be empty: the pair is read as one text); an optional "top_k" is
-    parse_top_k's."""
+    parse_top_k's, "abstain_threshold" and "abstain_label" parse_abstain's."""
     obj = require_object(body, "body")
-    reject_unknown(obj, ("texts", "pairs", TOP_K))
+    reject_unknown(obj, ("texts", "pairs", TOP_K, *ABSTAIN_FIELDS))
     if not is_pair:
         if "pairs" in obj:
             raise RequestError("pairs", 'this model takes single texts: send "texts": [...]')
