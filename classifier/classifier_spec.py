@@ -14,6 +14,7 @@ from typing import Any
 from classifier.config import ModelConfig
 from classifier.files import read_json, write_json
 from classifier.heads import Head, check_head_kind, make_head
+from classifier.heads.label_bounds import LabelBounds
 from classifier.text.long_text import LongTextPolicy
 from classifier.thresholds import ThresholdPolicy
 
@@ -41,6 +42,8 @@ class ClassifierSpec:
     # rows is cross-fitted the same way. None: before threshold strategies, or no thresholds.
     threshold_strategy: str | None = None
     threshold_metric: str | None = None
+    # --min_labels / --max_labels (multilabel; classifier.heads.label_bounds); None: no bounds.
+    label_bounds: dict[str, Any] | None = None
     adapter: dict[str, Any] | None = None
     base_model: dict[str, Any] = field(default_factory=dict)
     # Texts over max_seq_length (classifier.text.long_text); the flags of the same names.
@@ -96,7 +99,13 @@ class ClassifierSpec:
     @property
     def head(self) -> Head:
         """The head object of this classifier's kind (its labels and thresholds)."""
-        return make_head(self.head_kind, self.labels, self.thresholds, self.temperatures)
+        return make_head(
+            self.head_kind,
+            self.labels,
+            self.thresholds,
+            self.temperatures,
+            LabelBounds.from_dict(self.label_bounds),
+        )
 
     def text_encoder(self, vocab_file: str | Path):
         """The tokenizer + packer these settings describe: one definition for training,

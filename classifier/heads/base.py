@@ -21,6 +21,7 @@ import numpy as np
 from classifier.calibration import ReliabilityBins, write_reliability_png
 from classifier.coverage import COVERAGE_THRESHOLDS
 from classifier.head_options import LossOptions
+from classifier.heads.label_bounds import LabelBounds
 from classifier.thresholds import ThresholdPolicy
 
 if TYPE_CHECKING:  # TensorFlow loads only when training or exporting calls for it (see Head)
@@ -57,12 +58,15 @@ class Head(ABC):
     min_labels: ClassVar[int]
     predicted_column: ClassVar[str]
     gold_column: ClassVar[str]
+    # Whether decisions take --min_labels / --max_labels (classifier.heads.label_bounds).
+    takes_label_bounds: ClassVar[bool] = False
 
     def __init__(
         self,
         labels: Sequence[str],
         thresholds: Sequence[float] | None = None,
         temperatures: Sequence[float] | None = None,
+        label_bounds: LabelBounds | None = None,
     ):
         self.labels = tuple(labels)
         self.thresholds = None if thresholds is None else tuple(float(t) for t in thresholds)
@@ -76,20 +80,33 @@ class Head(ABC):
             if not all(t > 0 for t in self.temperatures):
                 raise ValueError("temperatures must be positive")
         self._index = {name: i for i, name in enumerate(self.labels)}
+        self.label_bounds = self.check_label_bounds(label_bounds or LabelBounds())
 
     @property
     def num_labels(self) -> int:
         return len(self.labels)
 
     def with_thresholds(self, thresholds: Sequence[float] | None) -> Head:
-        return type(self)(self.labels, thresholds, self.temperatures)
+        return type(self)(self.labels, thresholds, self.temperatures, self.label_bounds)
+
+    def with_label_bounds(self, bounds: LabelBounds | None) -> Head:
+        return type(self)(self.labels, self.thresholds, self.temperatures, bounds)
+
+    def check_label_bounds(self, bounds: LabelBounds) -> LabelBounds:
+        """Refuses bounds this kind does not take or that cannot hold, naming the flag (a head
+        without labels yet, training's blank one, checks all but the label count)."""
+        if bounds.is_set and not self.takes_label_bounds:
+            raise ValueError(
+                f"{' and '.join(bounds.flags())} apply to multilabel tasks, not {self.kind}"
+            )
+        return bounds.check(self.num_labels or None)
 
     def temperature_counts(self) -> tuple[int, ...]:
         """How many temperatures this kind can take: one, or one per label."""
         return (1, self.num_labels)
 
     def with_temperatures(self, temperatures: Sequence[float] | None) -> Head:
-        return type(self)(self.labels, self.thresholds, temperatures)
+        return type(self)(self.labels, self.thresholds, temperatures, self.label_bounds)
 
     # === Calibration ===
     def scaled(self, logits: np.ndarray) -> np.ndarray:
@@ -388,4 +405,5 @@ class Head(ABC):
             "labels": list(self.labels),
             "thresholds": self.thresholds,
             "temperatures": self.temperatures,
+            **({"label_bounds": self.label_bounds.to_dict()} if self.label_bounds.is_set else {}),
         }

@@ -1,6 +1,6 @@
 """Multilabel: any number of labels per text (none included), a sigmoid per label, decisions
 at per-label thresholds fitted on dev for the run's metric (classifier.thresholds; 0.5 until
-fitted)."""
+fitted), then held between --min_labels and --max_labels (classifier.heads.label_bounds)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from classifier import thresholds as T
 from classifier.calibration import ReliabilityBins, fit_sigmoid_temperatures, multilabel_bins
 from classifier.heads.base import Example, Head, LossOptions
 from classifier.heads.error_tables import multilabel_tables
+from classifier.heads.label_bounds import bound_decisions, bound_decisions_graph
 from classifier.heads.registry import register_head
 
 if TYPE_CHECKING:  # the training and export methods import TensorFlow when called (see Head)
@@ -24,6 +25,7 @@ MULTILABEL = "multilabel"
 # "balanced" positive weights are n_negative / n_positive per label, capped here: a label seen
 # once in 30k rows would otherwise weigh 30k and swamp every other label's gradient.
 MAX_BALANCED_POS_WEIGHT = 100.0
+WITHOUT_BOUNDS = "_without_bounds"  # suffix of the figures before --min_labels/--max_labels
 
 
 def balanced_pos_weight(targets: np.ndarray) -> np.ndarray:
@@ -45,6 +47,7 @@ class MultilabelHead(Head):
     min_labels = 1
     predicted_column = "predicted_labels"
     gold_column = "gold_labels"
+    takes_label_bounds = True
 
     @property
     def decision_thresholds(self) -> np.ndarray:
@@ -148,7 +151,14 @@ class MultilabelHead(Head):
         return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, dtype=np.float64)))
 
     def decisions(self, probabilities: np.ndarray) -> np.ndarray:
-        return M.multilabel_predictions(probabilities, self.decision_thresholds)
+        """At the thresholds, then within the label bounds."""
+        return self.bounded(
+            M.multilabel_predictions(probabilities, self.decision_thresholds), probabilities
+        )
+
+    def bounded(self, decisions: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """``decisions`` held within this head's label bounds (unchanged without any)."""
+        return bound_decisions(decisions, probabilities, self.label_bounds)
 
     def coverage_metric(self, decisions: np.ndarray, targets: np.ndarray) -> float:
         """Micro-F1 (the default metric), as the report's."""
@@ -160,14 +170,16 @@ class MultilabelHead(Head):
         """Dev rows (``policy``): cross-fitted, as dev_report decides them."""
         if policy is None:
             return super()._coverage_decisions(logits, targets, policy)
-        return self.choose_thresholds(logits, targets, policy).out_of_fold
+        choice = self.choose_thresholds(logits, targets, policy)
+        return self.bounded(choice.out_of_fold, self.probabilities(logits))
 
     def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         import tensorflow as tf
 
         probabilities = tf.sigmoid(logits)
         thresholds = tf.constant(self.decision_thresholds, tf.float32)
-        return probabilities, tf.cast(probabilities >= thresholds, tf.int32)
+        predicted = tf.cast(probabilities >= thresholds, tf.int32)
+        return probabilities, bound_decisions_graph(predicted, probabilities, self.label_bounds)
 
     def served_thresholds(self) -> list[float] | None:
         """The tuned thresholds (0.5 each if none were tuned)."""
@@ -220,10 +232,35 @@ class MultilabelHead(Head):
         if policy is None:
             return self.report(logits, targets)
         choice = self.choose_thresholds(logits, targets, policy)
-        report = M.multilabel_report(
-            self.scaled(logits), targets, list(self.labels), choice.thresholds, choice.out_of_fold
+        report = self._bounded_report(
+            self.scaled(logits), targets, choice.thresholds, choice.out_of_fold
         )
         report["threshold_tuning"] = choice.summary
+        return report
+
+    def _bounded_report(
+        self,
+        scaled_logits: np.ndarray,
+        targets: np.ndarray,
+        thresholds: np.ndarray,
+        decisions: np.ndarray | None = None,
+    ) -> dict[str, Any]:
+        """multilabel_report of ``decisions`` (default: at ``thresholds``) within the label
+        bounds; with bounds set, also ``label_bounds`` and the figures without them
+        (``micro_f1_without_bounds`` ...), so the report shows what the bounds changed."""
+        names = list(self.labels)
+        if not self.label_bounds.is_set:
+            return M.multilabel_report(scaled_logits, targets, names, thresholds, decisions)
+        probs = self._probabilities(scaled_logits)
+        if decisions is None:
+            decisions = M.multilabel_predictions(probs, thresholds)
+        report = M.multilabel_report(
+            scaled_logits, targets, names, thresholds, self.bounded(decisions, probs)
+        )
+        report["label_bounds"] = self.label_bounds.to_dict()
+        gold = np.asarray(targets).astype(np.int32)
+        for name in T.DECISION_METRICS:
+            report[f"{name}{WITHOUT_BOUNDS}"] = T.decision_metric(name, decisions, gold)
         return report
 
     def dev_text_report(
@@ -233,7 +270,11 @@ class MultilabelHead(Head):
             return self.text_report(logits, targets)
         choice = self.choose_thresholds(logits, targets, policy)
         body = M.multilabel_text_report(
-            self.scaled(logits), targets, list(self.labels), choice.thresholds, choice.out_of_fold
+            self.scaled(logits),
+            targets,
+            list(self.labels),
+            choice.thresholds,
+            self.bounded(choice.out_of_fold, self.probabilities(logits)),
         )
         return (
             f"Decisions cross-fitted: each row decided by {choice.strategy} thresholds fitted "
@@ -241,11 +282,15 @@ class MultilabelHead(Head):
         )
 
     def _report(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
-        return M.multilabel_report(logits, targets, list(self.labels), self.decision_thresholds)
+        return self._bounded_report(logits, targets, self.decision_thresholds)
 
     def _text_report(self, logits: np.ndarray, targets: np.ndarray) -> str:
         return M.multilabel_text_report(
-            logits, targets, list(self.labels), self.decision_thresholds
+            logits,
+            targets,
+            list(self.labels),
+            self.decision_thresholds,
+            self.decisions(self._probabilities(logits)) if self.label_bounds.is_set else None,
         )
 
     def _fit_temperatures(self, logits: np.ndarray, targets: np.ndarray) -> list[float]:
@@ -263,8 +308,7 @@ class MultilabelHead(Head):
         )
 
     def prediction_fields(self, probabilities: np.ndarray) -> tuple[str, str]:
-        chosen = [
-            i for i in range(self.num_labels) if probabilities[i] >= self.decision_thresholds[i]
-        ]
+        row = np.asarray(probabilities)[None, :]
+        chosen = list(np.flatnonzero(self.decisions(row)[0]))
         predicted = "|".join(self.labels[i] for i in chosen)
         return predicted, "|".join(f"{probabilities[i]:.6f}" for i in chosen)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from classifier.heads.base import Head
+from classifier.heads.label_bounds import LabelBounds
 from classifier.registry import registrar
 
 HEADS: dict[str, type[Head]] = {}
@@ -48,5 +49,6 @@ def make_head(
     labels: Sequence[str],
     thresholds: Sequence[float] | None = None,
     temperatures: Sequence[float] | None = None,
+    label_bounds: LabelBounds | None = None,
 ) -> Head:
-    return HEADS[check_head_kind(kind)](labels, thresholds, temperatures)
+    return HEADS[check_head_kind(kind)](labels, thresholds, temperatures, label_bounds)

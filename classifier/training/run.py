@@ -111,6 +111,7 @@ def run(options: RunOptions, task: Task) -> RunResult:
         blank = make_head(head_kind, ())
         blank.check_options(options.training.loss_options(), options.training.metric)
         blank.threshold_policy(options.training.threshold_strategy, options.training.metric)
+        blank.check_label_bounds(options.training.label_bounds)
         policy = LongTextPolicy.from_dict(options.long_text)
         policy.check(options.max_seq_length, task.is_pair)
     dev = (
@@ -282,6 +283,7 @@ def classifier_spec(
     policy = make_head(head_kind, ()).threshold_policy(
         options.training.threshold_strategy, options.training.metric
     )
+    bounds = options.training.label_bounds
     return ClassifierSpec(
         model=config,
         labels=tuple(task.get_labels()),
@@ -295,6 +297,7 @@ def classifier_spec(
         base_model=base_model,
         threshold_strategy=policy.strategy if policy else None,
         threshold_metric=policy.metric if policy else None,
+        label_bounds=bounds.to_dict() if bounds.is_set else None,
         **options.long_text,
     )
 

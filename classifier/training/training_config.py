@@ -24,6 +24,7 @@ from classifier.head_options import (
     LossOptions,
     options_from,
 )
+from classifier.heads.label_bounds import LabelBounds
 from classifier.options import option, validate
 from classifier.thresholds import STRATEGIES
 
@@ -165,6 +166,27 @@ class TrainingConfig:
         commands=TRAIN_AND_DISTILL,
         group=RECIPES,
         flag_defaults={"train": argparse.SUPPRESS, "distill": argparse.SUPPRESS},
+    )
+    min_labels: int = option(
+        0,
+        "multilabel: at least this many labels per text; after the thresholds, the most "
+        "probable missing labels are added (dev/test reports, predictions files, and the "
+        "export's default; export.sh and predict.sh may override it)",
+        parse=non_negative_int,
+        check=lambda v: v >= 0,
+        message="--min_labels must be a non-negative integer",
+        commands=TRAIN,
+        group=RECIPES,
+    )
+    max_labels: int | None = option(
+        None,
+        "multilabel: at most this many labels per text; the least probable are dropped "
+        "(default: no bound; reports, predictions files and the export's default)",
+        parse=non_negative_int,
+        check=lambda v: v is None or v >= 0,
+        message="--max_labels must be a non-negative integer",
+        commands=TRAIN,
+        group=RECIPES,
     )
     # === Checkpoints (resume after a kill; they do not change the result) ===
     save_checkpoints_steps: int = option(
@@ -310,6 +332,12 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         validate(self)
         self.loss_options()  # validates the loss fields together
+        self.label_bounds.check()  # min <= max
+
+    @property
+    def label_bounds(self) -> LabelBounds:
+        """--min_labels / --max_labels (classifier.heads.label_bounds)."""
+        return LabelBounds(self.min_labels, self.max_labels)
 
     def loss_options(self) -> LossOptions:
         return options_from(self)
@@ -320,10 +348,12 @@ class TrainingConfig:
     def result_settings(self) -> dict[str, Any]:
         """The settings that decide the trained model (a resumed run must match them)."""
         settings = self.to_dict()
-        for name in CHECKPOINT_SETTINGS:
+        for name in CHECKPOINT_SETTINGS + DECISION_SETTINGS:
             settings.pop(name)
         return settings
 
 
 # Where and how often the run is checkpointed: may change between a run and its resume.
 CHECKPOINT_SETTINGS = ("save_checkpoints_steps", "keep_checkpoints")
+# Applied to decisions after training: they do not change the weights either.
+DECISION_SETTINGS = ("min_labels", "max_labels")
