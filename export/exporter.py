@@ -83,6 +83,8 @@ def export_metadata(
         # Token counts of one text whose kernels serving builds at load (packing.bucket).
         "shape_buckets": bucket_sizes(spec.max_seq_length),
     }
+    if spec.head.takes_label_bounds:  # what a request's "min_labels"/"max_labels" start from
+        metadata["label_bounds"] = spec.head.label_bounds.to_dict()
     if abstain_threshold is not None:
         check_abstention(abstain_threshold, abstain_label)
         metadata["abstain_threshold"] = float(abstain_threshold)
@@ -101,6 +103,17 @@ def check_abstention(threshold: float | None, label: str) -> None:
         raise ValueError(f"--abstain_threshold must be a probability in (0, 1], got {threshold}")
     if not isinstance(label, str) or "\n" in label or "\t" in label:
         raise ValueError("--abstain_label must be one line of text without tabs")
+
+
+def with_label_bounds(
+    spec: ClassifierSpec, min_labels: int | None, max_labels: int | None
+) -> ClassifierSpec:
+    """The spec with export.sh's --min_labels / --max_labels over the run's (the head refuses
+    them by name where it takes none: SpecError)."""
+    if min_labels is None and max_labels is None:
+        return spec
+    bounds = spec.head.label_bounds.over(min_labels, max_labels)
+    return replace(spec, label_bounds=bounds.to_dict() if bounds.is_set else None)
 
 
 def load_for_export(
@@ -145,13 +158,17 @@ def build_serving_module(
     quantize: str | None = None,
     abstain_threshold: float | None = None,
     abstain_label: str = "",
+    min_labels: int | None = None,
+    max_labels: int | None = None,
 ) -> tuple[ServingModule, ClassifierSpec]:
     """The trained model of ``output_dir`` made ready for export (adapters merged);
     ``long_text`` overrides the run's long-text settings (ClassifierSpec field names);
-    ``abstain_threshold``: texts below it get ``abstain_label`` (ServingModule)."""
+    ``abstain_threshold``: texts below it get ``abstain_label`` (ServingModule);
+    ``min_labels`` / ``max_labels`` override the run's label bounds (None: the run's)."""
     check_abstention(abstain_threshold, abstain_label)
     out = Path(output_dir)
     model, spec = load_for_export(out, dtype, quantize)
+    spec = with_label_bounds(spec, min_labels, max_labels)
     if long_text:
         spec = replace(spec, **long_text)
     encoder = spec.text_encoder(out / VOCAB_FILE)
@@ -179,6 +196,8 @@ def export_trained_model(
     quantize: str | None = None,
     abstain_threshold: float | None = None,
     abstain_label: str = "",
+    min_labels: int | None = None,
+    max_labels: int | None = None,
 ) -> ExportResult:
     """Writes export_dir/<version>/ atomically and returns where; version None = next integer.
 
@@ -188,9 +207,19 @@ def export_trained_model(
     while exporting and loading (see serving_module.model_logits). ``quantize`` "int8" stores
     the dense layers' kernels as int8 (load_for_export). ``abstain_threshold`` P in (0, 1]:
     a text whose largest calibrated probability is below P gets ``abstain_label`` and no
-    decisions, and the outputs gain ``abstained`` (None: no abstention, outputs unchanged)."""
+    decisions, and the outputs gain ``abstained`` (None: no abstention, outputs unchanged).
+    ``min_labels`` / ``max_labels``: multilabel bounds over the run's, baked into the graph
+    after the thresholds and recorded as the metadata's ``label_bounds``."""
     module, spec = build_serving_module(
-        output_dir, dtype, freeze_weights, long_text, quantize, abstain_threshold, abstain_label
+        output_dir,
+        dtype,
+        freeze_weights,
+        long_text,
+        quantize,
+        abstain_threshold,
+        abstain_label,
+        min_labels,
+        max_labels,
     )
     signatures = module.signatures()
     card = model_card(spec, Path(output_dir), module.export_metadata, Path(export_dir).name)

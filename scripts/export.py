@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from classifier.flag_types import number, positive_int
+from classifier.flag_types import non_negative_int, number, positive_int
 
 from .cli_flags import (
     add_bool,
@@ -78,6 +78,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LABEL",
         help="the label an abstained text gets (default: empty); needs --abstain_threshold",
     )
+    p.add_argument(
+        "--min_labels",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="multilabel: at least N labels per text, the most probable added after the "
+        "thresholds (default: the run's train.sh --min_labels, else 0); servers and "
+        "predict.sh can override it per request",
+    )
+    p.add_argument(
+        "--max_labels",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="multilabel: at most N labels per text, the least probable dropped (default: the "
+        "run's train.sh --max_labels, else no bound)",
+    )
     add_long_text_arguments(
         p, "Default: what the run folder was trained with; given here, they override it."
     )
@@ -106,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             quantize=args.quantize,
             abstain_threshold=args.abstain_threshold,
             abstain_label=args.abstain_label,
+            min_labels=args.min_labels,
+            max_labels=args.max_labels,
         )
     except (SpecError, FileNotFoundError, FileExistsError, ValueError) as err:
         logger.error("%s", err)
@@ -122,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  abstains below {meta['abstain_threshold']:g} "
             f"(label {meta['abstain_label']!r}, output abstained)"
+        )
+    bounds = meta.get("label_bounds") or {}
+    if bounds.get("min_labels") or bounds.get("max_labels") is not None:
+        print(
+            f"  label bounds: min_labels {bounds['min_labels']}, max_labels {bounds['max_labels']}"
         )
     for line in result.signatures:
         print(f"  {line}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifier.flag_types import number, positive_int
+from classifier.flag_types import non_negative_int, number, positive_int
 from serving.text_io import INPUT_FORMATS, OUTPUT_FORMATS
 
 from .cli_flags import add_bool, add_verbosity, command_parser, setup_logging, verbosity
@@ -136,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LABEL",
         help="the label an abstained text gets (default: the export's, else empty)",
     )
+    g.add_argument(
+        "--min_labels",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="multilabel: at least N labels per text, the most probable added after the "
+        "thresholds (default: the export's, or the run's train.sh --min_labels)",
+    )
+    g.add_argument(
+        "--max_labels",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="multilabel: at most N labels per text, the least probable dropped (default: the "
+        "export's or the run's)",
+    )
     p.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch")
     add_bool(
         p,
@@ -231,21 +247,34 @@ def load_predictor(source: ModelSource, batch_size: int):
     return InMemoryPredictor(run, export_metadata(tuner.spec_, source.run_dir), source.run_dir)
 
 
-def with_abstention_flags(predictor, args: argparse.Namespace):
-    """The predictor answered at --abstain_threshold / --abstain_label over the model's own
-    setting (serving.abstention.resolve); unchanged without the flags."""
-    if args.abstain_threshold is None and args.abstain_label is None:
+def with_decision_flags(predictor, args: argparse.Namespace):
+    """The predictor answered at --abstain_threshold / --abstain_label and --min_labels /
+    --max_labels over the model's own settings (serving.abstention.resolve,
+    serving.label_bounds.resolve); unchanged without the flags."""
+    asked_abstention = args.abstain_threshold is not None or args.abstain_label is not None
+    asked_bounds = args.min_labels is not None or args.max_labels is not None
+    if not asked_abstention and not asked_bounds:
         return predictor
+    from serving import label_bounds
     from serving.abstention import resolve
     from serving.prediction import AbstainingPredictor
 
+    abstention = predictor.info.abstention
+    if asked_abstention:
+        try:
+            abstention = resolve(abstention, args.abstain_threshold, args.abstain_label)
+        except ValueError:
+            raise UsageError(
+                "--abstain_label needs --abstain_threshold (this model does not abstain)"
+            ) from None
+    info = predictor.info
     try:
-        abstention = resolve(predictor.info.abstention, args.abstain_threshold, args.abstain_label)
-    except ValueError:
-        raise UsageError(
-            "--abstain_label needs --abstain_threshold (this model does not abstain)"
-        ) from None
-    return AbstainingPredictor(predictor, abstention)
+        bounds = label_bounds.resolve(
+            info.label_bounds, args.min_labels, args.max_labels, len(info.labels)
+        )
+    except label_bounds.BoundsError as err:
+        raise UsageError(f"--{err.field}: {err}") from None
+    return AbstainingPredictor(predictor, abstention, bounds if asked_bounds else None)
 
 
 def text_rows(args: argparse.Namespace, is_pair: bool) -> Iterator[Any]:
@@ -286,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         source = model_source(args)  # before TensorFlow loads
         input_format = input_format_for(args.input_file, args.input_format)
         output_format = output_format_for(args.output_file, args.output_format)
-        predictor = with_abstention_flags(load_predictor(source, args.batch_size), args)
+        predictor = with_decision_flags(load_predictor(source, args.batch_size), args)
     except (OSError, ValueError) as err:  # NoModelError and TrainedModelError are OSErrors
         logger.error("%s", err)
         return 2

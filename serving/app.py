@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request, send_file, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-from serving import tf_serving
+from serving import label_bounds, tf_serving
 from serving.abstention import resolve
 from serving.batcher import MicroBatcher, ShuttingDown
 from serving.metrics import ServerMetrics
@@ -34,10 +34,12 @@ from serving.text_io import MEDIA_TYPES, PredictionWriter, chunks
 from serving.uploads import parse_upload, read_upload_rows
 from serving.validation import (
     AbstainRequest,
+    BoundsRequest,
     Limits,
     RequestError,
     TextBatch,
     parse_abstain,
+    parse_bounds,
     parse_predict,
     parse_top_k,
     read_json_body,
@@ -102,6 +104,19 @@ def create_app(
             raise RequestError("abstain_label", str(err)) from None
         return predictor.abstain(outputs, setting)
 
+    def bounded(model: LoadedModel, outputs: dict, asked: BoundsRequest | None) -> dict:
+        """The outputs at the request's own label bounds (none asked: the export's)."""
+        if asked is None:
+            return outputs
+        info = model.predictor.info
+        try:
+            bounds = label_bounds.resolve(
+                info.label_bounds, asked.min_labels, asked.max_labels, len(info.labels)
+            )
+        except label_bounds.BoundsError as err:
+            raise RequestError(err.field, str(err)) from None
+        return info.bound(outputs, bounds)
+
     # === Metrics ===
     @app.before_request
     def started() -> None:
@@ -148,8 +163,9 @@ def create_app(
         batch = parse_predict(body, holder.current.predictor.info.is_pair, limits)
         top_k = parse_top_k(body)
         asked = parse_abstain(body)
+        bounds = parse_bounds(body)
         model, outputs = run_texts(batch)
-        outputs = abstained(model, outputs, asked)
+        outputs = bounded(model, abstained(model, outputs, asked), bounds)
         predictions = predictions_from_outputs(outputs, model.predictor.info.labels)
         return {
             "model_name": model_name,
@@ -242,7 +258,7 @@ def create_app(
             outputs = model.predictor.run_ids(ids.input_ids, ids.input_mask, ids.segment_ids)
         else:
             model, outputs = run_texts(parsed.texts)
-        outputs = abstained(model, outputs, parsed.abstain)
+        outputs = bounded(model, abstained(model, outputs, parsed.abstain), parsed.bounds)
         labels = model.predictor.info.labels
         return tf_serving.format_response(outputs, parsed.columnar, parsed.top_k, labels)
 

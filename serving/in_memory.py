@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from serving.abstention import Abstention
+from serving.label_bounds import Bounds
 from serving.model_info import ModelInfo
 from serving.prediction import Prediction, predictions_from_outputs
 
@@ -63,8 +64,11 @@ class InMemoryPredictor:
         texts: Sequence[str],
         texts_b: Sequence[str] | None = None,
         abstention: Abstention | None = None,
+        label_bounds: Bounds | None = None,
     ) -> list[Prediction]:
-        return predictions_from_outputs(self.run(texts, texts_b, abstention), self.info.labels)
+        """``label_bounds`` over the run's own (which ``run`` decides with, as the export)."""
+        outputs = self.info.bound(dict(self.run(texts, texts_b, abstention)), label_bounds)
+        return predictions_from_outputs(outputs, self.info.labels)
 
     def predict_one(self, text: str, text_b: str | None = None) -> Prediction:
         return self.predict([text], None if text_b is None else [text_b])[0]

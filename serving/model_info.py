@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from serving.abstention import LABEL_KEY, THRESHOLD_KEY, Abstention
+from serving.label_bounds import Bounds, apply_bounds
 
 MULTICLASS = "multiclass"
 MULTILABEL = "multilabel"
@@ -37,6 +38,24 @@ class ModelInfo:
         if abstention is not None:
             metadata.update(abstention.to_metadata())
         return replace(self, metadata=metadata)
+
+    @property
+    def label_bounds(self) -> Bounds | None:
+        """The export's multilabel bounds (None: the model takes none)."""
+        return Bounds.from_metadata(self.metadata)
+
+    def with_label_bounds(self, bounds: Bounds | None) -> ModelInfo:
+        """This model as answered at ``bounds`` (predict.sh's flags over the export's)."""
+        if bounds is None:
+            return self
+        return replace(self, metadata={**self.metadata, **bounds.to_metadata()})
+
+    def bound(self, outputs: dict, bounds: Bounds | None) -> dict:
+        """serving_default's outputs decided at ``bounds`` (a request's, see
+        serving.label_bounds.resolve) instead of the export's; None or the same: unchanged."""
+        if bounds is None or bounds == self.label_bounds:
+            return outputs
+        return apply_bounds(outputs, bounds, self.thresholds or (), self.labels)
 
     @property
     def input_names(self) -> tuple[str, ...]:

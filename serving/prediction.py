@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from serving.abstention import Abstention
+from serving.label_bounds import Bounds
 from serving.model_info import ModelInfo
 
 
@@ -125,20 +126,28 @@ class TextPredictor(Protocol):
         texts: Sequence[str],
         texts_b: Sequence[str] | None = None,
         abstention: Abstention | None = None,
+        label_bounds: Bounds | None = None,
     ) -> list[Prediction]: ...
 
     def predict_one(self, text: str, text_b: str | None = None) -> Prediction: ...
 
 
 class AbstainingPredictor:
-    """A TextPredictor answered at ``abstention`` instead of its model's own setting
-    (predict.sh's --abstain_threshold / --abstain_label, for the REPL and the files alike);
-    its ``info`` says so, so that outputs gain the abstained column."""
+    """A TextPredictor answered at ``abstention`` (and ``label_bounds``) instead of its
+    model's own settings (predict.sh's --abstain_threshold / --abstain_label, --min_labels /
+    --max_labels, for the REPL and the files alike); its ``info`` says so, so that outputs
+    gain the abstained column."""
 
-    def __init__(self, predictor: TextPredictor, abstention: Abstention | None) -> None:
+    def __init__(
+        self,
+        predictor: TextPredictor,
+        abstention: Abstention | None,
+        label_bounds: Bounds | None = None,
+    ) -> None:
         self._predictor = predictor
         self.abstention = abstention
-        self.info = predictor.info.with_abstention(abstention)
+        self.label_bounds = label_bounds
+        self.info = predictor.info.with_abstention(abstention).with_label_bounds(label_bounds)
         self.path = predictor.path
         self.version = predictor.version
 
@@ -147,8 +156,11 @@ class AbstainingPredictor:
         texts: Sequence[str],
         texts_b: Sequence[str] | None = None,
         abstention: Abstention | None = None,
+        label_bounds: Bounds | None = None,
     ) -> list[Prediction]:
-        return self._predictor.predict(texts, texts_b, abstention or self.abstention)
+        return self._predictor.predict(
+            texts, texts_b, abstention or self.abstention, label_bounds or self.label_bounds
+        )
 
     def predict_one(self, text: str, text_b: str | None = None) -> Prediction:
         return self.predict([text], None if text_b is None else [text_b])[0]

@@ -23,6 +23,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402, F401  (registers FastWordpieceTokenize for the loaded graph)
 
 from serving.abstention import ABSTAINED, Abstention, apply_rule  # noqa: E402
+from serving.label_bounds import Bounds  # noqa: E402
 from serving.model_info import ModelInfo  # noqa: E402
 from serving.prediction import Prediction, predictions_from_outputs
 from serving.versions import ModelVersion, latest_version
@@ -106,10 +107,12 @@ class Predictor:
         texts: Sequence[Text],
         texts_b: Sequence[Text] | None = None,
         abstention: Abstention | None = None,
+        label_bounds: Bounds | None = None,
     ) -> list[Prediction]:
-        """Predictions, abstaining at ``abstention`` (None: as the export does)."""
+        """Predictions, abstaining at ``abstention`` and bounded by ``label_bounds`` (None:
+        as the export does)."""
         outputs = self.abstain(self.run(texts, texts_b), abstention)
-        return predictions_from_outputs(outputs, self.info.labels)
+        return predictions_from_outputs(self.info.bound(outputs, label_bounds), self.info.labels)
 
     def predict_one(self, text: Text, text_b: Text | None = None) -> Prediction:
         return self.predict([text], None if text_b is None else [text_b])[0]

@@ -11,8 +11,9 @@ One extension of this server's, not TF Serving's: an optional "top_k" (integer >
 "top_k" ([{"label", "probability"}, ...], best first) to each prediction (columnar: an output
 "top_k" with one such list per row). Likewise "abstain_threshold" (a number in [0, 1]) and
 "abstain_label" answer at the request's own abstention (serving.abstention); the outputs then
-hold "abstained" (as those of an export made with an abstain threshold always do). Without
-them the response is exactly TF Serving's.
+hold "abstained" (as those of an export made with an abstain threshold always do). And
+"min_labels" / "max_labels" (non-negative integers; multilabel models) answer at the request's
+own label bounds (serving.label_bounds). Without them the response is exactly TF Serving's.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from serving.model_info import ModelInfo
 from serving.prediction import top_k_labels
 from serving.validation import (
     ABSTAIN_FIELDS,
+    BOUNDS_FIELDS,
     TOP_K,
     AbstainRequest,
+    BoundsRequest,
     Limits,
     RequestError,
     TextBatch,
@@ -35,6 +38,7 @@ from serving.validation import (
     check_text,
     json_type,
     parse_abstain,
+    parse_bounds,
     parse_top_k,
     reject_unknown,
     require_object,
@@ -63,13 +67,16 @@ class TFServingRequest:
     ids: IdBatch | None = None
     top_k: int | None = None
     abstain: AbstainRequest | None = None
+    bounds: BoundsRequest | None = None
 
 
 def parse_request(body: Any, info: ModelInfo, limits: Limits) -> TFServingRequest:
     obj = require_object(body, "body")
-    reject_unknown(obj, ("signature_name", "instances", "inputs", TOP_K, *ABSTAIN_FIELDS))
+    known = ("signature_name", "instances", "inputs", TOP_K, *ABSTAIN_FIELDS, *BOUNDS_FIELDS)
+    reject_unknown(obj, known)
     top_k = parse_top_k(obj)
     abstain = parse_abstain(obj)
+    bounds = parse_bounds(obj)
     signature = obj.get("signature_name", SERVING_DEFAULT)
     if signature not in SIGNATURES:
         shown = signature if isinstance(signature, str) else json_type(signature)
@@ -97,9 +104,12 @@ def parse_request(body: Any, info: ModelInfo, limits: Limits) -> TFServingReques
             texts=TextBatch(texts["text"], texts.get("text_b")),
             top_k=top_k,
             abstain=abstain,
+            bounds=bounds,
         )
     ids = _id_batch(columns, info)
-    return TFServingRequest(signature, columnar, ids=ids, top_k=top_k, abstain=abstain)
+    return TFServingRequest(
+        signature, columnar, ids=ids, top_k=top_k, abstain=abstain, bounds=bounds
+    )
 
 
 Column = list[tuple[Any, str]]  # (value, field name for errors)

@@ -212,6 +212,38 @@ def parse_abstain(obj: dict[str, Any]) -> AbstainRequest | None:
     return AbstainRequest(None if threshold is None else float(threshold), label)
 
 
+MIN_LABELS = "min_labels"
+MAX_LABELS = "max_labels"
+BOUNDS_FIELDS = (MIN_LABELS, MAX_LABELS)
+
+
+@dataclass(frozen=True)
+class BoundsRequest:
+    """A request's own multilabel bounds (serving.label_bounds.resolve puts them over the
+    export's)."""
+
+    min_labels: int | None = None
+    max_labels: int | None = None
+
+
+def parse_bounds(obj: dict[str, Any]) -> BoundsRequest | None:
+    """The optional "min_labels" and "max_labels" of a request body: non-negative integers
+    (a boolean, a float, a string or null is refused); None when neither is there."""
+    if MIN_LABELS not in obj and MAX_LABELS not in obj:
+        return None
+    values = {}
+    for field in BOUNDS_FIELDS:
+        if field not in obj:
+            continue
+        value = obj[field]
+        if type(value) is not int:
+            raise RequestError(field, f"expected an integer >= 0, got {json_type(value)}")
+        if value < 0:
+            raise RequestError(field, f"must be an integer >= 0, got {value}")
+        values[field] = value
+    return BoundsRequest(values.get(MIN_LABELS), values.get(MAX_LABELS))
+
+
 # === POST /predict ===
 def check_not_empty(value: str, field: str) -> str:
     """/predict's texts must hold something to classify: an empty or whitespace-only text is
@@ -225,9 +257,10 @@ def check_not_empty(value: str, field: str) -> str:
 def parse_predict(body: Any, is_pair: bool, limits: Limits) -> TextBatch:
     """{"texts": [str, ...]} for single-text models, {"pairs": [[a, b], ...]} for pair models
     (text_b may be empty: the pair is read as one text); an optional "top_k" is
-    parse_top_k's, "abstain_threshold" and "abstain_label" parse_abstain's."""
+    parse_top_k's, "abstain_threshold" and "abstain_label" parse_abstain's, "min_labels" and
+    "max_labels" parse_bounds'."""
     obj = require_object(body, "body")
-    reject_unknown(obj, ("texts", "pairs", TOP_K, *ABSTAIN_FIELDS))
+    reject_unknown(obj, ("texts", "pairs", TOP_K, *ABSTAIN_FIELDS, *BOUNDS_FIELDS))
     if not is_pair:
         if "pairs" in obj:
             raise RequestError("pairs", 'this model takes single texts: send "texts": [...]')

@@ -161,3 +161,143 @@ def test_reports_record_the_bounds_and_the_figures_without_them(tmp_path):
         rows = list(csv.DictReader(f, delimiter="\t"))
     counts = [len(row["predicted_labels"].split("|")) for row in rows]
     assert all(row["predicted_labels"] for row in rows) and max(counts) <= 2
+
+
+# === The export, predict.sh and HTTP over a real (tiny) multilabel pair model ===
+def pairs() -> tuple[list[str], list[str]]:
+    from tests.support.samples import SERVING_TEXTS
+
+    texts = list(SERVING_TEXTS)
+    return texts, texts[1:] + texts[:1]
+
+
+@pytest.fixture(scope="module")
+def bounded_export(serving_models, tmp_path_factory):
+    """The multilabel pair run exported with --min_labels=2 --max_labels=2, and the plain
+    export's Predictor."""
+    from types import SimpleNamespace
+
+    from export import export_trained_model
+    from serving import Predictor
+
+    model = serving_models["multilabel_pair"]
+    export_dir = tmp_path_factory.mktemp("bounds") / "export"
+    export_trained_model(model.output_dir, export_dir, min_labels=2, max_labels=2)
+    return SimpleNamespace(
+        output_dir=model.output_dir,
+        plain=Predictor.from_export_dir(model.export_dir),
+        predictor=Predictor.from_export_dir(export_dir),
+        export_dir=export_dir,
+    )
+
+
+def names(predictions) -> list[list[str]]:
+    return [sorted(item.label for item in p.labels) for p in predictions]
+
+
+@pytest.mark.slow
+def test_the_export_bounds_in_its_graph_as_a_request_does(bounded_export):
+    from serving.label_bounds import Bounds, bound_rows
+
+    texts, texts_b = pairs()
+    plain = bounded_export.plain.run(texts, texts_b)
+    outputs = bounded_export.predictor.run(texts, texts_b)
+    assert (outputs["predicted"].sum(axis=1) == 2).all()
+    expected = bound_rows(plain["predicted"], plain["probabilities"], Bounds(2, 2))
+    assert outputs["predicted"].tolist() == expected.tolist()
+    info = bounded_export.predictor.info
+    assert info.metadata["label_bounds"] == {"min_labels": 2, "max_labels": 2}
+    assert bounded_export.plain.info.metadata["label_bounds"] == {"min_labels": 0, "max_labels": None}  # fmt: skip
+    # The plain export answered at the request's bounds decides as the bounded graph.
+    overridden = bounded_export.plain.predict(texts, texts_b, label_bounds=Bounds(2, 2))
+    assert names(overridden) == names(bounded_export.predictor.predict(texts, texts_b))
+    # And a request back to no bounds gives the plain export's decisions.
+    back = bounded_export.predictor.predict(texts, texts_b, label_bounds=Bounds(0, None))
+    assert names(back) == names(bounded_export.plain.predict(texts, texts_b))
+
+
+def run_predict_sh(args: list[str], target) -> list[dict]:
+    from scripts import predict
+
+    assert predict.main([*args, f"--output_file={target}", "--verbosity=warning"]) == 0
+    return [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.slow
+def test_predict_sh_export_and_run_folder_agree_with_bounds(bounded_export, tmp_path, caplog):
+    from scripts import predict
+
+    texts, texts_b = pairs()
+    flags = [f for a, b in zip(texts, texts_b, strict=True) for f in (f"--text={a}", f"--text_b={b}")]  # fmt: skip
+    served = run_predict_sh([f"--export_dir={bounded_export.export_dir}", *flags], tmp_path / "a.jsonl")  # fmt: skip
+    run_dir = f"--run_dir={bounded_export.output_dir}"
+    in_memory = run_predict_sh([run_dir, *flags, "--min_labels=2", "--max_labels=2"], tmp_path / "b.jsonl")  # fmt: skip
+    plain_export = f"--export_dir={bounded_export.plain.path.parent}"
+    overridden = run_predict_sh([plain_export, *flags, "--min_labels=2", "--max_labels=2"], tmp_path / "c.jsonl")  # fmt: skip
+    labels = [sorted(row["predicted_labels"]) for row in served]
+    assert all(len(row) == 2 for row in labels)
+    assert labels == [sorted(r["predicted_labels"]) for r in in_memory]
+    assert labels == [sorted(r["predicted_labels"]) for r in overridden]
+    one = run_predict_sh([f"--export_dir={bounded_export.export_dir}", *flags, "--max_labels=1", "--min_labels=1"], tmp_path / "d.jsonl")  # fmt: skip
+    assert all(len(r["predicted_labels"]) == 1 for r in one)
+    code = predict.main([run_dir, "--text=a", "--text_b=b", "--min_labels=3", "--max_labels=1"])
+    assert code == 2 and "min_labels (3) must not exceed max_labels (1)" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_multiclass_model_refuses_bounds_by_name(serving_models, tmp_path, caplog):
+    from export import export_trained_model
+    from scripts import predict
+
+    model = serving_models["multiclass"]
+    with pytest.raises(ValueError, match="--max_labels apply to multilabel tasks, not multiclass"):
+        export_trained_model(model.output_dir, tmp_path / "x", max_labels=2)
+    code = predict.main([f"--export_dir={model.export_dir}", "--text=a", "--min_labels=1"])
+    assert code == 2 and "--min_labels: min_labels applies to multilabel models" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def client(bounded_export):
+    from serving.app import create_app
+    from serving.batcher import MicroBatcher
+    from serving.model_holder import ModelHolder
+    from serving.validation import Limits
+
+    predictor = bounded_export.plain
+    holder = ModelHolder(predictor.path.parent, lambda found: predictor, poll_seconds=0)
+    batcher = MicroBatcher(holder, max_batch_size=8, max_wait_ms=1)
+    batcher.start()
+    yield create_app(holder, batcher, Limits(), "reviews").test_client()
+    batcher.stop()
+
+
+@pytest.mark.slow
+def test_http_routes_take_request_bounds(client, bounded_export):
+    texts, texts_b = pairs()
+    body = {"pairs": [[a, b] for a, b in zip(texts, texts_b, strict=True)]}
+    plain = client.post("/predict", json=body)
+    again = client.post("/predict", json={**body, "min_labels": 0})
+    assert plain.data == again.data  # the export's own bounds: byte for byte
+    reply = client.post("/predict", json={**body, "min_labels": 2, "max_labels": 2})
+    assert reply.status_code == 200, reply.data
+    got = [sorted(item["label"] for item in p["labels"]) for p in reply.get_json()["predictions"]]
+    assert got == names(bounded_export.predictor.predict(texts, texts_b))
+    rows = [{"text": a, "text_b": b} for a, b in zip(texts, texts_b, strict=True)]
+    tf_reply = client.post("/v1/models/reviews:predict", json={"instances": rows, "max_labels": 1})
+    assert tf_reply.status_code == 200, tf_reply.data
+    assert all(sum(p["predicted"]) <= 1 for p in tf_reply.get_json()["predictions"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("field,value", [("min_labels", v) for v in (-1, 1.5, "1", True, None, 4)] + [("max_labels", v) for v in (-2, 2.0, "x", False, None)])  # fmt: skip
+@pytest.mark.parametrize("route", ["/predict", "/v1/models/reviews:predict"])
+def test_http_bad_bounds_are_a_400_naming_them(client, route, field, value):
+    body = {"pairs": [["a", "b"]]} if route == "/predict" else {"instances": [{"text": "a", "text_b": "b"}]}  # fmt: skip
+    reply = client.post(route, json={**body, field: value})
+    assert reply.status_code == 400, reply.data
+    assert reply.get_json()["field"] == field and "Traceback" not in reply.data.decode()
+    conflict = client.post(route, json={**body, "min_labels": 2, "max_labels": 1})
+    assert conflict.status_code == 400 and conflict.get_json()["field"] in (
+        "min_labels",
+        "max_labels",
+    )
