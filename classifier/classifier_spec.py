@@ -14,7 +14,7 @@ from typing import Any
 from classifier.config import ModelConfig
 from classifier.files import read_json, write_json
 from classifier.heads import Head, check_head_kind, make_head
-from classifier.heads.label_bounds import LabelBounds
+from classifier.label_bounds import LabelBounds
 from classifier.text.long_text import LongTextPolicy
 from classifier.thresholds import ThresholdPolicy
 
@@ -42,7 +42,7 @@ class ClassifierSpec:
     # rows is cross-fitted the same way. None: before threshold strategies, or no thresholds.
     threshold_strategy: str | None = None
     threshold_metric: str | None = None
-    # --min_labels / --max_labels (multilabel; classifier.heads.label_bounds); None: no bounds.
+    # --min_labels / --max_labels (multilabel; classifier.label_bounds); None: no bounds.
     label_bounds: dict[str, Any] | None = None
     adapter: dict[str, Any] | None = None
     base_model: dict[str, Any] = field(default_factory=dict)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from classifier.heads import make_head
-from classifier.heads.label_bounds import LabelBounds, bound_decisions, bound_decisions_graph
+from classifier.label_bounds import LabelBounds, bound_decisions, bound_decisions_graph
 
 LABELS = ("物流", "质量", "服务", "价格")
 

@@ -21,7 +21,7 @@ import numpy as np
 from classifier.calibration import ReliabilityBins, write_reliability_png
 from classifier.coverage import COVERAGE_THRESHOLDS
 from classifier.head_options import LossOptions
-from classifier.heads.label_bounds import LabelBounds
+from classifier.label_bounds import LabelBounds
 from classifier.thresholds import ThresholdPolicy
 
 if TYPE_CHECKING:  # TensorFlow loads only when training or exporting calls for it (see Head)
@@ -58,7 +58,7 @@ class Head(ABC):
     min_labels: ClassVar[int]
     predicted_column: ClassVar[str]
     gold_column: ClassVar[str]
-    # Whether decisions take --min_labels / --max_labels (classifier.heads.label_bounds).
+    # Whether decisions take --min_labels / --max_labels (classifier.label_bounds).
     takes_label_bounds: ClassVar[bool] = False
 
     def __init__(

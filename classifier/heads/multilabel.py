@@ -1,6 +1,6 @@
 """Multilabel: any number of labels per text (none included), a sigmoid per label, decisions
 at per-label thresholds fitted on dev for the run's metric (classifier.thresholds; 0.5 until
-fitted), then held between --min_labels and --max_labels (classifier.heads.label_bounds)."""
+fitted), then held between --min_labels and --max_labels (classifier.label_bounds)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from classifier import thresholds as T
 from classifier.calibration import ReliabilityBins, fit_sigmoid_temperatures, multilabel_bins
 from classifier.heads.base import Example, Head, LossOptions
 from classifier.heads.error_tables import multilabel_tables
-from classifier.heads.label_bounds import bound_decisions, bound_decisions_graph
 from classifier.heads.registry import register_head
+from classifier.label_bounds import bound_decisions, bound_decisions_graph
 
 if TYPE_CHECKING:  # the training and export methods import TensorFlow when called (see Head)
     import keras

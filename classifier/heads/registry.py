@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from classifier.heads.base import Head
-from classifier.heads.label_bounds import LabelBounds
+from classifier.label_bounds import LabelBounds
 from classifier.registry import registrar
 
 HEADS: dict[str, type[Head]] = {}

@@ -24,7 +24,7 @@ from classifier.head_options import (
     LossOptions,
     options_from,
 )
-from classifier.heads.label_bounds import LabelBounds
+from classifier.label_bounds import LabelBounds
 from classifier.options import option, validate
 from classifier.thresholds import STRATEGIES
 
@@ -170,8 +170,8 @@ class TrainingConfig:
     min_labels: int = option(
         0,
         "multilabel: at least this many labels per text; after the thresholds, the most "
-        "probable missing labels are added (dev/test reports, predictions files, and the "
-        "export's default; export.sh and predict.sh may override it)",
+        "probable missing labels are added (dev/test reports, predictions files, and what "
+        "export.sh ships; export.sh and predict.sh may override it)",
         parse=non_negative_int,
         check=lambda v: v >= 0,
         message="--min_labels must be a non-negative integer",
@@ -181,7 +181,8 @@ class TrainingConfig:
     max_labels: int | None = option(
         None,
         "multilabel: at most this many labels per text; the least probable are dropped "
-        "(default: no bound; reports, predictions files and the export's default)",
+        "(reports, predictions files, and what export.sh ships unless overridden; unset: no "
+        "bound)",
         parse=non_negative_int,
         check=lambda v: v is None or v >= 0,
         message="--max_labels must be a non-negative integer",
@@ -336,7 +337,7 @@ class TrainingConfig:
 
     @property
     def label_bounds(self) -> LabelBounds:
-        """--min_labels / --max_labels (classifier.heads.label_bounds)."""
+        """--min_labels / --max_labels (classifier.label_bounds)."""
         return LabelBounds(self.min_labels, self.max_labels)
 
     def loss_options(self) -> LossOptions:
