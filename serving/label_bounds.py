@@ -6,7 +6,7 @@ dropped, ties in label order) and records them in its metadata as ``label_bounds
 without that key takes none (multiclass). A request (predict.sh's flags, an HTTP body) may
 name its own bounds; the decisions are then recomputed from the outputs' probabilities and the
 export's thresholds. Serving imports no training code, so the head's rule
-(classifier.heads.label_bounds) is written here once more, with the same stable order; an
+(classifier.label_bounds) is written here once more, with the same stable order; an
 abstained text keeps no decisions.
 """
 
