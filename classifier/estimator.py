@@ -66,6 +66,17 @@ class _ListTask:
         raise FileNotFoundError("no test texts")
 
 
+def _gold_fields(label: str | Sequence[str] | None) -> tuple[str | None, tuple[str, ...] | None]:
+    """A user's label as both fields an example has: one name (``label``) and a set
+    (``labels``); each head reads the field its kind uses (Head.gold), so nothing here asks
+    which kind of head a model has. A sequence is a label set and has no single name."""
+    if label is None:
+        return None, None
+    if isinstance(label, str):
+        return label, (label,)
+    return None, tuple(label)
+
+
 class FineTuner:
     def __init__(
         self,
@@ -101,14 +112,14 @@ class FineTuner:
             raise ValueError(f"{split}: {len(texts)} texts but {len(texts_b)} second texts")
         examples = []
         for i, text in enumerate(texts):
-            label = None if labels is None else labels[i]
+            label, label_set = _gold_fields(None if labels is None else labels[i])
             examples.append(
                 _Example(
                     guid=f"{split}-{i}",
                     text_a=text,
                     text_b=None if texts_b is None else texts_b[i],
-                    label=None if self.multilabel else label,
-                    labels=tuple(label) if self.multilabel and label is not None else None,
+                    label=label,
+                    labels=label_set,
                 )
             )
         return examples
@@ -163,7 +174,6 @@ class FineTuner:
         tuner.output_dir_ = Path(output_dir)
         tuner._load()
         tuner.classes_ = list(tuner.spec_.labels)
-        tuner.multilabel = tuner.spec_.head_kind == "multilabel"  # how evaluate reads labels
         return tuner
 
     def _load(self) -> None:
