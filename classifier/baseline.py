@@ -66,9 +66,11 @@ def fit_and_predict(
     labels: Sequence[str],
     multilabel: bool = False,
     c: float = 4.0,
+    kind: str | None = None,
 ) -> BaselineRun:
-    """Fits word uni+bigram TF-IDF with logistic regression (one per label for multilabel) on
-    train and predicts the ``evaluate`` rows, which must carry labels."""
+    """Fits word uni+bigram TF-IDF with logistic regression (one per label where a text may
+    have several: multilabel, hierarchical) on train and predicts the ``evaluate`` rows, which
+    must carry labels; ``kind`` (a head kind) over ``multilabel``."""
     import jieba
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -76,7 +78,8 @@ def fit_and_predict(
 
     jieba.setLogLevel(60)
     jieba.initialize()
-    head = make_head(MULTILABEL if multilabel else MULTICLASS, labels)
+    head = make_head(kind or (MULTILABEL if multilabel else MULTICLASS), labels)
+    multilabel = head.multiple_labels
     started = time.perf_counter()
     vectorizer = TfidfVectorizer(
         tokenizer=jieba_words,

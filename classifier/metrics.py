@@ -131,13 +131,12 @@ def _decision_figures(predictions: np.ndarray, targets: np.ndarray, suffix: str)
     }
 
 
-def multilabel_text_report(
-    logits, targets, label_names: list[str], thresholds, predictions=None
-) -> str:
-    probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
+def decisions_text_report(predictions, targets, label_names: list[str]) -> str:
+    """scikit-learn's classification report of 0/1 ``predictions`` [N, L] against multi-hot
+    ``targets``, one row per label."""
     return classification_report(
         np.asarray(targets).astype(np.int32),
-        multilabel_predictions(probs, thresholds) if predictions is None else predictions,
+        np.asarray(predictions).astype(np.int32),
         labels=list(range(len(label_names))),
         target_names=label_names,
         digits=4,

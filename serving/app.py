@@ -166,7 +166,7 @@ def create_app(
         bounds = parse_bounds(body)
         model, outputs = run_texts(batch)
         outputs = bounded(model, abstained(model, outputs, asked), bounds)
-        predictions = predictions_from_outputs(outputs, model.predictor.info.labels)
+        predictions = predictions_from_outputs(outputs, model.predictor.info)
         return {
             "model_name": model_name,
             "model_version": model.version,
@@ -192,7 +192,7 @@ def create_app(
                     "was predicted; send it again"
                 )
                 raise RequestError("file", message, 409)
-            writer.write(chunk, predictions_from_outputs(outputs, info.labels))
+            writer.write(chunk, predictions_from_outputs(outputs, info))
         response = send_file(
             io.BytesIO(out.getvalue().encode("utf-8")),
             mimetype=MEDIA_TYPES[upload.output_format],

@@ -68,7 +68,7 @@ class InMemoryPredictor:
     ) -> list[Prediction]:
         """``label_bounds`` over the run's own (which ``run`` decides with, as the export)."""
         outputs = self.info.bound(dict(self.run(texts, texts_b, abstention)), label_bounds)
-        return predictions_from_outputs(outputs, self.info.labels)
+        return predictions_from_outputs(outputs, self.info)
 
     def predict_one(self, text: str, text_b: str | None = None) -> Prediction:
         return self.predict([text], None if text_b is None else [text_b])[0]

@@ -8,6 +8,7 @@ from typing import Any
 
 from serving.abstention import LABEL_KEY, THRESHOLD_KEY, Abstention
 from serving.label_bounds import Bounds, apply_bounds
+from serving.label_tree import ServedTree
 
 MULTICLASS = "multiclass"
 MULTILABEL = "multilabel"
@@ -25,7 +26,22 @@ class ModelInfo:
 
     @property
     def is_multilabel(self) -> bool:
-        return self.head_kind == MULTILABEL
+        """Whether decisions are a set of labels (a multilabel or hierarchical head: the
+        export's ``multiple_labels``; exports before it said so by their head kind)."""
+        return bool(self.metadata.get("multiple_labels", self.head_kind == MULTILABEL))
+
+    @property
+    def label_tree(self) -> ServedTree | None:
+        """The label tree of a hierarchical model (None for a flat one)."""
+        return ServedTree.from_metadata(self.metadata)
+
+    @property
+    def predicted_column(self) -> str:
+        """The name of the decision column in prediction files: predicted_label(s) or, for a
+        model with a label tree, predicted_paths."""
+        if self.label_tree is not None:
+            return "predicted_paths"
+        return "predicted_labels" if self.is_multilabel else "predicted_label"
 
     @property
     def abstention(self) -> Abstention | None:

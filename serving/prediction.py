@@ -60,13 +60,21 @@ class Prediction:
     (multiclass: that one label; multilabel: every label at or over its threshold, maybe none).
     ``probabilities``: every label's probability, in the model's label order.
     ``abstained``: None where abstention is not in force; else whether the model abstained
-    (then ``label`` is the abstain label, ``labels`` empty, ``score`` the top probability)."""
+    (then ``label`` is the abstain label, ``labels`` empty, ``score`` the top probability).
+    ``paths``: a hierarchical model's predicted paths, best first (the decided nodes that end
+    a path: ``labels`` holds every decided node, parents included); None for a flat model."""
 
     label: str
     score: float
     labels: tuple[LabelScore, ...]
     probabilities: dict[str, float]
     abstained: bool | None = None
+    paths: tuple[LabelScore, ...] | None = None
+
+    @property
+    def decided(self) -> tuple[LabelScore, ...]:
+        """What a prediction file names: the paths of a hierarchical model, else the labels."""
+        return self.labels if self.paths is None else self.paths
 
     def top_k(self, k: int) -> tuple[LabelProbability, ...]:
         """The ``k`` most probable labels with their probabilities (see top_k_labels)."""
@@ -79,6 +87,8 @@ class Prediction:
             "score": self.score,
             "labels": [item.to_dict() for item in self.labels],
         }
+        if self.paths is not None:
+            result["paths"] = [item.to_dict() for item in self.paths]
         if self.abstained is not None:  # only where abstention is in force
             result["abstained"] = self.abstained
         result["probabilities"] = dict(self.probabilities)
@@ -88,10 +98,13 @@ class Prediction:
 
 
 def predictions_from_outputs(
-    outputs: Mapping[str, np.ndarray], label_names: tuple[str, ...]
+    outputs: Mapping[str, np.ndarray], info: ModelInfo
 ) -> list[Prediction]:
-    """Prediction per row of serving_default's (numpy) outputs; with an ``abstained`` output,
-    an abstained row's label is the output ``label`` (the abstain label)."""
+    """Prediction per row of serving_default's (numpy) outputs for the model ``info``
+    describes; with an ``abstained`` output, an abstained row's label is the output ``label``
+    (the abstain label); with a label tree, each row's paths."""
+    label_names = info.labels
+    tree = info.label_tree
     probabilities = outputs["probabilities"]
     predicted = outputs["predicted"]
     abstained = outputs.get("abstained")
@@ -101,13 +114,19 @@ def predictions_from_outputs(
         top = int(np.argmax(probabilities[row]))
         chosen = sorted(np.flatnonzero(predicted[row]), key=lambda i: (-probs[i], i))
         flag = None if abstained is None else bool(abstained[row])
+        labels = tuple(LabelScore(label_names[i], probs[i]) for i in chosen)
+        paths = None
+        if tree is not None:
+            ends = set(tree.path_ends([item.label for item in labels]))
+            paths = tuple(item for item in labels if item.label in ends)
         result.append(
             Prediction(
                 label=str(outputs["label"][row]) if flag else label_names[top],
                 score=probs[top],
-                labels=tuple(LabelScore(label_names[i], probs[i]) for i in chosen),
+                labels=labels,
                 probabilities=dict(zip(label_names, probs, strict=True)),
                 abstained=flag,
+                paths=paths,
             )
         )
     return result

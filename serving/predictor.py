@@ -112,7 +112,7 @@ class Predictor:
         """Predictions, abstaining at ``abstention`` and bounded by ``label_bounds`` (None:
         as the export does)."""
         outputs = self.abstain(self.run(texts, texts_b), abstention)
-        return predictions_from_outputs(self.info.bound(outputs, label_bounds), self.info.labels)
+        return predictions_from_outputs(self.info.bound(outputs, label_bounds), self.info)
 
     def predict_one(self, text: Text, text_b: Text | None = None) -> Prediction:
         return self.predict([text], None if text_b is None else [text_b])[0]

@@ -298,8 +298,8 @@ def label_and_score(prediction: Prediction, multilabel: bool) -> tuple[str, str]
     if prediction.abstained or not multilabel:
         return prediction.label, f"{prediction.score:.6f}"
     return (
-        "|".join(item.label for item in prediction.labels),
-        "|".join(f"{item.score:.6f}" for item in prediction.labels),
+        "|".join(item.label for item in prediction.decided),
+        "|".join(f"{item.score:.6f}" for item in prediction.decided),
     )
 
 
@@ -311,7 +311,7 @@ def table_header(
     top1_label, top1_probability, ... (k clipped to the labels)."""
     header = [id_column] if id_column else []
     header += ["text_a", "text_b"] if info.is_pair else ["text"]
-    header.append("predicted_labels" if info.is_multilabel else "predicted_label")
+    header.append(info.predicted_column)
     header += ["probability"] + [f"p({name})" for name in info.labels]
     if info.abstention is not None:
         header.append("abstained")
@@ -362,14 +362,15 @@ def json_object(
         obj.update(text_a=row.text, text_b=row.text_b or "")
     else:
         obj["text"] = row.text
+    column = info.predicted_column
     if info.is_multilabel and prediction.abstained:
-        obj["predicted_labels"] = [prediction.label] if prediction.label else []
+        obj[column] = [prediction.label] if prediction.label else []
         obj["probability"] = [round(prediction.score, 6)] if prediction.label else []
     elif info.is_multilabel:
-        obj["predicted_labels"] = [item.label for item in prediction.labels]
-        obj["probability"] = [round(item.score, 6) for item in prediction.labels]
+        obj[column] = [item.label for item in prediction.decided]
+        obj["probability"] = [round(item.score, 6) for item in prediction.decided]
     else:
-        obj["predicted_label"] = prediction.label
+        obj[column] = prediction.label
         obj["probability"] = round(prediction.score, 6)
     obj["probabilities"] = {k: round(v, 6) for k, v in prediction.probabilities.items()}
     if info.abstention is not None:

@@ -1,4 +1,5 @@
-"""Heads: one object per kind of labels (multiclass, multilabel) that owns its task logic.
+"""Heads: one object per kind of labels (multiclass, multilabel, hierarchical) that owns its
+task logic.
 
     make_head(kind, labels, thresholds=None) -> the head registered under ``kind``
     register_head(name): the class decorator a new head kind registers itself with
@@ -24,6 +25,10 @@ from classifier.heads.multilabel import (
     MultilabelHead,
     balanced_pos_weight,
 )
+
+# isort: split
+# Registered after the kinds it builds on, so kinds list in the order users meet them.
+from classifier.heads.hierarchical import HIERARCHICAL, HierarchicalHead
 from classifier.heads.registry import (
     HEADS,
     check_head_kind,
@@ -46,11 +51,13 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "HEADS",
     "HEAD_KINDS",
+    "HIERARCHICAL",
     "MAX_BALANCED_POS_WEIGHT",
     "MULTICLASS",
     "MULTILABEL",
     "ClassificationHead",
     "Head",
+    "HierarchicalHead",
     "LossOptions",
     "MulticlassHead",
     "MultilabelHead",

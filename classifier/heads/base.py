@@ -60,6 +60,8 @@ class Head(ABC):
     gold_column: ClassVar[str]
     # Whether decisions take --min_labels / --max_labels (classifier.label_bounds).
     takes_label_bounds: ClassVar[bool] = False
+    # Whether a text gets a set of labels (any number, none included) rather than exactly one.
+    multiple_labels: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -395,6 +397,11 @@ class Head(ABC):
     @abstractmethod
     def prediction_fields(self, probabilities: np.ndarray) -> tuple[str, str]:
         """(predicted label(s), their probability) of one row, as written to the TSV."""
+
+    def export_metadata(self) -> dict[str, Any]:
+        """What an export's metadata says of this kind's decisions: ``multiple_labels`` (a
+        set per text, or one label), and a kind's own (the hierarchical head's label tree)."""
+        return {"multiple_labels": self.multiple_labels}
 
     def gold_field(self, example: Example) -> str:
         return "|".join(self.gold(example) or ())

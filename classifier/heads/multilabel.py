@@ -48,6 +48,7 @@ class MultilabelHead(Head):
     predicted_column = "predicted_labels"
     gold_column = "gold_labels"
     takes_label_bounds = True
+    multiple_labels = True
 
     @property
     def decision_thresholds(self) -> np.ndarray:
@@ -179,7 +180,11 @@ class MultilabelHead(Head):
         probabilities = tf.sigmoid(logits)
         thresholds = tf.constant(self.decision_thresholds, tf.float32)
         predicted = tf.cast(probabilities >= thresholds, tf.int32)
-        return probabilities, bound_decisions_graph(predicted, probabilities, self.label_bounds)
+        return probabilities, self.bounded_graph(predicted, probabilities)
+
+    def bounded_graph(self, predicted: tf.Tensor, probabilities: tf.Tensor) -> tf.Tensor:
+        """``bounded`` in TensorFlow, for the export: the same rule on int32 0/1 [B, L]."""
+        return bound_decisions_graph(predicted, probabilities, self.label_bounds)
 
     def served_thresholds(self) -> list[float] | None:
         """The tuned thresholds (0.5 each if none were tuned)."""
@@ -249,19 +254,26 @@ class MultilabelHead(Head):
         bounds; with bounds set, also ``label_bounds`` and the figures without them
         (``micro_f1_without_bounds`` ...), so the report shows what the bounds changed."""
         names = list(self.labels)
-        if not self.label_bounds.is_set:
-            return M.multilabel_report(scaled_logits, targets, names, thresholds, decisions)
         probs = self._probabilities(scaled_logits)
         if decisions is None:
             decisions = M.multilabel_predictions(probs, thresholds)
-        report = M.multilabel_report(
-            scaled_logits, targets, names, thresholds, self.bounded(decisions, probs)
-        )
+        final = self.bounded(decisions, probs)
+        report = M.multilabel_report(scaled_logits, targets, names, thresholds, final)
+        report.update(self._decision_structure_report(probs, final, targets))
+        if not self.label_bounds.is_set:
+            return report
         report["label_bounds"] = self.label_bounds.to_dict()
         gold = np.asarray(targets).astype(np.int32)
         for name in T.DECISION_METRICS:
             report[f"{name}{WITHOUT_BOUNDS}"] = T.decision_metric(name, decisions, gold)
         return report
+
+    def _decision_structure_report(
+        self, probabilities: np.ndarray, decisions: np.ndarray, targets: np.ndarray
+    ) -> dict[str, Any]:
+        """What a kind adds to the report about its final ``decisions`` (default: nothing;
+        the hierarchical head's per-level figures)."""
+        return {}
 
     def dev_text_report(
         self, logits: np.ndarray, targets: np.ndarray, policy: T.ThresholdPolicy | None
@@ -269,12 +281,8 @@ class MultilabelHead(Head):
         if policy is None:
             return self.text_report(logits, targets)
         choice = self.choose_thresholds(logits, targets, policy)
-        body = M.multilabel_text_report(
-            self.scaled(logits),
-            targets,
-            list(self.labels),
-            choice.thresholds,
-            self.bounded(choice.out_of_fold, self.probabilities(logits)),
+        body = self._decisions_text_report(
+            self.bounded(choice.out_of_fold, self.probabilities(logits)), targets
         )
         return (
             f"Decisions cross-fitted: each row decided by {choice.strategy} thresholds fitted "
@@ -285,13 +293,11 @@ class MultilabelHead(Head):
         return self._bounded_report(logits, targets, self.decision_thresholds)
 
     def _text_report(self, logits: np.ndarray, targets: np.ndarray) -> str:
-        return M.multilabel_text_report(
-            logits,
-            targets,
-            list(self.labels),
-            self.decision_thresholds,
-            self.decisions(self._probabilities(logits)) if self.label_bounds.is_set else None,
-        )
+        return self._decisions_text_report(self.decisions(self._probabilities(logits)), targets)
+
+    def _decisions_text_report(self, decisions: np.ndarray, targets: np.ndarray) -> str:
+        """scikit-learn's classification report of final 0/1 ``decisions``, one row per label."""
+        return M.decisions_text_report(decisions, targets, list(self.labels))
 
     def _fit_temperatures(self, logits: np.ndarray, targets: np.ndarray) -> list[float]:
         return fit_sigmoid_temperatures(logits, targets)

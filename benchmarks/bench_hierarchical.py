@@ -1,0 +1,200 @@
+"""Hierarchical labels against a flat classifier over the leaves, on real text.
+
+    python benchmarks/bench_hierarchical.py [--tiny] [--seeds 1,2] [--output F]
+
+Data: People's Daily sentences labelled with the kinds of word they contain, as label paths
+under four parents, the families of the PKU tag set (data/prepare_peoples_daily_multilabel.py
+--tree): 专名 (person, place, organisation, other proper noun), 时空 (time, place words), 熟语
+(idiom, set phrase, abbreviation), 其他 (modal particle, status word, foreign word). A row has
+any number of paths (none included), so both models are multilabel:
+
+  hierarchical  --task_name=hierarchical: one sigmoid per node (4 parents + 12 leaves),
+                consistent decisions (a leaf only under a decided parent)
+  flat          --task_name=multilabel over the 12 leaves; its parents are those of the
+                leaves it decides (what a user of a flat classifier gets)
+
+The same small BERT from random weights (2 layers, hidden 128, vocab of the data's characters),
+the same train.sh flags and seeds, thresholds fitted on dev by train.sh's default. Scored on
+test (never fitted on), from each run's test_predictions.tsv by one function: per level,
+micro-F1, macro-F1 and accuracy (the row's set of nodes at that level exactly right).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, machine, random_small_bert, run_script, save_json
+
+SEPARATOR = "##"
+
+
+def prepare(cache: Path, max_train: int) -> tuple[Path, Path]:
+    """(the tree data set, the same rows with the leaves as flat labels)."""
+    import subprocess
+    import sys
+
+    tree = cache / f"pd_tree_{max_train}"
+    if not (tree / "train.tsv").is_file():
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "data" / "prepare_peoples_daily_multilabel.py"),
+                f"--output_dir={tree}",
+                f"--max_train={max_train}",
+                "--tree",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    flat = cache / f"pd_tree_flat_{max_train}"
+    flat.mkdir(exist_ok=True)
+    for split in ("train", "dev", "test"):
+        (flat / f"{split}.tsv").write_bytes((tree / f"{split}.tsv").read_bytes())
+    nodes = (tree / "labels.txt").read_text(encoding="utf-8").split()
+    leaves = [n for n in nodes if SEPARATOR in n]
+    (flat / "labels.txt").write_text("".join(f"{n}\n" for n in leaves), encoding="utf-8")
+    return tree, flat
+
+
+def nodes_of(paths: list[str]) -> set[str]:
+    """Each path and its ancestors."""
+    nodes = set()
+    for path in paths:
+        levels = path.split(SEPARATOR)
+        nodes.update(SEPARATOR.join(levels[: i + 1]) for i in range(len(levels)))
+    return nodes
+
+
+def split_field(field: str) -> list[str]:
+    return [part for part in field.split("|") if part]
+
+
+def level_figures(gold: list[set[str]], predicted: list[set[str]], names: list[str]) -> dict:
+    """micro-F1, macro-F1 over ``names`` and accuracy (each row's set among them exact)."""
+    import numpy as np
+
+    from classifier.thresholds import decision_metric
+
+    def hot(rows: list[set[str]]):
+        return np.array([[name in row for name in names] for row in rows], np.int32)
+
+    y, p = hot(gold), hot(predicted)
+    return {
+        "micro_f1": round(decision_metric("micro_f1", p, y), 4),
+        "macro_f1": round(decision_metric("macro_f1", p, y), 4),
+        "accuracy": round(float(np.mean(np.all(p == y, axis=1))), 4),
+    }
+
+
+def score(data: Path, run: Path) -> dict:
+    """Parent-level, leaf-level and all-node figures of a run's test predictions."""
+    gold_rows = (data / "test.tsv").read_text(encoding="utf-8").splitlines()
+    gold = [nodes_of(split_field(row.split("\t", 1)[0])) for row in gold_rows]
+    lines = (run / "test_predictions.tsv").read_text(encoding="utf-8").splitlines()
+    column = (
+        lines[0]
+        .split("\t")
+        .index(next(c for c in lines[0].split("\t") if c.startswith("predicted_")))
+    )
+    predicted = [nodes_of(split_field(line.split("\t")[column])) for line in lines[1:]]
+    assert len(predicted) == len(gold), (len(predicted), len(gold))
+    nodes = (data.parent / data.name.replace("_flat", "") / "labels.txt").read_text("utf-8")
+    names = nodes.split()
+    parents = [n for n in names if SEPARATOR not in n]
+    leaves = [n for n in names if SEPARATOR in n]
+    return {
+        "parents": level_figures(gold, predicted, parents),
+        "leaves": level_figures(gold, predicted, leaves),
+        "all_nodes": level_figures(gold, predicted, names),
+    }
+
+
+def train(data: Path, task: str, model: Path, out: Path, seed: int, args) -> dict:
+    started = time.perf_counter()
+    run_script(
+        "train",
+        f"--task_name={task}",
+        "--do_train",
+        "--do_eval",
+        "--do_predict",
+        f"--data_dir={data}",
+        f"--model_dir={model}",
+        f"--output_dir={out}",
+        "--overwrite",
+        f"--learning_rate={args.learning_rate}",
+        f"--num_train_epochs={args.epochs}",
+        "--max_seq_length=128",
+        f"--seed={seed}",
+    )
+    figures = score(data, out)
+    results = json.loads((out / "test_results.json").read_text(encoding="utf-8"))
+    figures["test_results_micro_f1"] = round(results["micro_f1"], 4)
+    if "levels" in results:
+        figures["test_results_levels"] = results["levels"]
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="1,000 rows, hidden 32: smoke run")
+    parser.add_argument("--max_train", type=int, default=20000)
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--hidden_size", type=int, default=128)
+    parser.add_argument("--learning_rate", type=float, default=1e-3)
+    parser.add_argument("--seeds", default="1,2", help="comma-separated training seeds")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "zh_bench")
+    parser.add_argument("--output", type=Path, help="write the figures as JSON")
+    args = parser.parse_args()
+    if args.tiny:
+        args.max_train, args.epochs, args.hidden_size = 1000, 1.0, 32
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    args.cache.mkdir(parents=True, exist_ok=True)
+    tree, flat = prepare(args.cache, args.max_train)
+    texts = [tree / f"{split}.tsv" for split in ("train", "dev", "test")]
+    model = random_small_bert(
+        args.cache / f"bert_h{args.hidden_size}_tree", texts, args.hidden_size
+    )
+
+    runs: dict[str, list[dict]] = {"hierarchical": [], "flat": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for seed in seeds:
+            for name, data, task in (
+                ("hierarchical", tree, "hierarchical"),
+                ("flat", flat, "multilabel"),
+            ):
+                result = train(data, task, model, Path(scratch) / f"{name}_{seed}", seed, args)
+                runs[name].append(result)
+                print(f"{name} seed {seed}: {json.dumps(result, ensure_ascii=False)}", flush=True)
+
+    def mean(name: str, level: str, metric: str) -> float:
+        return round(statistics.mean(r[level][metric] for r in runs[name]), 4)
+
+    print(f"\ntest figures, mean of {len(seeds)} seed(s) ({args.max_train} training rows):")
+    print("| level | metric | hierarchical | flat over leaves | difference |")
+    print("|---|---|---:|---:|---:|")
+    table = {}
+    for level in ("parents", "leaves", "all_nodes"):
+        for metric in ("micro_f1", "macro_f1", "accuracy"):
+            h, f = mean("hierarchical", level, metric), mean("flat", level, metric)
+            table[f"{level}.{metric}"] = {"hierarchical": h, "flat": f}
+            print(f"| {level} | {metric} | {h:.4f} | {f:.4f} | {h - f:+.4f} |")
+    if args.output:
+        save_json(
+            args.output,
+            {
+                "machine": machine(),
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "runs": runs,
+                "mean": table,
+            },
+        )
+
+
+if __name__ == "__main__":
+    main()
