@@ -26,6 +26,15 @@ def _read(path: Path) -> dict[str, Any] | None:
 def _figures(results: dict[str, Any]) -> list[str]:
     keys = ("accuracy", "micro_f1", "macro_f1", "weighted_f1", "samples_f1", "loss")
     rows = [f"| {k} | {results[k]:.4f} |" for k in keys if isinstance(results.get(k), int | float)]
+    levels = {f"level {n}": figures for n, figures in (results.get("levels") or {}).items()}
+    if results.get("leaves"):
+        levels["leaves"] = results["leaves"]
+    for where, figures in levels.items():  # a hierarchical run's per-level figures
+        rows += [
+            f"| {where} {k} | {figures[k]:.4f} |"
+            for k in ("accuracy", "micro_f1", "macro_f1")
+            if isinstance(figures.get(k), int | float)
+        ]
     return ["| metric | value |", "|---|---:|", *rows] if rows else []
 
 

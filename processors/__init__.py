@@ -1,9 +1,15 @@
 """Data processors: data files to InputExamples. Pure Python; never imports TensorFlow.
 
-Importing the package registers the built-in processors "tsv", "pair" and "multilabel".
+Importing the package registers the built-in processors "tsv", "pair", "multilabel" and
+"hierarchical".
 """
 
-from processors.builtin_processors import MultiLabelProcessor, PairProcessor, TsvProcessor
+from processors.builtin_processors import (
+    HierarchicalProcessor,
+    MultiLabelProcessor,
+    PairProcessor,
+    TsvProcessor,
+)
 from processors.data_error import DataError
 from processors.data_processor import HEADER_WORDS, DataProcessor
 from processors.input_example import InputExample
@@ -21,6 +27,7 @@ __all__ = [
     "DataError",
     "DataProcessor",
     "InputExample",
+    "HierarchicalProcessor",
     "MultiLabelProcessor",
     "PairProcessor",
     "TsvProcessor",

@@ -683,6 +683,7 @@ def test_public_api() -> None:
         "TsvProcessor",
         "PairProcessor",
         "MultiLabelProcessor",
+        "HierarchicalProcessor",
     }
 
 
@@ -694,6 +695,12 @@ def test_public_api() -> None:
     [
         ("demo", "tsv", ["体育", "财经", "科技", "娱乐"]),
         ("demo_multilabel", "multilabel", ["价格", "物流", "质量", "服务"]),
+        (
+            "demo_hierarchical",
+            "hierarchical",
+            "体育 体育##篮球 体育##足球 体育##田径 财经 财经##股市 财经##宏观 财经##公司 科技 "
+            "科技##数码 科技##人工智能 科技##芯片 娱乐 娱乐##电影 娱乐##音乐 娱乐##综艺 娱乐##电视剧".split(),
+        ),
     ],
 )
 def test_demo_data_reads_cleanly_and_is_distinct(folder: str, name: str, labels: list[str]) -> None:
@@ -712,6 +719,11 @@ def test_demo_data_reads_cleanly_and_is_distinct(folder: str, name: str, labels:
         for examples in splits.values():
             counts = {label: sum(e.label == label for e in examples) for label in labels}
             assert len(set(counts.values())) == 1  # balanced
+    elif name == "hierarchical":  # one path per headline, a topic's rows in every split
+        assert {len(e.labels) for examples in splits.values() for e in examples} == {1}
+        for examples in splits.values():
+            topics = [e.labels[0].split("##")[0] for e in examples]
+            assert len({topics.count(topic) for topic in set(topics)}) == 1  # balanced
     else:
         sizes = {len(e.labels) for examples in splits.values() for e in examples}
         assert sizes == {0, 1, 2, 3}
@@ -725,7 +737,7 @@ def test_make_demo_data_is_deterministic(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    for folder in ("demo", "demo_multilabel"):
+    for folder in ("demo", "demo_multilabel", "demo_hierarchical"):
         for filename in ("train.tsv", "dev.tsv", "test.tsv", "labels.txt"):
             regenerated = (tmp_path / folder / filename).read_bytes()
             assert regenerated == (REPO / "data" / folder / filename).read_bytes(), filename

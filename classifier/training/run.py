@@ -387,3 +387,13 @@ def _log_results(split: str, results: dict[str, Any]) -> None:
     logger.info(
         "%s: %s, loss=%.4f (%d examples)", split, figures, results["loss"], results["num_examples"]
     )
+    for level, by_level in (results.get("levels") or {}).items():  # a hierarchical head's
+        logger.info(
+            "%s level %s: accuracy=%.4f, micro_f1=%.4f, macro_f1=%.4f (%d labels)",
+            split,
+            level,
+            by_level["accuracy"],
+            by_level["micro_f1"],
+            by_level["macro_f1"],
+            by_level["num_labels"],
+        )

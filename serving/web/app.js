@@ -87,10 +87,12 @@ function render(prediction, response) {
     row.append(name, bar, value);
     list.appendChild(row);
   }
-  const names = prediction.labels.map((item) => item.label);
+  // A hierarchical model's answer is its paths (体育##篮球); every decided node stays marked.
+  const decided = prediction.paths || prediction.labels;
+  const names = decided.map((item) => item.label);
   $("top-label").textContent = names.length ? names.join("、") : "(none)";
-  $("top-score").textContent = prediction.labels.length
-    ? prediction.labels.map((item) => item.score.toFixed(4)).join(" / ")
+  $("top-score").textContent = decided.length
+    ? decided.map((item) => item.score.toFixed(4)).join(" / ")
     : `top ${prediction.label} ${prediction.score.toFixed(4)}`;
   $("result-meta").textContent = `model version ${response.model_version}`;
   $("result").hidden = false;
