@@ -111,6 +111,35 @@ class LabelTree:
         wanted = {node for path in paths for node in ancestors_and_self(path)}
         return tuple(name for name in self.labels if name in wanted)
 
+    # === Probabilities ===
+    def lifted(self, probabilities: np.ndarray) -> np.ndarray:
+        """Each node's probability raised to the largest in its subtree (itself included), so
+        a parent is never less probable than its child: a text of class 体育##足球 is of class
+        体育, and the model's confidence in the child is evidence for the parent. The max
+        constraint of C-HMCNN (Giunchiglia and Lukasiewicz, NeurIPS 2020) at inference."""
+        lifted = np.array(probabilities, copy=True)
+        for level in range(self.num_levels, 1, -1):  # deepest first: a grandchild reaches the top
+            nodes = self.level_nodes(level)
+            columns = lifted.T  # a view: the parents' columns are raised in place
+            np.maximum.at(columns, self.parents[nodes], columns[nodes])
+        return lifted
+
+    def lifted_graph(self, probabilities: tf.Tensor) -> tf.Tensor:
+        """``lifted`` in TensorFlow for [B, K]: each pass raises every node to the largest of
+        itself and its children; num_levels - 1 passes reach the top."""
+        import tensorflow as tf
+
+        own_or_parent = np.where(self.parents >= 0, self.parents, np.arange(len(self.labels)))
+        segments = tf.constant(own_or_parent.astype(np.int32))
+        for _ in range(self.num_levels - 1):
+            # Row n of the segment max: the max over n's children (and n itself at the top);
+            # a node without children gets the dtype's lowest value, which max() ignores.
+            children = tf.math.unsorted_segment_max(
+                tf.transpose(probabilities), segments, len(self.labels)
+            )
+            probabilities = tf.maximum(probabilities, tf.transpose(children))
+        return probabilities
+
     # === Decisions ===
     def consistent(self, decisions: np.ndarray) -> np.ndarray:
         """0/1 ``decisions`` [N, K] with every node whose parent is not decided cleared, top

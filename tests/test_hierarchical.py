@@ -126,6 +126,24 @@ def test_decisions_never_hold_a_child_without_its_parent():
     assert decided[independent[:, 0], 1].tolist() == independent[independent[:, 0], 1].tolist()
 
 
+def test_a_parent_is_never_less_probable_than_its_child_in_numpy_and_graph():
+    import tensorflow as tf
+
+    head = make_head("hierarchical", NODES, temperatures=[0.5, 1, 2, 1, 1, 3, 1])
+    logits = np.random.default_rng(2).normal(0, 3, (400, len(NODES)))
+    probs = head.probabilities(logits)
+    parents = head.tree.parents
+    child = np.flatnonzero(parents >= 0)
+    assert np.all(probs[:, parents[child]] >= probs[:, child])
+    raw = 1 / (1 + np.exp(-head.scaled(logits)))
+    leaves = head.tree.is_leaf
+    np.testing.assert_allclose(probs[:, leaves], raw[:, leaves], rtol=1e-12)  # leaves kept
+    assert probs[0, 3] == pytest.approx(raw[0, 3:6].max())  # 财经: the largest of its subtree
+    graph_probs, graph_decided = head.graph_outputs(tf.constant(logits, tf.float32))
+    np.testing.assert_allclose(graph_probs.numpy(), probs, atol=1e-6)
+    assert graph_decided.numpy().tolist() == head.decisions(graph_probs.numpy()).tolist()
+
+
 def test_prediction_fields_name_the_paths():
     head = make_head("hierarchical", NODES)
     probs = np.array([0.9, 0.8, 0.3, 0.7, 0.6, 0.2, 0.55])
@@ -150,22 +168,21 @@ def test_the_report_has_each_levels_figures_and_the_leaves():
         [
             [0.9, 0.8, 0.1, 0.1, 0.1, 0.1, 0.1],  # 体育##篮球: right
             [0.1, 0.1, 0.1, 0.9, 0.9, 0.2, 0.1],  # cut at level 2: levels 1-2 right, 3 wrong
-            [0.9, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1],  # 体育##足球 for 娱乐: all wrong
-            [0.1, 0.1, 0.1, 0.9, 0.1, 0.9, 0.1],  # 财经 (the level-3 node has no parent)
+            [0.9, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1],  # 体育##足球 for 娱乐: levels 1-2 wrong
+            [0.1, 0.1, 0.1, 0.9, 0.1, 0.9, 0.1],  # 创业板 lifts 股市: 财经 right, 2-3 wrong
         ]
     )
     logits = np.log(probs / (1 - probs))
     report = head.report(logits, targets)
     levels = report["levels"]
     assert set(levels) == {"1", "2", "3"}
-    assert levels["1"]["accuracy"] == 0.75 and levels["2"]["accuracy"] == 0.75
-    assert levels["3"]["accuracy"] == 0.75  # row 2 misses 创业板
+    assert levels["1"]["accuracy"] == 0.75 and levels["2"]["accuracy"] == 0.5
+    assert levels["3"]["accuracy"] == 0.5  # rows 1 and 3 have no level-3 node, as decided
     assert levels["1"]["micro_f1"] == pytest.approx(2 * 3 / (4 + 4))  # 3 right of 4 and 4
     assert levels["2"]["num_labels"] == 3 and levels["2"]["support"] == 2
     leaves = report["leaves"]  # 体育##篮球, 体育##足球, 创业板, 娱乐
-    assert leaves["num_labels"] == 4 and leaves["accuracy"] == 0.5
-    assert leaves["micro_f1"] == pytest.approx(2 * 1 / (2 + 3))
-    # The overall figures are of the consistent decisions (row 4's 创业板 is cut).
+    assert leaves["num_labels"] == 4 and leaves["accuracy"] == 0.25
+    assert leaves["micro_f1"] == pytest.approx(2 * 1 / (3 + 3))
     assert report["per_label"]["财经##股市##创业板"]["precision"] == 0.0
     text = head.text_report(logits, targets)
     assert text.index("Level 1: 3 labels") < text.index("Level 2: 3 labels") < text.index("Level 3: 1 labels")  # fmt: skip

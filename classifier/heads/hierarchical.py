@@ -3,11 +3,13 @@ decisions and per-level reports.
 
 Every node of the tree (``体育`` and ``体育##足球`` alike) is one output of the model, trained as
 a multilabel target: a text labelled ``体育##足球`` is positive for both nodes, so the parent
-level learns from every child's rows (what a flat classifier over the leaves cannot do). The
-decisions are the multilabel head's (calibrated probabilities against per-node thresholds
-fitted on dev for the run's metric), then made consistent (classifier.label_tree): a node is
-decided only where its parent is, so a child is never predicted without its parent and a path
-is cut at its first unsure level. The reports add each level's accuracy and micro/macro-F1
+level learns from every child's rows (what a flat classifier over the leaves cannot do). A
+node's probability is its calibrated sigmoid raised to the largest in its subtree (a child's
+confidence is evidence for its parent: C-HMCNN's max constraint), so a parent is never less
+probable than its child. The decisions are the multilabel head's (those probabilities against
+per-node thresholds fitted on dev for the run's metric), then made consistent
+(classifier.label_tree): a node is decided only where its parent is, so a child is never
+predicted without its parent and a path is cut at its first unsure level. The reports add each level's accuracy and micro/macro-F1
 (``levels``) and the leaves' (``leaves``); a prediction names the paths that end at decided
 nodes. PaddleNLP's hierarchical application trains the same targets but decides each node on
 its own at 0.5, so its predictions can hold a child without its parent.
@@ -69,6 +71,14 @@ class HierarchicalHead(MultilabelHead):
 
     def gold_field(self, example: Example) -> str:
         return "|".join(example.labels or ())
+
+    # === Probabilities ===
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Each node's sigmoid, raised to the largest in its subtree (LabelTree.lifted)."""
+        return self.tree.lifted(super()._probabilities(logits))
+
+    def _probabilities_graph(self, logits: tf.Tensor) -> tf.Tensor:
+        return self.tree.lifted_graph(super()._probabilities_graph(logits))
 
     # === Decisions ===
     def bounded(self, decisions: np.ndarray, probabilities: np.ndarray) -> np.ndarray:

@@ -177,10 +177,16 @@ class MultilabelHead(Head):
     def _graph_outputs(self, logits: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         import tensorflow as tf
 
-        probabilities = tf.sigmoid(logits)
+        probabilities = self._probabilities_graph(logits)
         thresholds = tf.constant(self.decision_thresholds, tf.float32)
         predicted = tf.cast(probabilities >= thresholds, tf.int32)
         return probabilities, self.bounded_graph(predicted, probabilities)
+
+    def _probabilities_graph(self, logits: tf.Tensor) -> tf.Tensor:
+        """``_probabilities`` in TensorFlow (the export's)."""
+        import tensorflow as tf
+
+        return tf.sigmoid(logits)
 
     def bounded_graph(self, predicted: tf.Tensor, probabilities: tf.Tensor) -> tf.Tensor:
         """``bounded`` in TensorFlow, for the export: the same rule on int32 0/1 [B, L]."""
