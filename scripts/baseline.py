@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data_dir", required=True, help="train.tsv and dev.tsv (as train.sh)")
     parser.add_argument(
-        "--task_name", default="tsv", help="registered processor: tsv, pair, multilabel or yours"
+        "--task_name",
+        default="tsv",
+        help="registered processor: tsv, pair, multilabel, hierarchical or yours",
     )
     parser.add_argument("--processor_file", help="a .py file (or module) registering a processor")
     parser.add_argument(

@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g = p.add_argument_group("task and data")
     g.add_argument(
-        "--task_name", default="tsv", help="registered processor: tsv, pair, multilabel or your own"
+        "--task_name",
+        default="tsv",
+        help="registered processor: tsv, pair, multilabel, hierarchical (label paths 体育##足球) or your own",
     )
     g.add_argument(
         "--processor_file", help="a .py file (or module) that registers your own processor"
