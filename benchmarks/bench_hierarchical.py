@@ -1,6 +1,7 @@
 """Hierarchical labels against a flat classifier over the leaves, on real text.
 
     python benchmarks/bench_hierarchical.py [--tiny] [--seeds 1,2] [--output F]
+        [--models hierarchical --reuse EARLIER.json]   # re-run one side only
 
 Data: People's Daily sentences labelled with the kinds of word they contain, as label paths
 under four parents, the families of the PKU tag set (data/prepare_peoples_daily_multilabel.py
@@ -150,6 +151,15 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2", help="comma-separated training seeds")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "zh_bench")
     parser.add_argument("--output", type=Path, help="write the figures as JSON")
+    parser.add_argument(
+        "--models", default="hierarchical,flat", help="which of hierarchical,flat to train"
+    )
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        help="an earlier --output whose runs of the models not trained now are reused (same "
+        "seeds and data; for re-running one side after a change to the other's code only)",
+    )
     args = parser.parse_args()
     if args.tiny:
         args.max_train, args.epochs, args.hidden_size = 1000, 1.0, 32
@@ -161,13 +171,21 @@ def main() -> None:
         args.cache / f"bert_h{args.hidden_size}_tree", texts, args.hidden_size
     )
 
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
     runs: dict[str, list[dict]] = {"hierarchical": [], "flat": []}
+    if args.reuse:
+        earlier = json.loads(args.reuse.read_text(encoding="utf-8"))
+        for name in set(runs) - set(models):
+            runs[name] = earlier["runs"][name]
+            assert len(runs[name]) == len(seeds), f"{args.reuse} has other seeds for {name}"
     with tempfile.TemporaryDirectory() as scratch:
         for seed in seeds:
             for name, data, task in (
                 ("hierarchical", tree, "hierarchical"),
                 ("flat", flat, "multilabel"),
             ):
+                if name not in models:
+                    continue
                 result = train(data, task, model, Path(scratch) / f"{name}_{seed}", seed, args)
                 runs[name].append(result)
                 print(f"{name} seed {seed}: {json.dumps(result, ensure_ascii=False)}", flush=True)

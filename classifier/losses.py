@@ -11,6 +11,8 @@ gamma_pos = gamma_neg = clip = 0 and w = 1 is binary cross-entropy; w per label 
 focal loss of Lin et al. (2017). The loss is the mean over labels and batch, as Keras' and
 torch's binary cross-entropy, so a run's loss figures stay comparable across remedies.
 
+Hierarchical: ``TreeSigmoidLoss``, SigmoidLoss under the label tree's max constraint.
+
 Multiclass: softmax cross-entropy, or its focal form -(1 - p_t)^gamma log(p_t), with optional
 label smoothing of the targets.
 """
@@ -83,6 +85,38 @@ class SigmoidLoss(keras.losses.Loss):
             clip=self.clip,
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="classifier")
+class TreeSigmoidLoss(SigmoidLoss):
+    """SigmoidLoss on a label tree's nodes under the max constraint the hierarchical head
+    predicts with (classifier.label_tree.LabelTree.lifted): C-HMCNN's MCLoss (Giunchiglia and
+    Lukasiewicz, NeurIPS 2020), in logit space (max and the sigmoid commute).
+
+    A node present in the text is scored by the largest logit among itself and its present
+    descendants, an absent one by the largest among itself and all its descendants. So a
+    present parent is not pushed up where a present child already carries it (the
+    prediction lifts the parent to the child), and an absent parent's whole subtree is pushed
+    down. A leaf's term is plain SigmoidLoss, with the same options (weights, focal, ...).
+    """
+
+    def __init__(self, labels: Sequence[str], name: str = "tree_sigmoid_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        from classifier.label_tree import LabelTree
+
+        self.labels = list(labels)
+        self._tree = LabelTree(tuple(self.labels))
+
+    def call(self, y_true, y_pred):
+        logits = ops.cast(y_pred, "float32")
+        present = ops.cast(y_true, "float32") > 0.5
+        lowest = ops.full_like(logits, -1e9)  # never the max of a present node's subtree
+        lifted_present = self._tree.lifted_graph(ops.where(present, logits, lowest))
+        constrained = ops.where(present, lifted_present, self._tree.lifted_graph(logits))
+        return super().call(y_true, constrained)
+
+    def get_config(self):
+        return {**super().get_config(), "labels": self.labels}
 
 
 @keras.saving.register_keras_serializable(package="classifier")

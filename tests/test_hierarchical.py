@@ -144,6 +144,48 @@ def test_a_parent_is_never_less_probable_than_its_child_in_numpy_and_graph():
     assert graph_decided.numpy().tolist() == head.decisions(graph_probs.numpy()).tolist()
 
 
+def test_the_loss_scores_each_node_under_the_max_constraint():
+    """TreeSigmoidLoss is SigmoidLoss of the constrained logits: a present node takes the max
+    over its present subtree, an absent one over its whole subtree; gradients reach the max."""
+    import tensorflow as tf
+
+    from classifier.head_options import LossOptions
+    from classifier.losses import SigmoidLoss
+
+    head = make_head("hierarchical", NODES)
+    gold = [example("体育##篮球"), example("财经"), example("娱乐")]
+    y = head.encode_labels(gold)
+    z = np.array(
+        [
+            [-1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 0.0],  # 体育 present: max(-1, 篮球 2) = 2 (not 足球)
+            [0.0, 0.0, 0.0, -2.0, 1.0, 4.0, 0.0],  # 财经 present alone: itself; 股市 absent: 4
+            [0.0, 0.0, 0.0, -3.0, -1.0, 5.0, 0.0],  # 财经 absent: max of its subtree, 5
+        ],
+        np.float32,
+    )
+    expected = np.array(
+        [
+            [2.0, 2.0, 3.0, 0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, -2.0, 4.0, 4.0, 0.0],
+            [0.0, 0.0, 0.0, 5.0, 5.0, 5.0, 0.0],
+        ],
+        np.float32,
+    )
+    loss = head.loss(LossOptions(), y)
+    assert type(loss).__name__ == "TreeSigmoidLoss"
+    assert float(loss(y, z)) == pytest.approx(float(SigmoidLoss()(y, expected)), rel=1e-6)
+    variable = tf.Variable(z)
+    with tf.GradientTape() as tape:
+        value = loss(y, variable)
+    grad = tape.gradient(value, variable).numpy()
+    assert grad[0, 0] == 0.0 and grad[0, 1] < 0  # 体育's term pushes 篮球 up, not 体育
+    assert grad[2, 3] == 0.0 and grad[2, 5] > 0  # absent 财经's term pushes 创业板 down
+    focal = head.loss(LossOptions(loss="focal"), y)
+    assert focal.gamma_pos == focal.gamma_neg > 0  # the options carry over
+    restored = type(loss).from_config(loss.get_config())
+    assert float(restored(y, z)) == pytest.approx(float(loss(y, z)))
+
+
 def test_prediction_fields_name_the_paths():
     head = make_head("hierarchical", NODES)
     probs = np.array([0.9, 0.8, 0.3, 0.7, 0.6, 0.2, 0.55])

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from classifier import thresholds as T
-from classifier.heads.base import Example
+from classifier.heads.base import Example, LossOptions
 from classifier.heads.multilabel import MultilabelHead
 from classifier.heads.registry import register_head
 from classifier.label_tree import LabelTree
 from classifier.metrics import AT_FIXED, decisions_text_report
 
 if TYPE_CHECKING:
+    import keras
     import tensorflow as tf
 
 HIERARCHICAL = "hierarchical"
@@ -71,6 +72,14 @@ class HierarchicalHead(MultilabelHead):
 
     def gold_field(self, example: Example) -> str:
         return "|".join(example.labels or ())
+
+    # === Training ===
+    def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
+        """The multilabel loss and options under the tree's max constraint (TreeSigmoidLoss):
+        trained as it predicts."""
+        from classifier.losses import TreeSigmoidLoss
+
+        return TreeSigmoidLoss(self.labels, **self.sigmoid_loss_settings(options, targets))
 
     # === Probabilities ===
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:

@@ -83,19 +83,21 @@ class MultilabelHead(Head):
     def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
         from classifier.losses import SigmoidLoss
 
+        return SigmoidLoss(**self.sigmoid_loss_settings(options, targets))
+
+    def sigmoid_loss_settings(self, options: LossOptions, targets: np.ndarray) -> dict[str, Any]:
+        """SigmoidLoss's arguments for the options: positive weights, focal or asymmetric."""
         weights = self.pos_weight(options, targets)
-        weights = None if weights is None else weights.tolist()
+        settings: dict[str, Any] = {"pos_weight": None if weights is None else weights.tolist()}
         if options.loss == "focal":
-            gamma = options.focal_gamma
-            return SigmoidLoss(weights, gamma_pos=gamma, gamma_neg=gamma)
-        if options.loss == "asymmetric":
-            return SigmoidLoss(
-                weights,
+            settings.update(gamma_pos=options.focal_gamma, gamma_neg=options.focal_gamma)
+        elif options.loss == "asymmetric":
+            settings.update(
                 gamma_pos=options.asl_gamma_pos,
                 gamma_neg=options.asl_gamma_neg,
                 clip=options.asl_clip,
             )
-        return SigmoidLoss(weights)
+        return settings
 
     def consistency_loss(self, logits_a: tf.Tensor, logits_b: tf.Tensor) -> tf.Tensor:
         from classifier.losses import symmetric_kl_sigmoid
