@@ -215,6 +215,19 @@ def test_brightmart_albert_matches_keras(tmp_path, ln_type):
     assert isinstance(fused(result), dict)
 
 
+def test_a_hierarchical_export_carries_its_label_tree(tmp_path):
+    nodes = ("体育", "体育##篮球", "体育##足球", "财经", "财经##股市")
+    run = write_serving_output_dir(
+        tmp_path / "run", head_kind="hierarchical", is_pair=False, labels=nodes, seed=5
+    )
+    result = export(run, tmp_path)
+    assert compare(run, result.path) < TOLERANCE
+    _, spec = load_trained_model(run)
+    meta = json.loads((result.path / "metadata.json").read_text(encoding="utf-8"))
+    for key, value in spec.head.export_metadata().items():
+        assert meta[key] == json.loads(json.dumps(value)), key
+
+
 def test_versions_are_numbered_and_written_atomically(tmp_path):
     run = write_serving_output_dir(
         tmp_path / "run", head_kind="multiclass", is_pair=False, labels=LABELS
