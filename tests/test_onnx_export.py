@@ -279,6 +279,21 @@ def test_cli_exports_onnx_and_says_what_fused(tmp_path, capsys):
     assert (meta["long_text"], meta["head_tokens"]) == ("head_tail", 10)
 
 
+def test_the_graph_and_fusion_modules_need_no_tensorflow():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, export.onnx.encoder_graph, export.onnx.fusion; "
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
 def test_an_adapter_kind_that_cannot_export_is_named(tmp_path):
     run = write_run(
         tmp_path / "run", bert(), adapter=("k_adapter", {"size": 16, "num_transformer_layers": 1})

@@ -18,12 +18,14 @@ softmax, thresholds and decisions are the serving side's (recorded in metadata.j
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from export.onnx.encoder_weights import Bottleneck, Dense, EncoderWeights, LayerNorm
+if TYPE_CHECKING:  # the description's types only: reading the weights needs Keras, this not
+    from export.onnx.encoder_weights import BlockCall, Bottleneck, Dense, EncoderWeights, LayerNorm
 
 OPSET = 17
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
@@ -232,7 +234,7 @@ def _with_adapter(
     return g.node("Add", [product, delta], f"{where}/Add")
 
 
-def _block(g: GraphBuilder, x: str, bias: str, call, weights: EncoderWeights) -> str:
+def _block(g: GraphBuilder, x: str, bias: str, call: BlockCall, weights: EncoderWeights) -> str:
     block = call.block
     heads, hidden = weights.num_heads, weights.hidden_size
     size = hidden // heads

@@ -53,7 +53,7 @@ def fuse_transformer_ops(
             optimization_options=options,
             opt_level=0,
         )
-    statistics = optimizer.get_fused_operator_statistics()
+        statistics = optimizer.get_fused_operator_statistics()
     fused = optimizer.model
     share_identical_initializers(fused)
     domains = {node.domain for node in fused.graph.node} - {"", "ai.onnx"}
@@ -62,7 +62,9 @@ def fuse_transformer_ops(
         fused.opset_import.append(onnx.helper.make_opsetid(domain, 1))
     onnx.checker.check_model(fused)
     counts = {op: int(statistics.get(op, 0)) for op in FUSED_OPERATORS}
-    return fused, {op: n for op, n in counts.items() if n}
+    counts = {op: n for op, n in counts.items() if n}
+    logger.info("onnxruntime's transformer fusions: %s", counts)
+    return fused, counts
 
 
 def share_identical_initializers(model: onnx.ModelProto) -> int:
@@ -96,18 +98,34 @@ def share_identical_initializers(model: onnx.ModelProto) -> int:
 
 
 class _quiet_producer_warning:
-    """onnxruntime warns that a model not made by torch.onnx may be of another type; this
-    graph is laid out as torch.onnx lays out BERT, so the warning says nothing here."""
+    """onnxruntime.transformers logs every fusion at INFO (export.sh prints what fused in one
+    line) and warns that a model not made by torch.onnx may be of another type (this graph is
+    laid out as torch.onnx lays out BERT, so that says nothing here). Its modules log under
+    their bare file names (fusion_base, onnx_model, ...): those loggers are held at WARNING,
+    without that warning, while the fusions run, unless export logs at DEBUG."""
 
     def __enter__(self):
+        from pathlib import Path
+
+        import onnxruntime.transformers as package
+
+        modules = {path.stem for path in Path(package.__file__).parent.glob("*.py")}
         self._filter = _DropProducerWarning()
-        for name in ("optimizer", "onnxruntime.transformers.optimizer"):
-            logging.getLogger(name).addFilter(self._filter)
+        self._levels = {}
+        for name in [*modules, *(f"{package.__name__}.{m}" for m in modules)]:
+            held = logging.getLogger(name)
+            held.addFilter(self._filter)
+            if not logger.isEnabledFor(logging.DEBUG):
+                self._levels[name] = held.level
+                held.setLevel(max(held.getEffectiveLevel(), logging.WARNING))
         return self
 
     def __exit__(self, *exc):
-        for name in ("optimizer", "onnxruntime.transformers.optimizer"):
-            logging.getLogger(name).removeFilter(self._filter)
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+        for held in logging.root.manager.loggerDict.values():
+            if isinstance(held, logging.Logger):
+                held.removeFilter(self._filter)
         return False
 
 
