@@ -249,7 +249,7 @@ def export_trained_model(
         except ImportError as err:
             raise ImportError(
                 f"--format=onnx needs the onnx and onnxruntime packages ({err}); "
-                "pip install onnx onnxruntime"
+                "pip install 'zh-textclf[onnx]' (or: pip install onnx onnxruntime)"
             ) from err
         return export_onnx_model(
             output_dir,

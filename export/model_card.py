@@ -156,10 +156,26 @@ def _how_to_call_onnx(spec: ClassifierSpec) -> list[str]:
     return [
         "## How to call it",
         "",
-        "ONNX Runtime (the graph holds onnxruntime's fused transformer operators, so it needs "
-        "onnxruntime, any execution provider). Token ids come from vocab.txt with the "
+        "The commands and the Predictor of this project serve it as they serve a SavedModel "
+        "(the format is told from the folder; ONNX Runtime runs it, TensorFlow is not loaded; "
+        "`pip install 'zh-textclf[onnx]'`), `EXPORT` being the folder that holds this version:",
+        "",
+        "```bash",
+        "zh-textclf-serve --export_dir EXPORT   # HTTP on :8501",
+        "printf '物流很快，好评\\n' | zh-textclf-predict --export_dir EXPORT",
+        "```",
+        "",
+        "```python",
+        "from zh_textclf.serving import load_predictor  # from a clone: from serving import ...",
+        "predictor = load_predictor('<this version folder>')",
+        "print(predictor.predict(['物流很快，好评'])[0].label)",
+        "```",
+        "",
+        "Or ONNX Runtime alone (the graph holds onnxruntime's fused transformer operators, so it "
+        "needs onnxruntime, any execution provider). Token ids come from vocab.txt with the "
         "settings in metadata.json (`do_lower_case`, `max_seq_length`, the long-text policy) "
-        "and the project's tokenizer (`classifier.text.TextEncoder`):",
+        "and the project's Python tokenizer (`classifier.text.row_encoder.RowEncoder`, what the "
+        "commands use):",
         "",
         "```python",
         "import onnxruntime as ort",
