@@ -585,3 +585,17 @@ def test_batches_are_padded_to_their_own_longest_row(multilabel):
     assert max(rows for rows, _ in shapes) == 3
     assert min(width for _, width in shapes) < max(width for _, width in shapes)
     assert np.abs(got["probabilities"] - onnx.run(TEXTS)["probabilities"]).max() < 1e-5
+
+
+def test_serve_sh_serves_an_onnx_export(multilabel, tmp_path):
+    from tests.support.serving import ServerProcess, http_call
+
+    _, export_dir, onnx = multilabel
+    server = ServerProcess(export_dir, tmp_path / "serve.log", "--poll_seconds", "0")
+    try:
+        reply = http_call(server, "POST", "/predict", {"texts": [TEXTS[0]]})
+        assert reply.status == 200
+        (got,) = reply.json()["predictions"]
+        assert got["label"] == onnx.predict_one(TEXTS[0]).label
+    finally:
+        assert server.stop() == 0, (tmp_path / "serve.log").read_text()[-3000:]
