@@ -222,31 +222,8 @@ class FineTuner:
         (tokenizer, temperatures, thresholds, long-text mode all come from the spec).
         ``abstain_threshold``: as an export made with it (head.abstains), rows below it get
         ``abstain_label``, no decisions, and ``abstained`` true."""
-        head = self.spec_.head
         logits = self._logits(texts, texts_b, batch_size)
-        probabilities = head.probabilities(logits)
-        decisions = np.asarray(head.decisions(probabilities))
-        if decisions.ndim == 1:  # label ids -> one-hot rows, as the export's "predicted"
-            decisions = np.eye(head.num_labels, dtype=np.int32)[decisions]
-        predicted = decisions.astype(np.int32).reshape(len(logits), head.num_labels)
-        names = np.array(self.classes_, dtype=object)
-        top = probabilities.argmax(axis=-1) if len(logits) else np.zeros([0], int)
-        outputs = {
-            "label": names[top],
-            "score": probabilities[np.arange(len(top)), top].astype(np.float32),
-            "labels": np.where(predicted > 0, names, ""),
-            "predicted": predicted,
-            "probabilities": probabilities.astype(np.float32),
-            "logits": np.asarray(logits, np.float32),
-        }
-        if abstain_threshold is not None:
-            abstained = np.asarray(head.abstains(probabilities, abstain_threshold), bool)
-            abstained = abstained.reshape(len(logits))
-            outputs["label"] = np.where(abstained, abstain_label, outputs["label"]).astype(object)
-            outputs["labels"] = np.where(abstained[:, None], "", outputs["labels"])
-            outputs["predicted"] = np.where(abstained[:, None], 0, predicted).astype(np.int32)
-            outputs["abstained"] = abstained
-        return outputs
+        return self.spec_.head.served_outputs(logits, abstain_threshold, abstain_label)
 
     def evaluate(
         self,

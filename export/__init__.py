@@ -1,6 +1,7 @@
-"""Export a trained classifier as a TensorFlow SavedModel that takes raw text.
+"""Export a trained classifier as a TensorFlow SavedModel that takes raw text, or as ONNX.
 
     export_trained_model(output_dir, export_dir) -> ExportResult(version, path, metadata, ...)
+    export_trained_model(..., export_format="onnx"): model.onnx + settings (export.onnx)
 
 Depends on the classifier package only; the result is served by serving/ (or TF Serving)
 with nothing but tensorflow and tensorflow_text. Names resolve lazily, so the pure-Python
@@ -17,6 +18,7 @@ _EXPORTS = {
     "build_serving_module": "export.exporter",
     "export_metadata": "export.exporter",
     "export_trained_model": "export.exporter",
+    "export_onnx_model": "export.onnx.writer",
     "OUTPUT_KEYS": "export.serving_module",
     "ServingModule": "export.serving_module",
     "describe_signatures": "export.serving_module",

@@ -33,6 +33,7 @@ FORMAT = "zh-textclf-savedmodel"
 FORMAT_VERSION = 1
 DTYPES = ("float32", "bfloat16", "float16")
 QUANTIZE = ("int8",)
+EXPORT_FORMATS = ("saved_model", "onnx")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,32 @@ def export_metadata(
         metadata["abstain_label"] = abstain_label
         metadata["outputs"].append(ABSTAINED)
     return metadata
+
+
+def check_export_format(
+    export_format: str, dtype: str = "float32", freeze_weights: bool = False, quantize=None
+) -> None:
+    """export.sh's --format with the settings that apply to it: an ONNX export is float32,
+    its weights are initializers (--freeze_weights is a SavedModel's) and it is not quantized
+    by keras (onnxruntime's own quantization applies to model.onnx afterwards)."""
+    if export_format not in EXPORT_FORMATS:
+        raise ValueError(f"--format must be one of {EXPORT_FORMATS}, got {export_format!r}")
+    if export_format != "onnx":
+        return
+    refused = [
+        flag
+        for flag, given in (
+            (f"--dtype={dtype}", dtype != "float32"),
+            ("--freeze_weights", freeze_weights),
+            (f"--quantize={quantize}", quantize is not None),
+        )
+        if given
+    ]
+    if refused:
+        raise ValueError(
+            f"{', '.join(refused)} applies to --format=saved_model only; --format=onnx "
+            "exports float32 weights as they were trained"
+        )
 
 
 def check_abstention(threshold: float | None, label: str) -> None:
@@ -199,6 +226,7 @@ def export_trained_model(
     abstain_label: str = "",
     min_labels: int | None = None,
     max_labels: int | None = None,
+    export_format: str = "saved_model",
 ) -> ExportResult:
     """Writes export_dir/<version>/ atomically and returns where; version None = next integer.
 
@@ -210,7 +238,29 @@ def export_trained_model(
     a text whose largest calibrated probability is below P gets ``abstain_label`` and no
     decisions, and the outputs gain ``abstained`` (None: no abstention, outputs unchanged).
     ``min_labels`` / ``max_labels``: multilabel bounds over the run's, baked into the graph
-    after the thresholds and recorded as the metadata's ``label_bounds``."""
+    after the thresholds and recorded as the metadata's ``label_bounds``.
+
+    ``export_format`` "onnx" writes model.onnx and the settings beside it instead
+    (export.onnx.writer.export_onnx_model; float32, neither frozen nor quantized)."""
+    check_export_format(export_format, dtype, freeze_weights, quantize)
+    if export_format == "onnx":
+        try:
+            from export.onnx.writer import export_onnx_model
+        except ImportError as err:
+            raise ImportError(
+                f"--format=onnx needs the onnx and onnxruntime packages ({err}); "
+                "pip install 'zh-textclf[onnx]' (or: pip install onnx onnxruntime)"
+            ) from err
+        return export_onnx_model(
+            output_dir,
+            export_dir,
+            version,
+            long_text,
+            abstain_threshold,
+            abstain_label,
+            min_labels,
+            max_labels,
+        )
     module, spec = build_serving_module(
         output_dir,
         dtype,

@@ -14,6 +14,7 @@ from typing import Any
 from classifier.classifier_spec import ClassifierSpec
 
 CARD_FILE = "README.md"
+ONNX_FORMAT = "zh-textclf-onnx"  # export.onnx's metadata["format"]
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -48,8 +49,7 @@ def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any],
         f"# {name}",
         "",
         f"A Chinese text classifier ({spec.head_kind}{', text pairs' if spec.is_pair else ''}) "
-        "exported by zh-textclf: a TensorFlow SavedModel that takes raw text (the tokenizer is "
-        "inside) and returns labels and probabilities.",
+        f"exported by zh-textclf: {_what_it_is(metadata)}",
         "",
         "## Model",
         "",
@@ -98,6 +98,27 @@ def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any],
         f"- {_calibration_note(spec)}",
         "- The metrics above come from the run's own dev/test files; other data will differ.",
         "",
+        *_how_to_call(spec, metadata),
+    ]
+    return "\n".join(lines)
+
+
+def _what_it_is(metadata: dict[str, Any]) -> str:
+    if metadata.get("format") == ONNX_FORMAT:
+        return (
+            "an ONNX model (model.onnx: token ids in, logits out) with the vocabulary, labels "
+            "and the settings that turn logits into decisions (metadata.json)."
+        )
+    return (
+        "a TensorFlow SavedModel that takes raw text (the tokenizer is inside) and returns "
+        "labels and probabilities."
+    )
+
+
+def _how_to_call(spec: ClassifierSpec, metadata: dict[str, Any]) -> list[str]:
+    if metadata.get("format") == ONNX_FORMAT:
+        return _how_to_call_onnx(spec)
+    return [
         "## How to call it",
         "",
         "Installed with `pip install` (console commands), `EXPORT` being the folder that holds "
@@ -124,7 +145,50 @@ def model_card(spec: ClassifierSpec, source_dir: Path, metadata: dict[str, Any],
         "`probabilities` out).",
         "",
     ]
-    return "\n".join(lines)
+
+
+def _how_to_call_onnx(spec: ClassifierSpec) -> list[str]:
+    read = (
+        "sigmoid(logits / T) per label, against its threshold"
+        if spec.head.multiple_labels
+        else "softmax(logits / T)"
+    )
+    return [
+        "## How to call it",
+        "",
+        "The commands and the Predictor of this project serve it as they serve a SavedModel "
+        "(the format is told from the folder; ONNX Runtime runs it, TensorFlow is not loaded; "
+        "`pip install 'zh-textclf[onnx]'`), `EXPORT` being the folder that holds this version:",
+        "",
+        "```bash",
+        "zh-textclf-serve --export_dir EXPORT   # HTTP on :8501",
+        "printf '物流很快，好评\\n' | zh-textclf-predict --export_dir EXPORT",
+        "```",
+        "",
+        "```python",
+        "from zh_textclf.serving import load_predictor  # from a clone: from serving import ...",
+        "predictor = load_predictor('<this version folder>')",
+        "print(predictor.predict(['物流很快，好评'])[0].label)",
+        "```",
+        "",
+        "Or ONNX Runtime alone (the graph holds onnxruntime's fused transformer operators, so it "
+        "needs onnxruntime, any execution provider). Token ids come from vocab.txt with the "
+        "settings in metadata.json (`do_lower_case`, `max_seq_length`, the long-text policy) "
+        "and the project's Python tokenizer (`classifier.text.row_encoder.RowEncoder`, what the "
+        "commands use):",
+        "",
+        "```python",
+        "import onnxruntime as ort",
+        "session = ort.InferenceSession('<this version folder>/model.onnx')",
+        "logits = session.run(['logits'], {'input_ids': ids, 'attention_mask': mask,",
+        "                                  'token_type_ids': segments})[0]  # int32 [batch, seq]",
+        "```",
+        "",
+        f"`logits` are raw; probabilities are {read} (T: `temperatures` in metadata.json, 1 "
+        "when null), and `thresholds`, `label_bounds` and `abstain_threshold` there give the "
+        "decisions the SavedModel export would make.",
+        "",
+    ]
 
 
 def _checkpoint_name(path: str | None) -> str:

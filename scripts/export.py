@@ -1,4 +1,5 @@
-"""Command line of scripts/export.sh: a training output -> export_dir/<version>/ SavedModel."""
+"""Command line of scripts/export.sh: a training output -> export_dir/<version>/ SavedModel
+(or model.onnx with --format=onnx)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ logger = logging.getLogger("export")
 
 def build_parser() -> argparse.ArgumentParser:
     p = command_parser(
-        "Export a trained classifier as a SavedModel that takes raw text "
+        "Export a trained classifier as a SavedModel that takes raw text, or as ONNX "
         "(written to a temporary folder, then renamed to export_dir/<version>/).",
         [
             "scripts/export.sh --output_dir=output/my_task --export_dir=exported/my_task",
             "scripts/export.sh --output_dir=output/my_task --export_dir=exported/my_task --freeze_weights",
+            "scripts/export.sh --output_dir=output/my_task --export_dir=exported/my_task_onnx --format=onnx",
         ],
     )
     p.add_argument("--output_dir", required=True, help="training output (train.sh --output_dir)")
@@ -40,6 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         help="version number (default: the next integer)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("saved_model", "onnx"),
+        default="saved_model",
+        help="saved_model: a TensorFlow SavedModel that takes raw text; onnx: model.onnx (token "
+        "ids -> logits, onnxruntime's fused transformer operators) with the vocabulary, labels "
+        "and decision settings in metadata.json (float32: no --dtype, --quantize or "
+        "--freeze_weights)",
     )
     p.add_argument(
         "--dtype",
@@ -125,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             abstain_label=args.abstain_label,
             min_labels=args.min_labels,
             max_labels=args.max_labels,
+            export_format=args.format,
         )
-    except (SpecError, FileNotFoundError, FileExistsError, ValueError) as err:
+    except (SpecError, FileNotFoundError, FileExistsError, ValueError, ImportError) as err:
         logger.error("%s", err)
         return 2
     meta = result.metadata

@@ -34,7 +34,8 @@ logger = logging.getLogger("predict")
 
 def build_parser() -> argparse.ArgumentParser:
     p = command_parser(
-        "Predict with an exported SavedModel or a train.sh run folder: an interactive REPL on "
+        "Predict with an export (SavedModel or ONNX, told from its files) or a train.sh run "
+        "folder: an interactive REPL on "
         "a terminal; otherwise the texts of --text, --input_file or piped stdin (plain lines, "
         "TSV or CSV with a header, JSONL) to predictions (TSV, CSV or JSONL).",
         [
@@ -225,12 +226,13 @@ def model_source(args: argparse.Namespace) -> ModelSource:
 
 
 def load_predictor(source: ModelSource, batch_size: int):
-    """A serving.Predictor over the export, or the run folder in memory (classifier.FineTuner
+    """A serving.Predictor over the export (an OnnxPredictor over an ONNX one), or the run
+    folder in memory (classifier.FineTuner
     computing the export's outputs, with the metadata the export would carry)."""
-    if source.run_dir is None:
-        from serving.predictor import Predictor
+    if source.run_dir is None:  # a SavedModel or an ONNX export, told from its files
+        from serving.loader import load_version
 
-        return Predictor.from_version(source.version, batch_size=batch_size)
+        return load_version(source.version, batch_size=batch_size)
     from classifier.estimator import FineTuner
     from export.exporter import export_metadata
     from serving.in_memory import InMemoryPredictor
@@ -297,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger(serving.__name__).setLevel(logging.WARNING)
     from classifier.files import refuse_writing_over_inputs
+    from serving.loader import RuntimeMissing
     from serving.text_io import Columns, InputTextError, input_format_for, output_format_for
 
     try:
@@ -316,8 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         input_format = input_format_for(args.input_file, args.input_format)
         output_format = output_format_for(args.output_file, args.output_format)
         predictor = with_decision_flags(load_predictor(source, args.batch_size), args)
-    except (OSError, ValueError) as err:  # NoModelError and TrainedModelError are OSErrors
-        logger.error("%s", err)
+    except (OSError, ValueError, RuntimeMissing) as err:  # NoModelError, TrainedModelError
+        logger.error("%s", err)  # and a broken ONNX export (OnnxExportError) are OSErrors
         return 2
 
     interactive = args.interactive

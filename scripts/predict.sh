@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Predict with an exported SavedModel (needs only tensorflow and tensorflow_text) or a train.sh
+# Predict with an export (a SavedModel, needing tensorflow and tensorflow_text, or an ONNX export,
+# needing onnxruntime; told from its files) or a train.sh
 # run folder (predicted in memory, with the decisions its export would make):
 #   scripts/predict.sh --export_dir exported/demo                 # interactive REPL
 #   scripts/predict.sh --export_dir exported/demo --text 股市大涨 --text 中超开赛

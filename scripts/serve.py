@@ -22,7 +22,8 @@ logger = logging.getLogger("serve")
 
 def build_parser() -> argparse.ArgumentParser:
     p = command_parser(
-        "Serve an exported SavedModel over HTTP (Flask on waitress).",
+        "Serve an export (a SavedModel or an ONNX export, told from its files) over HTTP "
+        "(Flask on waitress).",
         [
             "scripts/serve.sh --export_dir=exported/my_task                      # http://127.0.0.1:8501/",
             "scripts/serve.sh --export_dir=exported/my_task --host=0.0.0.0 --port=8080",
@@ -125,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbosity(args))
+    from serving.loader import RuntimeMissing
     from serving.validation import Limits
-    from serving.versions import NoModelError, is_version_folder, select_version
+    from serving.versions import is_version_folder, select_version
 
     export_dir = Path(args.export_dir)
     base = export_dir.resolve()
@@ -137,17 +139,17 @@ def main(argv: list[str] | None = None) -> int:
         pinned = found if args.version is not None else None
         from serving.app import ServerState, create_app
         from serving.batcher import MicroBatcher
+        from serving.loader import load_version
         from serving.model_holder import ModelHolder
-        from serving.predictor import Predictor
         from serving.server import ConnectionLimits, serve_forever
 
-        holder = ModelHolder(
+        holder = ModelHolder(  # each version in its format's runtime (SavedModel or ONNX)
             export_dir,
-            lambda version: Predictor.from_version(version, batch_size=args.max_batch_size),
+            lambda version: load_version(version, batch_size=args.max_batch_size),
             poll_seconds=args.poll_seconds,
             pinned_version=pinned,
         )
-    except NoModelError as err:
+    except (OSError, RuntimeMissing) as err:  # NoModelError, a broken ONNX export
         logger.error("%s", err)
         return 2
     batcher = MicroBatcher(holder, args.max_batch_size, args.max_batch_wait_ms)

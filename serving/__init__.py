@@ -1,8 +1,10 @@
-"""Serve an exported SavedModel: a Predictor, the REPL and the Flask app are built on it.
+"""Serve an export: a Predictor, the REPL and the Flask app are built on it.
 
-Depends on the SavedModel only (tensorflow + tensorflow_text), never on the training code.
-Names resolve lazily, so ``serving.versions`` and ``serving.validation`` import without
-TensorFlow.
+A SavedModel needs tensorflow + tensorflow_text (serving.predictor); an ONNX export
+(export.sh --format=onnx) runs on onnxruntime with the project's Python tokenizer and heads,
+without TensorFlow (serving.onnx_predictor). ``load_predictor`` picks the runtime from the
+version folder's files. Never depends on the training code. Names resolve lazily, so
+``serving.versions`` and ``serving.validation`` import without TensorFlow.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "InputError": "serving.predictor",
+    "InputError": "serving.inputs",
+    "OnnxPredictor": "serving.onnx_predictor",
+    "load_predictor": "serving.loader",
     "Predictor": "serving.predictor",
     "LabelProbability": "serving.prediction",
     "LabelScore": "serving.prediction",

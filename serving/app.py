@@ -26,10 +26,10 @@ from werkzeug.exceptions import HTTPException
 from serving import label_bounds, tf_serving
 from serving.abstention import resolve
 from serving.batcher import MicroBatcher, ShuttingDown
+from serving.inputs import InputError
 from serving.metrics import ServerMetrics
 from serving.model_holder import LoadedModel, ModelHolder
 from serving.prediction import predictions_from_outputs
-from serving.predictor import InputError
 from serving.text_io import MEDIA_TYPES, PredictionWriter, chunks
 from serving.uploads import parse_upload, read_upload_rows
 from serving.validation import (

@@ -14,10 +14,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from serving.memory import release_freed_memory
-from serving.predictor import Predictor
 from serving.versions import ModelVersion, NoModelError, latest_version
+
+if TYPE_CHECKING:  # the runtimes load TensorFlow or ONNX Runtime: the loader picks one
+    from serving.onnx_predictor import OnnxPredictor
+    from serving.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +29,11 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LoadedModel:
     version: int
-    predictor: Predictor
+    predictor: Predictor | OnnxPredictor
 
 
-Loader = Callable[[ModelVersion], Predictor]
+# serving.loader.load_version: each version in its format's runtime (a reload may switch).
+Loader = Callable[[ModelVersion], "Predictor | OnnxPredictor"]
 
 
 class ModelHolder:

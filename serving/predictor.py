@@ -1,5 +1,9 @@
 """Predictor: loads one SavedModel version once and predicts batches of raw texts.
 
+``Predictor(path)`` on an ONNX export's version folder (model.onnx) gives an
+serving.onnx_predictor.OnnxPredictor instead (the same interface, no TensorFlow needed;
+serving.loader.load_predictor loads either without importing TensorFlow first).
+
 Only tensorflow and tensorflow_text are needed (the latter registers the tokenizer's op);
 nothing of the training code is imported. Texts are sorted by length and cut into batches, so
 each batch is padded only to a similar length, and results come back in input order.
@@ -22,21 +26,19 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402, F401  (registers FastWordpieceTokenize for the loaded graph)
 
-from serving.abstention import ABSTAINED, Abstention, apply_rule  # noqa: E402
+from serving.abstention import Abstention, apply_rule  # noqa: E402
+from serving.inputs import InputError, Text, empty_outputs, texts_b_for, utf8  # noqa: E402
 from serving.label_bounds import Bounds  # noqa: E402
 from serving.model_info import ModelInfo  # noqa: E402
 from serving.prediction import Prediction, predictions_from_outputs
-from serving.versions import ModelVersion, latest_version
+from serving.versions import ONNX, ModelVersion, latest_version, version_format
 
 logger = logging.getLogger(__name__)
 
-Text = str | bytes
+__all__ = ["DEFAULT_BATCH_SIZE", "InputError", "Predictor"]
+
 DEFAULT_BATCH_SIZE = 64
 FIRST_SHAPE_ROWS = 64  # see Predictor._build_kernels
-
-
-class InputError(ValueError):
-    """Texts a model cannot take (wrong type, missing text_b, lone surrogates)."""
 
 
 class Predictor:
@@ -46,6 +48,13 @@ class Predictor:
     the same as ``Prediction`` objects. Thread-safe: a loaded signature may be called from any
     thread.
     """
+
+    def __new__(cls, path: str | Path, *args, **kwargs):
+        if cls is Predictor and version_format(path) == ONNX:  # an ONNX export: its runtime
+            from serving.onnx_predictor import OnnxPredictor
+
+            return OnnxPredictor(path, *args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(
         self, path: str | Path, version: int = 0, batch_size: int = DEFAULT_BATCH_SIZE
@@ -89,7 +98,7 @@ class Predictor:
 
     @classmethod
     def from_export_dir(cls, export_dir: str | Path, **kwargs) -> Predictor:
-        """The highest complete version under ``export_dir``."""
+        """The highest complete version under ``export_dir`` (an ONNX one: an OnnxPredictor)."""
         found = latest_version(export_dir)
         return cls.from_version(found, **kwargs)
 
@@ -184,39 +193,13 @@ class Predictor:
         return {k: v.numpy() for k, v in self._tokenize(**inputs).items()}
 
     def _texts_b(self, texts_b: Sequence[Text] | None, count: int) -> list[bytes] | None:
-        if not self.info.is_pair:
-            if texts_b is not None:
-                raise InputError("this model takes single texts: text_b is not an input")
-            return None
-        if texts_b is None:
-            raise InputError("this model classifies text pairs: text_b is required")
-        if len(texts_b) != count:
-            raise InputError(f"{count} texts but {len(texts_b)} text_b")
-        return [_utf8(t, i, "text_b") for i, t in enumerate(texts_b)]
+        return texts_b_for(self.info, texts_b, count)
 
     def _empty_outputs(self) -> dict[str, np.ndarray]:
-        k = len(self.info.labels)
-        return {
-            "label": np.zeros([0], object),
-            "score": np.zeros([0], np.float32),
-            "labels": np.zeros([0, k], object),
-            "predicted": np.zeros([0, k], np.int32),
-            "probabilities": np.zeros([0, k], np.float32),
-            "logits": np.zeros([0, k], np.float32),
-            **({ABSTAINED: np.zeros([0], bool)} if self.info.abstention is not None else {}),
-        }
+        return empty_outputs(self.info)
 
 
-def _utf8(text: Text, index: int, name: str) -> bytes:
-    """str -> UTF-8; bytes pass as they are (the graph drops invalid UTF-8, as training does)."""
-    if isinstance(text, bytes):
-        return text
-    if not isinstance(text, str):
-        raise InputError(f"{name} {index}: expected a string, got {type(text).__name__}")
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise InputError(f"{name} {index}: not valid Unicode ({err.reason})") from None
+_utf8 = utf8  # the name this module had for it
 
 
 def _decode(array: np.ndarray) -> np.ndarray:

@@ -1,8 +1,11 @@
-"""Which SavedModel version to serve: the highest complete DIR/<int>/ (TF Serving's layout).
+"""Which version to serve: the highest complete DIR/<int>/ (TF Serving's layout).
 
 Exports are renamed into place whole (export.versioned_dir), so an integer-named folder with a
-saved_model.pb is complete; temporary folders (``.tmp-export-*``) are never integers and never
-picked. ``export_dir`` may also be one version folder itself, served as it is.
+saved_model.pb (a SavedModel) or a model.onnx (an ONNX export, export.sh --format=onnx) is
+complete; temporary folders (``.tmp-export-*``) are never integers and never picked. The two
+formats may share an export_dir: the highest version is served, whatever its format
+(``version_format`` tells them apart). ``export_dir`` may also be one version folder itself,
+served as it is.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SAVED_MODEL_FILE = "saved_model.pb"
+ONNX_MODEL_FILE = "model.onnx"
+SAVED_MODEL = "saved_model"
+ONNX = "onnx"
 
 
 @dataclass(frozen=True, order=True)
@@ -23,8 +29,19 @@ class NoModelError(FileNotFoundError):
     """An export_dir that holds no servable version."""
 
 
+def version_format(path: str | Path) -> str | None:
+    """ "saved_model", "onnx" or None (not a version folder). A folder holding both files is
+    read as a SavedModel."""
+    path = Path(path)
+    if (path / SAVED_MODEL_FILE).is_file():
+        return SAVED_MODEL
+    if (path / ONNX_MODEL_FILE).is_file():
+        return ONNX
+    return None
+
+
 def is_version_folder(path: Path) -> bool:
-    return (path / SAVED_MODEL_FILE).is_file()
+    return version_format(path) is not None
 
 
 def list_versions(export_dir: str | Path) -> list[ModelVersion]:
@@ -47,8 +64,8 @@ def select_version(export_dir: str | Path, version: int | None = None) -> ModelV
     versions = list_versions(export_dir)
     if not versions:
         raise NoModelError(
-            f"{export_dir} holds no SavedModel version (expected {export_dir}/<int>/"
-            f"{SAVED_MODEL_FILE}); export one with scripts/export.sh"
+            f"{export_dir} holds no SavedModel version nor ONNX one (expected {export_dir}/<int>/"
+            f"{SAVED_MODEL_FILE} or {ONNX_MODEL_FILE}); export one with scripts/export.sh"
         )
     if version is None:
         return versions[-1]

@@ -99,6 +99,11 @@ class LoraModule(AdapterModule):
     def named_layers(self) -> dict[str, keras.layers.Layer]:
         return dict(self.updates)
 
+    def site_updates(self) -> dict[tuple[int, str], LoraUpdate]:
+        """(position, hook point) -> its update: what an exporter merges per block call
+        (ALBERT's shared blocks included, where one kernel cannot hold every position's)."""
+        return dict(self._index.by_site)
+
     def adapt(self, point, position, inputs, outputs, training):
         layer = self._index.by_site.get((position, point))
         if layer is None:

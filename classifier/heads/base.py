@@ -283,6 +283,42 @@ class Head(ABC):
 
         return tf.reduce_max(probabilities, axis=-1) < tf.cast(threshold, probabilities.dtype)
 
+    # === Serving ===
+    def served_outputs(
+        self, logits: np.ndarray, abstain_threshold: float | None = None, abstain_label: str = ""
+    ) -> dict[str, np.ndarray]:
+        """The SavedModel's serving_default outputs of the model's raw ``logits`` [N, K], in
+        numpy (export.serving_module.ServingModule._outputs in TensorFlow): ``label`` and
+        ``score`` (the most probable label), ``labels`` (the decided names, "" elsewhere),
+        ``predicted`` (0/1 int32), ``probabilities`` (calibrated, float32) and ``logits``.
+        ``abstain_threshold``: rows below it (``abstains``) get ``abstain_label``, no
+        decisions, and ``abstained`` true. The run folder in memory (FineTuner.predict_outputs)
+        and the ONNX runtime (serving.onnx_predictor) answer through this."""
+        logits = np.asarray(logits, np.float32).reshape(-1, self.num_labels)
+        probabilities = self.probabilities(logits)
+        decisions = np.asarray(self.decisions(probabilities))
+        if decisions.ndim == 1:  # label ids -> one-hot rows, as the export's "predicted"
+            decisions = np.eye(self.num_labels, dtype=np.int32)[decisions]
+        predicted = decisions.astype(np.int32).reshape(len(logits), self.num_labels)
+        names = np.array(self.labels, dtype=object)
+        top = probabilities.argmax(axis=-1) if len(logits) else np.zeros([0], int)
+        outputs = {
+            "label": names[top],
+            "score": probabilities[np.arange(len(top)), top].astype(np.float32),
+            "labels": np.where(predicted > 0, names, "").astype(object),
+            "predicted": predicted,
+            "probabilities": probabilities.astype(np.float32),
+            "logits": logits,
+        }
+        if abstain_threshold is not None:
+            abstained = np.asarray(self.abstains(probabilities, abstain_threshold), bool)
+            abstained = abstained.reshape(len(logits))
+            outputs["label"] = np.where(abstained, abstain_label, outputs["label"]).astype(object)
+            outputs["labels"] = np.where(abstained[:, None], "", outputs["labels"]).astype(object)
+            outputs["predicted"] = np.where(abstained[:, None], 0, predicted).astype(np.int32)
+            outputs["abstained"] = abstained
+        return outputs
+
     def coverage_metric(self, decisions: np.ndarray, targets: np.ndarray) -> float | None:
         """The default metric of the answered rows' decisions (None: the kind reports no
         coverage curve)."""

@@ -14,7 +14,7 @@ _EXPORTS = {
     "GraphTokenizer": "classifier.text.graph_tokenizer",
     "TextEncoder": "classifier.text.encoder",
     "pack": "classifier.text.packer",
-    "pack_ragged": "classifier.text.packer",
+    "pack_ragged": "classifier.text.graph_packer",
     "truncate_pair": "classifier.text.packer",
     "load_vocab": "classifier.text.vocab",
     "write_vocab": "classifier.text.vocab",

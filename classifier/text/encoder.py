@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from classifier.text.graph_packer import pack_ragged
 from classifier.text.graph_tokenizer import GraphTokenizer
 from classifier.text.long_text import LongTextPolicy
-from classifier.text.packer import pack, pack_ragged
+from classifier.text.row_encoder import RowEncoder
 from classifier.text.tokenizer import FullTokenizer
 from classifier.text.vocab import resolve_vocab
 from classifier.text.wordpiece import DEFAULT_MAX_CHARS_PER_WORD
@@ -48,12 +49,20 @@ class TextEncoder(tf.Module):
         self.max_seq_length = int(max_seq_length)
         self.max_chars_per_word = int(max_chars_per_word)
         self.long_text = long_text or LongTextPolicy()
-        self.long_text.check(self.max_seq_length, is_pair=False)
-        # A plain object: tf.Module would wrap a list attribute into a tracked ListWrapper.
-        self.tokenizer = FullTokenizer(
-            resolve_vocab(vocab), self.do_lower_case, self.max_chars_per_word
+        # The Python path (classifier.text.row_encoder, no TensorFlow); a plain object, as
+        # tf.Module would wrap its tokenizer's vocab list into a tracked ListWrapper.
+        self.rows = RowEncoder(
+            resolve_vocab(vocab),
+            self.do_lower_case,
+            self.max_seq_length,
+            self.max_chars_per_word,
+            self.long_text,
         )
         self._graph_tokenizer: GraphTokenizer | None = None
+
+    @property
+    def tokenizer(self) -> FullTokenizer:
+        return self.rows.tokenizer
 
     @classmethod
     def from_vocab_file(cls, vocab_file: str | os.PathLike[str], **kwargs: Any) -> TextEncoder:
@@ -102,15 +111,7 @@ class TextEncoder(tf.Module):
         self, text_a: str | bytes, text_b: str | bytes | None = None
     ) -> list[tuple[list[int], list[int]]]:
         """(token_ids, segment_ids) of every model row of one text: one, or its windows."""
-        ids_a = self.tokenizer.encode(text_a)
-        ids_b = self.tokenizer.encode(text_b) if text_b is not None else None
-        if text_b is not None or self.long_text.mode == "truncate":
-            return [pack(ids_a, ids_b, self.max_seq_length, self.cls_id, self.sep_id)]
-        budget = self.max_seq_length - 2
-        return [
-            pack(part, None, self.max_seq_length, self.cls_id, self.sep_id)
-            for part in self.long_text.select(ids_a, budget)
-        ]
+        return self.rows.encode_rows(text_a, text_b)
 
     def encode_python(
         self, text_a: str | bytes, text_b: str | bytes | None = None
@@ -128,17 +129,7 @@ class TextEncoder(tf.Module):
     ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
         """Every text's rows as int32 arrays, unpadded, and with sliding windows the document
         index of each row (None otherwise: one row per text, in order)."""
-        if texts_b is not None and len(texts_b) != len(texts_a):
-            raise ValueError(f"{len(texts_a)} text_a but {len(texts_b)} text_b")
-        token_ids, segment_ids, documents = [], [], []
-        for i, text_a in enumerate(texts_a):
-            rows = self.encode_rows(text_a, texts_b[i] if texts_b is not None else None)
-            for ids, segments in rows:
-                token_ids.append(np.asarray(ids, np.int32))
-                segment_ids.append(np.asarray(segments, np.int32))
-            documents += [i] * len(rows)
-        index = np.asarray(documents, np.int64) if self.long_text.windowed else None
-        return token_ids, segment_ids, index
+        return self.rows.encode_documents(texts_a, texts_b)
 
     def encode_many(
         self, texts_a: Sequence[str], texts_b: Sequence[str | None] | None = None

@@ -1,0 +1,113 @@
+"""export.sh --format=onnx: a training output -> export_dir/<version>/ holding model.onnx.
+
+The version folder, written atomically like a SavedModel version (export.versioned_dir):
+
+    model.onnx      token ids -> logits, onnxruntime's transformer fusions applied
+    vocab.txt       the run's vocabulary (the tokenizer settings are in metadata.json)
+    labels.txt      one label per line, in the order of the logits
+    metadata.json   export_metadata's keys (labels, head, thresholds, temperatures, long-text
+                    policy, label bounds, abstention, ...) with format "zh-textclf-onnx" and
+                    an "onnx" section: inputs, output, opset, the fused operators
+    README.md       the model card
+
+The serving side turns logits into probabilities and decisions with the settings stored here.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from classifier.files import write_json
+from classifier.trained_model import LABELS_FILE, VOCAB_FILE, inference_model, load_trained_model
+from export.exporter import ExportResult, check_abstention, export_metadata, with_label_bounds
+from export.model_card import CARD_FILE, ONNX_FORMAT, model_card
+from export.onnx.encoder_graph import INPUT_NAMES, OPSET, OUTPUT_NAME, build_encoder_graph
+from export.onnx.encoder_weights import read_encoder_weights
+from export.onnx.fusion import fuse_transformer_ops
+from export.versioned_dir import write_version
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.onnx"
+METADATA_FILE = "metadata.json"
+
+
+def onnx_section(num_labels: int, fused: dict[str, int]) -> dict[str, Any]:
+    """metadata.json's "onnx": what the graph takes and gives, and what was fused."""
+    import onnxruntime
+
+    return {
+        "model_file": MODEL_FILE,
+        "inputs": {
+            name: {"dtype": "int32", "shape": ["batch", "sequence"]} for name in INPUT_NAMES
+        },
+        "outputs": {OUTPUT_NAME: {"dtype": "float32", "shape": ["batch", num_labels]}},
+        "opset": OPSET,
+        "attention_mask": "raw 0/1 [batch, sequence] mask; padding anywhere",
+        "fused_operators": fused,
+        "built_by": "export.onnx (graph written from the trained weights; no converter)",
+        "onnxruntime_version": onnxruntime.__version__,
+    }
+
+
+def export_onnx_model(
+    output_dir: str | Path,
+    export_dir: str | Path,
+    version: int | None = None,
+    long_text: dict[str, Any] | None = None,
+    abstain_threshold: float | None = None,
+    abstain_label: str = "",
+    min_labels: int | None = None,
+    max_labels: int | None = None,
+) -> ExportResult:
+    """Writes export_dir/<version>/ (see the module docstring) atomically; version None = the
+    next integer. The decision settings are export_trained_model's: ``long_text`` overrides
+    the run's long-text settings, ``abstain_threshold`` / ``abstain_label`` and
+    ``min_labels`` / ``max_labels`` are recorded for the serving side to apply."""
+    check_abstention(abstain_threshold, abstain_label)
+    out = Path(output_dir)
+    model, spec = load_trained_model(out)
+    spec = with_label_bounds(spec, min_labels, max_labels)
+    if long_text:
+        spec = replace(spec, **long_text)
+    weights = read_encoder_weights(inference_model(model, spec))
+    graph, fused = fuse_transformer_ops(
+        build_encoder_graph(weights), weights.num_heads, weights.hidden_size
+    )
+    metadata = export_metadata(spec, out, "float32", None, abstain_threshold, abstain_label)
+    metadata.update(
+        format=ONNX_FORMAT,
+        format_version=FORMAT_VERSION,
+        onnx=onnx_section(weights.num_labels, fused),
+    )
+    card = model_card(spec, out, metadata, Path(export_dir).name)
+
+    def write(tmp: Path) -> None:
+        (tmp / MODEL_FILE).write_bytes(graph.SerializeToString())
+        shutil.copyfile(out / VOCAB_FILE, tmp / VOCAB_FILE)
+        (tmp / LABELS_FILE).write_text("".join(f"{x}\n" for x in spec.labels), encoding="utf-8")
+        write_json(tmp / METADATA_FILE, metadata)
+        (tmp / CARD_FILE).write_text(card, encoding="utf-8")
+
+    chosen, path = write_version(export_dir, write, version)
+    logger.info("exported %s as ONNX version %d: %s", output_dir, chosen, path)
+    return ExportResult(chosen, path, metadata, describe_onnx(metadata))
+
+
+def describe_onnx(metadata: dict[str, Any]) -> list[str]:
+    """export.sh's summary lines of an ONNX export (what describe_signatures is for a
+    SavedModel)."""
+    section = metadata["onnx"]
+    inputs = ", ".join(section["inputs"])
+    (output, spec), *_ = section["outputs"].items()
+    fused = ", ".join(f"{op} {n}" for op, n in section["fused_operators"].items()) or "nothing"
+    return [
+        f"{MODEL_FILE}: {inputs} (int32 [batch, sequence]) -> {output} "
+        f"(float32 [batch, {spec['shape'][1]}])",
+        f"fused: {fused}",
+    ]
