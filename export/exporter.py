@@ -251,16 +251,16 @@ def export_trained_model(
                 f"--format=onnx needs the onnx and onnxruntime packages ({err}); "
                 "pip install 'zh-textclf[onnx]' (or: pip install onnx onnxruntime)"
             ) from err
-        return export_onnx_model(
-            output_dir,
-            export_dir,
-            version,
-            long_text,
-            abstain_threshold,
-            abstain_label,
-            min_labels,
-            max_labels,
+        check_abstention(abstain_threshold, abstain_label)
+        model, spec = load_trained_model(output_dir)
+        spec = with_label_bounds(spec, min_labels, max_labels)
+        if long_text:
+            spec = replace(spec, **long_text)
+        metadata = export_metadata(spec, output_dir, "float32", None, abstain_threshold, abstain_label)  # fmt: skip
+        chosen, path, metadata, lines = export_onnx_model(
+            model, spec, metadata, output_dir, export_dir, version
         )
+        return ExportResult(chosen, path, metadata, lines)
     module, spec = build_serving_module(
         output_dir,
         dtype,

@@ -13,29 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from serving.runtimes import ONNX_INSTALL_HINT, RuntimeMissing, import_onnxruntime
 from serving.versions import ONNX, ModelVersion, select_version, version_format
 
 if TYPE_CHECKING:
     from serving.onnx_predictor import OnnxPredictor
     from serving.predictor import Predictor
-
-ONNX_INSTALL_HINT = "pip install 'zh-textclf[onnx]'"
-
-
-class RuntimeMissing(ImportError):
-    """The runtime a version's format needs is not installed (the message says what to
-    install)."""
-
-
-def import_onnxruntime():
-    """onnxruntime, or RuntimeMissing naming the extra that installs it."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise RuntimeMissing(
-            f"serving an ONNX export needs onnxruntime: {ONNX_INSTALL_HINT}"
-        ) from None
-    return onnxruntime
 
 
 def load_version(found: ModelVersion, **kwargs: Any) -> Predictor | OnnxPredictor:
@@ -55,3 +38,12 @@ def load_predictor(
     """The given version of ``export_dir`` (None: the highest), or ``export_dir`` itself when
     it is one version folder, in the runtime its format needs."""
     return load_version(select_version(export_dir, version), **kwargs)
+
+
+__all__ = [
+    "ONNX_INSTALL_HINT",
+    "RuntimeMissing",
+    "import_onnxruntime",
+    "load_predictor",
+    "load_version",
+]

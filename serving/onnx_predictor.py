@@ -38,9 +38,9 @@ from classifier.text.row_encoder import RowEncoder
 from serving.abstention import Abstention
 from serving.inputs import InputError, Text, empty_outputs, texts_b_for, utf8
 from serving.label_bounds import Bounds
-from serving.loader import import_onnxruntime
 from serving.model_info import ModelInfo
 from serving.prediction import Prediction, predictions_from_outputs
+from serving.runtimes import import_onnxruntime
 from serving.versions import ONNX_MODEL_FILE, ModelVersion, latest_version
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from classifier.text.encoder import TextEncoder  # noqa: E402
-from classifier.text.packer import pack, pack_ragged, truncate_pair  # noqa: E402
+from classifier.text.graph_packer import pack_ragged  # noqa: E402
+from classifier.text.packer import pack, truncate_pair  # noqa: E402
 from classifier.text.vocab import build_tiny_chinese_vocab, write_vocab  # noqa: E402
 
 CLS, SEP, PAD = 101, 102, 0

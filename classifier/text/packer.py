@@ -1,5 +1,5 @@
 """[CLS] a [SEP] (b [SEP]) packing with google-research/bert's truncation, in Python (here) and
-in the graph (classifier.text.graph_packer.pack_ragged, also importable from here).
+in the graph (classifier.text.graph_packer.pack_ragged).
 
 Truncation follows ``_truncate_seq_pair``: pop the last token of the longer sequence (b on a tie)
 until the pair fits. Its result has a closed form, used by both versions so they cannot differ:
@@ -8,14 +8,12 @@ with budget B and la + lb > B, ``lb' = min(lb, max(B - la, B // 2))`` and ``la' 
 As in ``run_classifier.convert_single_example`` (``if tokens_b:``), a b that has no tokens is
 packed as a single sequence: no second [SEP], and a gets the single-sequence budget.
 
-This module imports no TensorFlow (the ONNX serving path packs with it); ``pack_ragged``
-resolves on first use.
+This module imports no TensorFlow (the ONNX serving path packs with it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 
 def truncate_pair(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
@@ -49,11 +47,3 @@ def pack(
     _check_length(max_seq_length, pair=False)
     la = min(len(ids_a), max_seq_length - 2)
     return [cls_id, *ids_a[:la], sep_id], [0] * (la + 2)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "pack_ragged":  # the graph packer: TensorFlow loads here, not on import
-        from classifier.text.graph_packer import pack_ragged
-
-        return pack_ragged
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

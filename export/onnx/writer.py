@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from classifier.classifier_spec import ClassifierSpec
 from classifier.files import write_json
-from classifier.trained_model import LABELS_FILE, VOCAB_FILE, inference_model, load_trained_model
-from export.exporter import ExportResult, check_abstention, export_metadata, with_label_bounds
+from classifier.trained_model import LABELS_FILE, VOCAB_FILE, inference_model
 from export.model_card import CARD_FILE, ONNX_FORMAT, model_card
 from export.onnx.encoder_graph import INPUT_NAMES, OPSET, OUTPUT_NAME, build_encoder_graph
 from export.onnx.encoder_weights import read_encoder_weights
@@ -56,35 +55,29 @@ def onnx_section(num_labels: int, fused: dict[str, int]) -> dict[str, Any]:
 
 
 def export_onnx_model(
+    model: Any,
+    spec: ClassifierSpec,
+    metadata: dict[str, Any],
     output_dir: str | Path,
     export_dir: str | Path,
     version: int | None = None,
-    long_text: dict[str, Any] | None = None,
-    abstain_threshold: float | None = None,
-    abstain_label: str = "",
-    min_labels: int | None = None,
-    max_labels: int | None = None,
-) -> ExportResult:
-    """Writes export_dir/<version>/ (see the module docstring) atomically; version None = the
-    next integer. The decision settings are export_trained_model's: ``long_text`` overrides
-    the run's long-text settings, ``abstain_threshold`` / ``abstain_label`` and
-    ``min_labels`` / ``max_labels`` are recorded for the serving side to apply."""
-    check_abstention(abstain_threshold, abstain_label)
+) -> tuple[int, Path, dict[str, Any], list[str]]:
+    """Writes export_dir/<version>/ (see the module docstring) atomically for the trained
+    ``model`` of ``spec`` (its decision settings already applied by
+    export.exporter.export_trained_model, which calls this), ``metadata`` being the export's;
+    version None = the next integer. Returns (version, path, the metadata written, the
+    summary lines)."""
     out = Path(output_dir)
-    model, spec = load_trained_model(out)
-    spec = with_label_bounds(spec, min_labels, max_labels)
-    if long_text:
-        spec = replace(spec, **long_text)
     weights = read_encoder_weights(inference_model(model, spec))
     graph, fused = fuse_transformer_ops(
         build_encoder_graph(weights), weights.num_heads, weights.hidden_size
     )
-    metadata = export_metadata(spec, out, "float32", None, abstain_threshold, abstain_label)
-    metadata.update(
-        format=ONNX_FORMAT,
-        format_version=FORMAT_VERSION,
-        onnx=onnx_section(weights.num_labels, fused),
-    )
+    metadata = {
+        **metadata,
+        "format": ONNX_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "onnx": onnx_section(weights.num_labels, fused),
+    }
     card = model_card(spec, out, metadata, Path(export_dir).name)
 
     def write(tmp: Path) -> None:
@@ -96,7 +89,7 @@ def export_onnx_model(
 
     chosen, path = write_version(export_dir, write, version)
     logger.info("exported %s as ONNX version %d: %s", output_dir, chosen, path)
-    return ExportResult(chosen, path, metadata, describe_onnx(metadata))
+    return chosen, path, metadata, describe_onnx(metadata)
 
 
 def describe_onnx(metadata: dict[str, Any]) -> list[str]:
