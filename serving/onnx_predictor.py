@@ -253,13 +253,30 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return metadata
 
 
-def open_session(model_file: Path):
-    """An InferenceSession on the CPU execution provider (intra-op threads: onnxruntime's
-    default), its inputs and output checked against the export's."""
+def session_options(threads: int | None = None):
+    """The session settings latency wants, stated rather than left implicit: every graph
+    optimisation (onnxruntime's own fusions over export.onnx.fusion's), operators run one
+    after another (ORT_SEQUENTIAL: a BERT graph is a chain, the parallel executor only adds
+    scheduling), and ``threads`` intra-op threads (None: onnxruntime's default, one per
+    physical core, which is what the benchmarks' ONNX Runtime peer gets on a machine without
+    hyper-threads). The Python path around a call (tokenizer, padding, decisions) costs
+    ~0.25 ms per text, under 1% of a BERT-base call (benchmarks/RESULTS.md)."""
+    ort = import_onnxruntime()
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    return options
+
+
+def open_session(model_file: Path, threads: int | None = None):
+    """An InferenceSession on the CPU execution provider (session_options), its inputs and
+    output checked against the export's."""
     ort = import_onnxruntime()
     try:
         session = ort.InferenceSession(
-            str(model_file), ort.SessionOptions(), providers=["CPUExecutionProvider"]
+            str(model_file), session_options(threads), providers=["CPUExecutionProvider"]
         )
     except Exception as err:  # onnxruntime's own exception types (InvalidProtobuf, Fail, ...)
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -63,6 +63,10 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
             assert case["max_abs_probability_difference_transformers"] < tolerance
             if case["dtype"] == "float32":  # ONNX Runtime has no bfloat16 CPU kernels
                 assert case["max_abs_probability_difference_onnxruntime"] < tolerance
+                # our ONNX export through serving.load_predictor, beside the SavedModel
+                assert case["onnx_seq_per_s"] > 0
+                assert case["max_abs_probability_difference_onnx_onnxruntime"] < tolerance
+                assert case["max_abs_probability_difference_onnx_ours"] < tolerance
         assert {c["dtype"] for c in figures["cases"]} == {"float32", "bfloat16"}
         assert {c["texts"] for c in figures["cases"]} == {"short", "long128"}
     elif script == "bench_training.py":
@@ -70,7 +74,7 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
         lora = figures["cases"][1]
         assert lora["trainable_params"] < figures["cases"][0]["trainable_params"]
     elif script == "bench_serving.py":
-        for key in ("in_process_sequential", "http_sequential"):
+        for key in ("in_process_sequential", "http_sequential", "onnx_in_process_sequential"):
             assert 0 < figures[key]["p50_ms"] <= figures[key]["p99_ms"]
         assert figures["http_2_clients"]["requests_per_s"] > 0
     elif script == "bench_long_text.py":
