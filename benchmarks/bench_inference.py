@@ -127,7 +127,11 @@ ONNX_SIDES = {
             "bfloat16": {"runtime": "openvino", "precision": "bf16"},
         },
     ),
+    # bf16 beside float32's sides (interleaved with the ONNX Runtime peer in float32)
+    "openvino_bf16": ("onnx", {"float32": {"runtime": "openvino", "precision": "bf16"}}),
 }
+# The bfloat16 SavedModel as a side of the float32 cases (same reason).
+OURS_BFLOAT16 = "ours_bfloat16"
 ONNX_EXPORTS = {"onnx": {}, "onnx_int8": {"quantize": "int8"}}
 PEERS = {"onnxruntime": onnxruntime_peer, "transformers": transformers_peer}
 
@@ -142,6 +146,10 @@ def load_sides(names: list[str], dtype: str, exports: dict) -> dict:
         if name == "ours":
             if dtype in exports:
                 loaded[name] = Predictor(exports[dtype])
+            continue
+        if name == OURS_BFLOAT16:
+            if dtype == "float32":
+                loaded[name] = Predictor(exports["bfloat16"])
             continue
         export, options = ONNX_SIDES[name]
         if dtype in options:
@@ -160,8 +168,11 @@ def main() -> None:
     parser.add_argument(
         "--sides",
         default="ours,onnx",
-        help="our sides: ours (the SavedModel), onnx (export.sh --format=onnx through "
-        f"serving.load_predictor); one of {', '.join(['ours', *ONNX_SIDES])}",
+        help="our sides: ours (the SavedModel of the case's dtype), ours_bfloat16 (the "
+        "bfloat16 SavedModel in the float32 cases), onnx (export.sh --format=onnx through "
+        "serving.load_predictor), onnx_int8 (--quantize=int8), openvino (--runtime=openvino, "
+        "f32 in float32 cases, bf16 in bfloat16 ones), openvino_bf16 (bf16 in the float32 "
+        "cases)",
     )
     parser.add_argument("--peers", default=",".join(PEERS), help="peers to measure")
     parser.add_argument(
@@ -184,18 +195,21 @@ def main() -> None:
     size = BERT_TINY if args.tiny else BERT_BASE
     dtypes = args.dtypes.split(",")
     our_names = args.sides.split(",")
-    unknown = set(our_names) - {"ours", *ONNX_SIDES}
+    unknown = set(our_names) - {"ours", OURS_BFLOAT16, *ONNX_SIDES}
     if unknown:
         parser.error(f"unknown --sides {sorted(unknown)}")
     onnx_exports = {
-        ONNX_SIDES[n][0]: ONNX_EXPORTS[ONNX_SIDES[n][0]] for n in our_names if n != "ours"
+        ONNX_SIDES[n][0]: ONNX_EXPORTS[ONNX_SIDES[n][0]] for n in our_names if n in ONNX_SIDES
     }
+    saved_models = dtypes if "ours" in our_names else []
+    if OURS_BFLOAT16 in our_names and "bfloat16" not in saved_models:
+        saved_models = [*saved_models, "bfloat16"]
     work = Path(tempfile.mkdtemp(prefix="bench_inference_"))
     checkpoint, exports = build_export(
         work,
         vocab_texts,
         args.tiny,
-        dtypes if "ours" in our_names else [],
+        saved_models,
         args.freeze_weights,
         onnx_exports,
     )
