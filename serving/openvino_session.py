@@ -25,6 +25,8 @@ import numpy as np
 from serving.runtimes import OPENVINO_PRECISIONS as PRECISIONS
 from serving.runtimes import import_openvino
 
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")  # the export's (onnx_predictor)
+
 
 class OpenVinoSession:
     """model.onnx compiled by OpenVINO on the CPU; ``run`` as InferenceSession.run."""
@@ -41,11 +43,13 @@ class OpenVinoSession:
         self.precision = precision
         hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
         self.inference_precision = hint.to_string() if hasattr(hint, "to_string") else str(hint)
-        self._outputs = {o.get_any_name(): o for o in self.compiled.outputs}
+        # every name of each output (OpenVINO keeps a producer's tensor name beside "logits")
+        self._outputs = {name: o for o in self.compiled.outputs for name in o.get_names()}
         self._local = threading.local()
 
     def input_names(self) -> tuple[str, ...]:
-        return tuple(i.get_any_name() for i in self.compiled.inputs)
+        names = [i.get_names() for i in self.compiled.inputs]
+        return tuple(next((n for n in found if n in INPUT_NAMES), min(found)) for found in names)
 
     def output_names(self) -> tuple[str, ...]:
         return tuple(self._outputs)
