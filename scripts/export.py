@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="saved_model",
         help="saved_model: a TensorFlow SavedModel that takes raw text; onnx: model.onnx (token "
         "ids -> logits, onnxruntime's fused transformer operators) with the vocabulary, labels "
-        "and decision settings in metadata.json (float32: no --dtype, --quantize or "
-        "--freeze_weights)",
+        "and decision settings in metadata.json (float32: no --dtype or --freeze_weights; "
+        "--quantize=int8 quantizes it with ONNX Runtime)",
     )
     p.add_argument(
         "--dtype",
@@ -62,8 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--quantize",
         choices=("int8",),
         default=None,
-        help="int8: keras' dense-layer quantization (int8 kernels, activations quantized per "
-        "token at run time); see benchmarks/RESULTS.md for what it does to speed and accuracy",
+        help="int8: the dense layers' weights as int8, activations quantized at run time "
+        "(--format=onnx: ONNX Runtime's dynamic quantization, per-channel weights; "
+        "saved_model: keras' per-token quantization); see benchmarks/RESULTS.md for what "
+        "each does to speed and accuracy",
     )
     add_bool(
         p,

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from classifier.flag_types import non_negative_int, number, positive_int
+from serving.runtimes import ONNX_RUNTIMES, OPENVINO_PRECISIONS
 from serving.text_io import INPUT_FORMATS, OUTPUT_FORMATS
 
 from .cli_flags import add_bool, add_verbosity, command_parser, setup_logging, verbosity
@@ -154,6 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
         "export's or the run's)",
     )
     p.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch")
+    p.add_argument(
+        "--runtime",
+        choices=ONNX_RUNTIMES,
+        default=None,
+        help="what runs an ONNX export: onnxruntime (the default) or openvino (OpenVINO compiles "
+        "the same model.onnx; pip install 'zh-textclf[openvino]'); a SavedModel runs on TensorFlow",
+    )
+    p.add_argument(
+        "--precision",
+        choices=OPENVINO_PRECISIONS,
+        default=None,
+        help="--runtime=openvino's inference precision: f32 (the default: ONNX Runtime's "
+        "probabilities), bf16 (bfloat16 matmuls where the CPU has AVX512-BF16 or AMX: faster, "
+        "probabilities within ~1e-2) or auto (OpenVINO's choice: bf16 on AMX CPUs)",
+    )
     add_bool(
         p,
         "interactive",
@@ -225,14 +241,20 @@ def model_source(args: argparse.Namespace) -> ModelSource:
         raise
 
 
-def load_predictor(source: ModelSource, batch_size: int):
+def load_predictor(
+    source: ModelSource, batch_size: int, runtime: str | None = None, precision: str | None = None
+):
     """A serving.Predictor over the export (an OnnxPredictor over an ONNX one), or the run
     folder in memory (classifier.FineTuner
     computing the export's outputs, with the metadata the export would carry)."""
     if source.run_dir is None:  # a SavedModel or an ONNX export, told from its files
         from serving.loader import load_version
 
-        return load_version(source.version, batch_size=batch_size)
+        return load_version(
+            source.version, runtime=runtime, precision=precision, batch_size=batch_size
+        )
+    if runtime is not None or precision is not None:
+        raise ValueError("--runtime and --precision apply to an ONNX export (--export_dir)")
     from classifier.estimator import FineTuner
     from export.exporter import export_metadata
     from serving.in_memory import InMemoryPredictor
@@ -318,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         source = model_source(args)  # before TensorFlow loads
         input_format = input_format_for(args.input_file, args.input_format)
         output_format = output_format_for(args.output_file, args.output_format)
-        predictor = with_decision_flags(load_predictor(source, args.batch_size), args)
+        predictor = with_decision_flags(
+            load_predictor(source, args.batch_size, args.runtime, args.precision), args
+        )
     except (OSError, ValueError, RuntimeMissing) as err:  # NoModelError, TrainedModelError
         logger.error("%s", err)  # and a broken ONNX export (OnnxExportError) are OSErrors
         return 2

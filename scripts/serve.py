@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from classifier.flag_types import non_negative_float, number, positive_float, positive_int
+from serving.runtimes import ONNX_RUNTIMES, OPENVINO_PRECISIONS
 
 from .cli_flags import add_verbosity, command_parser, setup_logging, verbosity
 
@@ -78,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a request waits for others to join its batch",
     )
     g.add_argument("--threads", type=positive_int, default=8, help="waitress worker threads")
+    g.add_argument(
+        "--runtime",
+        choices=ONNX_RUNTIMES,
+        default=None,
+        help="what runs an ONNX export: onnxruntime (the default) or openvino (OpenVINO compiles "
+        "the same model.onnx; pip install 'zh-textclf[openvino]'); a SavedModel runs on TensorFlow",
+    )
+    g.add_argument(
+        "--precision",
+        choices=OPENVINO_PRECISIONS,
+        default=None,
+        help="--runtime=openvino's inference precision: f32 (the default: ONNX Runtime's "
+        "probabilities), bf16 (bfloat16 matmuls where the CPU has AVX512-BF16 or AMX: faster, "
+        "probabilities within ~1e-2) or auto (OpenVINO's choice: bf16 on AMX CPUs)",
+    )
     g.add_argument(
         "--request_timeout", type=positive_float, default=60.0, help="seconds before a 503"
     )
@@ -145,11 +161,17 @@ def main(argv: list[str] | None = None) -> int:
 
         holder = ModelHolder(  # each version in its format's runtime (SavedModel or ONNX)
             export_dir,
-            lambda version: load_version(version, batch_size=args.max_batch_size),
+            lambda version: load_version(
+                version,
+                runtime=args.runtime,
+                precision=args.precision,
+                batch_size=args.max_batch_size,
+            ),
             poll_seconds=args.poll_seconds,
             pinned_version=pinned,
         )
-    except (OSError, RuntimeMissing) as err:  # NoModelError, a broken ONNX export
+    except (OSError, ValueError, RuntimeMissing) as err:  # NoModelError, a broken ONNX export,
+        # --runtime=openvino on a SavedModel
         logger.error("%s", err)
         return 2
     batcher = MicroBatcher(holder, args.max_batch_size, args.max_batch_wait_ms)

@@ -17,7 +17,9 @@ with the project's own code, in Python and numpy, and no TensorFlow is imported:
 
 Rows are sorted by length and run ``batch_size`` at a time, each batch padded only to its own
 longest row (the graph's axes are dynamic). One InferenceSession per loaded version, on the
-CPU execution provider; ``InferenceSession.run`` may be called from any thread.
+CPU execution provider; ``InferenceSession.run`` may be called from any thread. With
+``runtime="openvino"`` the same model.onnx is compiled by OpenVINO instead
+(serving.openvino_session, ``precision`` f32, bf16 or auto); everything else is unchanged.
 """
 
 from __future__ import annotations
@@ -40,7 +42,12 @@ from serving.inputs import InputError, Text, empty_outputs, texts_b_for, utf8
 from serving.label_bounds import Bounds
 from serving.model_info import ModelInfo
 from serving.prediction import Prediction, predictions_from_outputs
-from serving.runtimes import import_onnxruntime
+from serving.runtimes import (
+    ONNX_RUNTIMES,
+    OPENVINO_PRECISIONS,
+    RuntimeMissing,
+    import_onnxruntime,
+)
 from serving.versions import ONNX_MODEL_FILE, ModelVersion, latest_version
 
 logger = logging.getLogger(__name__)
@@ -71,10 +78,16 @@ class OnnxPredictor:
     format = "onnx"
 
     def __init__(
-        self, path: str | Path, version: int = 0, batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        path: str | Path,
+        version: int = 0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        runtime: str = "onnxruntime",
+        precision: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        check_runtime(runtime, precision)
         started = time.monotonic()
         self.path = Path(path)
         self.version = version
@@ -95,10 +108,23 @@ class OnnxPredictor:
             max_chars_per_word=int(metadata.get("max_chars_per_word") or 200),
             long_text=LongTextPolicy.from_dict(metadata),
         )
-        self._session = open_session(self.path / ONNX_MODEL_FILE)
+        if runtime == "openvino" and metadata.get("quantize"):
+            raise ValueError(
+                f"{self.path} is a --quantize={metadata['quantize']} ONNX export: its "
+                "quantized attention (com.microsoft QAttention) runs on onnxruntime only; serve "
+                "the float32 export with --runtime=openvino (--precision=bf16 is its fast path)"
+            )
+        self.runtime = runtime
+        self._session = open_session(self.path / ONNX_MODEL_FILE, runtime=runtime, precision=precision)  # fmt: skip
+        self.precision = getattr(self._session, "inference_precision", "f32")
         self.run([""], [""] if self.info.is_pair else None)  # the first call plans the graph
         logger.info(
-            "loaded %s (ONNX, version %d) in %.1fs", self.path, version, time.monotonic() - started
+            "loaded %s (ONNX on %s, %s, version %d) in %.1fs",
+            self.path,
+            runtime,
+            self.precision,
+            version,
+            time.monotonic() - started,
         )
 
     @classmethod
@@ -253,22 +279,77 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return metadata
 
 
-def open_session(model_file: Path):
-    """An InferenceSession on the CPU execution provider (intra-op threads: onnxruntime's
-    default), its inputs and output checked against the export's."""
+def session_options(threads: int | None = None):
+    """The session settings latency wants, stated rather than left implicit: every graph
+    optimisation (onnxruntime's own fusions over export.onnx.fusion's), operators run one
+    after another (ORT_SEQUENTIAL: a BERT graph is a chain, the parallel executor only adds
+    scheduling), and ``threads`` intra-op threads (None: onnxruntime's default, one per
+    physical core, which is what the benchmarks' ONNX Runtime peer gets on a machine without
+    hyper-threads). The Python path around a call (tokenizer, padding, decisions) costs
+    ~0.25 ms per text, under 1% of a BERT-base call (benchmarks/RESULTS.md)."""
+    ort = import_onnxruntime()
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    return options
+
+
+def check_runtime(runtime: str, precision: str | None) -> None:
+    """--runtime and --precision as given (ValueError naming them)."""
+    if runtime not in ONNX_RUNTIMES:
+        raise ValueError(f"--runtime must be one of {ONNX_RUNTIMES}, got {runtime!r}")
+    if precision is not None and runtime != "openvino":
+        raise ValueError(f"--precision={precision} applies to --runtime=openvino only")
+    if precision is not None and precision not in OPENVINO_PRECISIONS:
+        raise ValueError(f"--precision must be one of {OPENVINO_PRECISIONS}, got {precision!r}")
+
+
+def open_session(
+    model_file: Path,
+    threads: int | None = None,
+    runtime: str = "onnxruntime",
+    precision: str | None = None,
+):
+    """An InferenceSession on the CPU execution provider (session_options), or with
+    ``runtime="openvino"`` an OpenVinoSession at ``precision`` (None: f32); its inputs and
+    output checked against the export's."""
+    check_runtime(runtime, precision)
+    if runtime == "openvino":
+        session = open_openvino(model_file, precision or "f32")
+        check_signature(model_file, session.input_names(), session.output_names())
+        return session
     ort = import_onnxruntime()
     try:
         session = ort.InferenceSession(
-            str(model_file), ort.SessionOptions(), providers=["CPUExecutionProvider"]
+            str(model_file), session_options(threads), providers=["CPUExecutionProvider"]
         )
     except Exception as err:  # onnxruntime's own exception types (InvalidProtobuf, Fail, ...)
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise OnnxExportError(f"{model_file}: ONNX Runtime cannot load it ({message})") from None
     inputs = tuple(i.name for i in session.get_inputs())
     outputs = tuple(o.name for o in session.get_outputs())
+    check_signature(model_file, inputs, outputs)
+    return session
+
+
+def open_openvino(model_file: Path, precision: str):
+    from serving.openvino_session import OpenVinoSession
+
+    try:
+        return OpenVinoSession(model_file, precision)
+    except (RuntimeMissing, ValueError):
+        raise
+    except Exception as err:  # OpenVINO's own exception types: the last line says what failed
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        message = lines[-1] if lines else type(err).__name__
+        raise OnnxExportError(f"{model_file}: OpenVINO cannot load it ({message})") from None
+
+
+def check_signature(model_file: Path, inputs: Sequence[str], outputs: Sequence[str]) -> None:
     if sorted(inputs) != sorted(INPUT_NAMES) or OUTPUT_NAME not in outputs:
         raise OnnxExportError(
             f"{model_file}: takes {', '.join(inputs)} and gives {', '.join(outputs)}; expected "
             f"{', '.join(INPUT_NAMES)} -> {OUTPUT_NAME}"
         )
-    return session

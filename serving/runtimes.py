@@ -6,6 +6,11 @@ its library without importing the loader that imports it."""
 from __future__ import annotations
 
 ONNX_INSTALL_HINT = "pip install 'zh-textclf[onnx]'"
+OPENVINO_INSTALL_HINT = "pip install 'zh-textclf[openvino]'"
+# Which library runs an ONNX export (predict.sh / serve.sh --runtime).
+ONNX_RUNTIMES = ("onnxruntime", "openvino")
+# OpenVINO's inference precision (--precision; serving.openvino_session).
+OPENVINO_PRECISIONS = ("f32", "bf16", "auto")
 
 
 class RuntimeMissing(ImportError):
@@ -22,3 +27,14 @@ def import_onnxruntime():
             f"serving an ONNX export needs onnxruntime: {ONNX_INSTALL_HINT}"
         ) from None
     return onnxruntime
+
+
+def import_openvino():
+    """openvino, or RuntimeMissing naming the extra that installs it."""
+    try:
+        import openvino
+    except ImportError:
+        raise RuntimeMissing(
+            f"--runtime=openvino needs OpenVINO: {OPENVINO_INSTALL_HINT}"
+        ) from None
+    return openvino

@@ -33,6 +33,7 @@ SMOKE_RUNS = {
     "bench_latency_profile.py": ["--rounds=1", "--calls=2"],
     "bench_distill.py": [],
     "bench_reload_memory.py": ["--reloads=3"],
+    "bench_onnx_accuracy.py": [],
 }
 
 
@@ -63,14 +64,27 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
             assert case["max_abs_probability_difference_transformers"] < tolerance
             if case["dtype"] == "float32":  # ONNX Runtime has no bfloat16 CPU kernels
                 assert case["max_abs_probability_difference_onnxruntime"] < tolerance
+                # our ONNX export through serving.load_predictor, beside the SavedModel
+                assert case["onnx_seq_per_s"] > 0
+                assert case["max_abs_probability_difference_onnx_onnxruntime"] < tolerance
+                assert case["max_abs_probability_difference_onnx_ours"] < tolerance
         assert {c["dtype"] for c in figures["cases"]} == {"float32", "bfloat16"}
         assert {c["texts"] for c in figures["cases"]} == {"short", "long128"}
+    elif script == "bench_onnx_accuracy.py":
+        cases = figures["cases"]
+        assert set(cases) == {
+            "saved_model_float32", "saved_model_bfloat16", "onnx_float32", "onnx_int8",
+            "openvino_f32", "openvino_bf16",
+        }  # fmt: skip
+        assert cases["onnx_float32"]["max_abs_probability_difference"] < 1e-4
+        assert cases["openvino_f32"]["max_abs_probability_difference"] < 1e-4
+        assert all(0 < case["test_accuracy"] <= 1 for case in cases.values())
     elif script == "bench_training.py":
         assert [c["kind"] for c in figures["cases"]] == ["full", "lora"]
         lora = figures["cases"][1]
         assert lora["trainable_params"] < figures["cases"][0]["trainable_params"]
     elif script == "bench_serving.py":
-        for key in ("in_process_sequential", "http_sequential"):
+        for key in ("in_process_sequential", "http_sequential", "onnx_in_process_sequential"):
             assert 0 < figures[key]["p50_ms"] <= figures[key]["p99_ms"]
         assert figures["http_2_clients"]["requests_per_s"] > 0
     elif script == "bench_long_text.py":

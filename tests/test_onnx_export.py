@@ -248,7 +248,7 @@ def test_versions_are_numbered_and_written_atomically(tmp_path):
     [
         (["--freeze_weights"], "--freeze_weights"),
         (["--dtype=bfloat16"], "--dtype=bfloat16"),
-        (["--quantize=int8"], "--quantize=int8"),
+        (["--dtype=bfloat16", "--quantize=int8"], "--dtype=bfloat16"),
     ],
 )
 def test_savedmodel_only_flags_are_refused_with_onnx_by_name(tmp_path, caplog, flags, named):
@@ -277,6 +277,56 @@ def test_cli_exports_onnx_and_says_what_fused(tmp_path, capsys):
     assert "fused: EmbedLayerNormalization 1, Attention 2" in printed
     meta = json.loads((tmp_path / "export" / "1" / "metadata.json").read_text(encoding="utf-8"))
     assert (meta["long_text"], meta["head_tokens"]) == ("head_tail", 10)
+
+
+def onnx_logits(version: Path, run: Path) -> np.ndarray:
+    """model.onnx's logits for SERVING_TEXTS, padded at the end."""
+    _, spec = load_trained_model(run)
+    ids, segments, mask = padded(*spec.text_encoder(run / "vocab.txt").encode_many(SERVING_TEXTS))
+    session = ort.InferenceSession(str(version / "model.onnx"), providers=["CPUExecutionProvider"])
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": segments}
+    return session.run(["logits"], feeds)[0]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def test_int8_quantizes_every_dense_layer_and_stays_close_to_float32(tmp_path):
+    run = write_serving_output_dir(
+        tmp_path / "run", head_kind="multiclass", is_pair=False, labels=LABELS, seed=3
+    )
+    float32 = export(run, tmp_path)
+    int8 = export(run, tmp_path, quantize="int8")
+    assert (int8.metadata["quantize"], float32.metadata["quantize"]) == ("int8", None)
+    quantization = int8.metadata["onnx"]["quantization"]
+    assert quantization["weights"] == "int8, per output channel"
+    # 2 layers: Q/K/V packed in each fused Attention; attention output, FFN in and out per
+    # layer, pooler and head as MatMuls (onnxruntime fuses each with its DynamicQuantizeLinear)
+    assert quantization["quantized_operators"] == {"QAttention": 2, "MatMulInteger": 8}
+    ops = {n.op_type for n in onnx.load(int8.path / "model.onnx").graph.node}
+    assert not ops & {"MatMul", "Attention"}  # no float32 dense layer left
+    expected, logits = onnx_logits(float32.path, run), onnx_logits(int8.path, run)
+    # within 3% of the logits' spread (random weights at 0.3 amplify rounding), probabilities
+    # within 0.05, and (almost) the same decisions
+    assert np.abs(logits - expected).max() < 0.03 * np.ptp(expected)
+    assert np.abs(softmax(logits) - softmax(expected)).max() < 0.05
+    assert np.mean(logits.argmax(1) == expected.argmax(1)) >= 0.75
+    saved = json.loads((int8.path / "metadata.json").read_text(encoding="utf-8"))
+    assert saved["onnx"]["quantization"] == quantization
+
+
+def test_cli_exports_int8_and_says_what_it_quantized(tmp_path, capsys):
+    from scripts.export import main
+
+    run = write_serving_output_dir(
+        tmp_path / "run", head_kind="multiclass", is_pair=False, labels=LABELS
+    )
+    argv = [f"--output_dir={run}", f"--export_dir={tmp_path / 'export'}", "--format=onnx"]
+    assert main([*argv, "--quantize=int8"]) == 0
+    printed = capsys.readouterr().out
+    assert "int8 (dynamic; weights int8, per output channel): QAttention 2" in printed
 
 
 def test_the_graph_and_fusion_modules_need_no_tensorflow():
