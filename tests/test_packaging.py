@@ -179,7 +179,9 @@ def test_the_rewrite_keeps_lines_words_and_keras_names(unpacked):
     bert = parsed["zh_textclf/classifier/backbones/bert_backbone.py"][0]
     assert '"zh_textclf.classifier.checkpoints.hf_bert"' in bert
     losses = parsed["zh_textclf/classifier/losses.py"][0]
-    assert losses.count('register_keras_serializable(package="classifier")') == 2
+    keras_name = 'register_keras_serializable(package="classifier")'  # saved models name it
+    source = (ROOT / "classifier" / "losses.py").read_text(encoding="utf-8")
+    assert losses.count(keras_name) == source.count(keras_name) >= 3
     presets = parsed["zh_textclf/classifier/presets.py"][0]
     assert "`python -m scripts.make_tiny_checkpoint --family" in presets  # prose stays
     assert (
