@@ -39,16 +39,15 @@ from classifier.text.long_text import LongTextPolicy
 from classifier.text.row_encoder import RowEncoder
 from serving.abstention import Abstention
 from serving.inputs import InputError, Text, empty_outputs, texts_b_for, utf8
-from serving.label_bounds import Bounds
 from serving.model_info import ModelInfo
-from serving.prediction import Prediction, predictions_from_outputs
+from serving.prediction import AnswersTexts
 from serving.runtimes import (
     ONNX_RUNTIMES,
     OPENVINO_PRECISIONS,
     RuntimeMissing,
     import_onnxruntime,
 )
-from serving.versions import ONNX_MODEL_FILE, ModelVersion, latest_version
+from serving.versions import ONNX_MODEL_FILE, latest_version
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class OnnxExportError(OSError):
     """A version folder that is not a loadable ONNX export (the message names the path)."""
 
 
-class OnnxPredictor:
+class OnnxPredictor(AnswersTexts):
     """Raw texts -> predictions with one loaded ONNX export version.
 
     The same public surface as serving.Predictor: ``run`` returns serving_default's outputs
@@ -131,30 +130,6 @@ class OnnxPredictor:
     def from_export_dir(cls, export_dir: str | Path, **kwargs: Any) -> OnnxPredictor:
         """The highest complete version under ``export_dir`` (it must be an ONNX one)."""
         return cls.from_version(latest_version(export_dir), **kwargs)
-
-    @classmethod
-    def from_version(cls, found: ModelVersion, **kwargs: Any) -> OnnxPredictor:
-        return cls(found.path, version=found.version, **kwargs)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.info.labels
-
-    # === Prediction ===
-    def predict(
-        self,
-        texts: Sequence[Text],
-        texts_b: Sequence[Text] | None = None,
-        abstention: Abstention | None = None,
-        label_bounds: Bounds | None = None,
-    ) -> list[Prediction]:
-        """Predictions, abstaining at ``abstention`` and bounded by ``label_bounds`` (None:
-        as the export does)."""
-        outputs = self.abstain(self.run(texts, texts_b), abstention)
-        return predictions_from_outputs(self.info.bound(outputs, label_bounds), self.info)
-
-    def predict_one(self, text: Text, text_b: Text | None = None) -> Prediction:
-        return self.predict([text], None if text_b is None else [text_b])[0]
 
     def run(
         self, texts: Sequence[Text], texts_b: Sequence[Text] | None = None

@@ -132,6 +132,37 @@ def predictions_from_outputs(
     return result
 
 
+class AnswersTexts:
+    """What every runtime's predictor (serving.Predictor, serving.OnnxPredictor) derives from
+    its ``run`` (serving_default's outputs), ``abstain`` and ``info``: predictions."""
+
+    info: ModelInfo
+
+    @classmethod
+    def from_version(cls, found: Any, **kwargs: Any) -> Any:
+        """The predictor of ``found`` (a serving.versions.ModelVersion)."""
+        return cls(found.path, version=found.version, **kwargs)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.info.labels
+
+    def predict(
+        self,
+        texts: Sequence[Any],
+        texts_b: Sequence[Any] | None = None,
+        abstention: Abstention | None = None,
+        label_bounds: Bounds | None = None,
+    ) -> list[Prediction]:
+        """Predictions, abstaining at ``abstention`` and bounded by ``label_bounds`` (None:
+        as the export does)."""
+        outputs = self.abstain(self.run(texts, texts_b), abstention)  # type: ignore[attr-defined]
+        return predictions_from_outputs(self.info.bound(outputs, label_bounds), self.info)
+
+    def predict_one(self, text: Any, text_b: Any = None) -> Prediction:
+        return self.predict([text], None if text_b is None else [text_b])[0]
+
+
 class TextPredictor(Protocol):
     """What the REPL, predict.sh's batch mode and the upload need of a model: a loaded
     SavedModel (serving.Predictor) or a run folder in memory (serving.in_memory)."""

@@ -28,10 +28,9 @@ import tensorflow_text  # noqa: E402, F401  (registers FastWordpieceTokenize for
 
 from serving.abstention import Abstention, apply_rule  # noqa: E402
 from serving.inputs import InputError, Text, empty_outputs, texts_b_for, utf8  # noqa: E402
-from serving.label_bounds import Bounds  # noqa: E402
 from serving.model_info import ModelInfo  # noqa: E402
-from serving.prediction import Prediction, predictions_from_outputs
-from serving.versions import ONNX, ModelVersion, latest_version, version_format
+from serving.prediction import AnswersTexts
+from serving.versions import ONNX, latest_version, version_format
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ DEFAULT_BATCH_SIZE = 64
 FIRST_SHAPE_ROWS = 64  # see Predictor._build_kernels
 
 
-class Predictor:
+class Predictor(AnswersTexts):
     """Raw texts -> predictions with one loaded SavedModel version.
 
     ``run`` returns serving_default's outputs as numpy arrays (rows in input order), ``predict``
@@ -101,30 +100,6 @@ class Predictor:
         """The highest complete version under ``export_dir`` (an ONNX one: an OnnxPredictor)."""
         found = latest_version(export_dir)
         return cls.from_version(found, **kwargs)
-
-    @classmethod
-    def from_version(cls, found: ModelVersion, **kwargs) -> Predictor:
-        return cls(found.path, version=found.version, **kwargs)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.info.labels
-
-    # === Prediction ===
-    def predict(
-        self,
-        texts: Sequence[Text],
-        texts_b: Sequence[Text] | None = None,
-        abstention: Abstention | None = None,
-        label_bounds: Bounds | None = None,
-    ) -> list[Prediction]:
-        """Predictions, abstaining at ``abstention`` and bounded by ``label_bounds`` (None:
-        as the export does)."""
-        outputs = self.abstain(self.run(texts, texts_b), abstention)
-        return predictions_from_outputs(self.info.bound(outputs, label_bounds), self.info)
-
-    def predict_one(self, text: Text, text_b: Text | None = None) -> Prediction:
-        return self.predict([text], None if text_b is None else [text_b])[0]
 
     def run(
         self, texts: Sequence[Text], texts_b: Sequence[Text] | None = None
