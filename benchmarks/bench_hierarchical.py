@@ -29,29 +29,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, random_small_bert, run_script, save_json
+from common import machine, peoples_daily_multilabel, random_small_bert, run_script, save_json
 
 SEPARATOR = "##"
 
 
 def prepare(cache: Path, max_train: int) -> tuple[Path, Path]:
     """(the tree data set, the same rows with the leaves as flat labels)."""
-    import subprocess
-    import sys
-
-    tree = cache / f"pd_tree_{max_train}"
-    if not (tree / "train.tsv").is_file():
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "data" / "prepare_peoples_daily_multilabel.py"),
-                f"--output_dir={tree}",
-                f"--max_train={max_train}",
-                "--tree",
-            ],
-            check=True,
-            capture_output=True,
-        )
+    tree = peoples_daily_multilabel(cache, max_train, tree=True)
     flat = cache / f"pd_tree_flat_{max_train}"
     flat.mkdir(exist_ok=True)
     for split in ("train", "dev", "test"):

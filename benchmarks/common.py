@@ -211,9 +211,10 @@ def random_small_bert(folder: Path, texts: list[Path], hidden: int, layers: int 
     return folder
 
 
-def peoples_daily_multilabel(cache: Path, max_train: int) -> Path:
-    """data/prepare_peoples_daily_multilabel.py's set, prepared once per size."""
-    folder = cache / f"pd_multilabel_{max_train}"
+def peoples_daily_multilabel(cache: Path, max_train: int, tree: bool = False) -> Path:
+    """data/prepare_peoples_daily_multilabel.py's set (``tree``: its --tree paths), prepared
+    once per size."""
+    folder = cache / (f"pd_tree_{max_train}" if tree else f"pd_multilabel_{max_train}")
     if not (folder / "train.tsv").is_file():
         subprocess.run(
             [
@@ -221,6 +222,7 @@ def peoples_daily_multilabel(cache: Path, max_train: int) -> Path:
                 str(ROOT / "data" / "prepare_peoples_daily_multilabel.py"),
                 f"--output_dir={folder}",
                 f"--max_train={max_train}",
+                *(["--tree"] if tree else []),
             ],
             check=True,
             capture_output=True,
