@@ -116,6 +116,11 @@ def train(data: Path, task: str, model: Path, out: Path, seed: int, args) -> dic
         f"--num_train_epochs={args.epochs}",
         "--max_seq_length=128",
         f"--seed={seed}",
+        *(
+            [f"--parent_loss_weight={args.parent_loss_weight}"]
+            if task == "hierarchical" and args.parent_loss_weight is not None
+            else []
+        ),
     )
     figures = score(data, out)
     results = json.loads((out / "test_results.json").read_text(encoding="utf-8"))
@@ -136,6 +141,11 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2", help="comma-separated training seeds")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "zh_bench")
     parser.add_argument("--output", type=Path, help="write the figures as JSON")
+    parser.add_argument(
+        "--parent_loss_weight",
+        type=float,
+        help="train.sh's flag for the hierarchical side (unset: its default)",
+    )
     parser.add_argument(
         "--models", default="hierarchical,flat", help="which of hierarchical,flat to train"
     )

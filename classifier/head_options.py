@@ -28,6 +28,7 @@ class LossOptions:
     asl_clip: float = 0.05
     label_smoothing: float = 0.0
     head_bias_init: str = "prior"
+    parent_loss_weight: float | None = None  # hierarchical: None is the head's default
 
     def __post_init__(self) -> None:
         checks = [
@@ -42,6 +43,10 @@ class LossOptions:
             (self.asl_gamma_pos >= 0 and self.asl_gamma_neg >= 0, "--asl_gamma_* must be >= 0"),
             (0 <= self.asl_clip < 1, "--asl_clip must be in [0, 1)"),
             (0 <= self.label_smoothing < 1, "--label_smoothing must be in [0, 1)"),
+            (
+                self.parent_loss_weight is None or self.parent_loss_weight > 0,
+                "--parent_loss_weight must be a positive number",
+            ),
             (
                 self.head_bias_init in HEAD_BIAS_INITS,
                 f"--head_bias_init must be one of {HEAD_BIAS_INITS}",

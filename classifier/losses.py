@@ -9,7 +9,8 @@ Multilabel: one sigmoid per label. ``SigmoidLoss`` is the asymmetric loss of Rid
 gamma_pos = gamma_neg = clip = 0 and w = 1 is binary cross-entropy; w per label is
 ``pos_weight`` (torch's BCEWithLogitsLoss(pos_weight)); gamma_pos = gamma_neg = gamma is the
 focal loss of Lin et al. (2017). The loss is the mean over labels and batch, as Keras' and
-torch's binary cross-entropy, so a run's loss figures stay comparable across remedies.
+torch's binary cross-entropy, so a run's loss figures stay comparable across remedies
+(``label_weights`` makes the mean over labels a weighted one).
 
 Hierarchical: ``TreeSigmoidLoss``, SigmoidLoss under the label tree's max constraint.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -35,10 +37,15 @@ class SigmoidLoss(keras.losses.Loss):
         gamma_pos: float = 0.0,
         gamma_neg: float = 0.0,
         clip: float = 0.0,
+        label_weights: Sequence[float] | None = None,
         name: str = "sigmoid_loss",
         **kwargs,
     ):
         super().__init__(name=name, **kwargs)
+        if label_weights is not None:
+            label_weights = [float(w) for w in label_weights]
+            if min(label_weights) < 0 or sum(label_weights) <= 0:
+                raise ValueError("label_weights must be non-negative and not all zero")
         if gamma_pos < 0 or gamma_neg < 0:
             raise ValueError("focusing parameters (gamma) must be non-negative")
         if not 0 <= clip < 1:
@@ -51,6 +58,7 @@ class SigmoidLoss(keras.losses.Loss):
         self.gamma_pos = float(gamma_pos)
         self.gamma_neg = float(gamma_neg)
         self.clip = float(clip)
+        self.label_weights = label_weights
 
     def call(self, y_true, y_pred):
         logits = ops.cast(y_pred, "float32")
@@ -74,7 +82,11 @@ class SigmoidLoss(keras.losses.Loss):
         if self.gamma_neg:
             negative = negative * ops.power(shifted, self.gamma_neg)
 
-        return ops.mean(targets * positive + (1.0 - targets) * negative, axis=-1)
+        terms = targets * positive + (1.0 - targets) * negative
+        if self.label_weights is None:
+            return ops.mean(terms, axis=-1)
+        weights = ops.convert_to_tensor(self.label_weights, "float32")
+        return ops.sum(terms * weights, axis=-1) / ops.sum(weights)
 
     def get_config(self):
         config = super().get_config()
@@ -83,6 +95,7 @@ class SigmoidLoss(keras.losses.Loss):
             gamma_pos=self.gamma_pos,
             gamma_neg=self.gamma_neg,
             clip=self.clip,
+            label_weights=self.label_weights,
         )
         return config
 
@@ -98,14 +111,30 @@ class TreeSigmoidLoss(SigmoidLoss):
     present parent is not pushed up where a present child already carries it (the
     prediction lifts the parent to the child), and an absent parent's whole subtree is pushed
     down. A leaf's term is plain SigmoidLoss, with the same options (weights, focal, ...).
+
+    ``parent_weight`` weighs the terms of the nodes with children against the leaves' (1) in
+    the mean over nodes: below 1, the shared encoder spends less of itself on the parents,
+    which the max constraint lifts from their children anyway.
     """
 
-    def __init__(self, labels: Sequence[str], name: str = "tree_sigmoid_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
+    def __init__(
+        self,
+        labels: Sequence[str],
+        parent_weight: float = 1.0,
+        name: str = "tree_sigmoid_loss",
+        **kwargs,
+    ):
         from classifier.label_tree import LabelTree
 
+        if not parent_weight > 0:
+            raise ValueError("parent_weight must be positive")
+        tree = LabelTree(tuple(labels))
+        kwargs.pop("label_weights", None)  # derived from the tree and parent_weight
+        weights = np.where(tree.is_leaf, 1.0, float(parent_weight))
+        super().__init__(name=name, label_weights=weights.tolist(), **kwargs)
         self.labels = list(labels)
-        self._tree = LabelTree(tuple(self.labels))
+        self.parent_weight = float(parent_weight)
+        self._tree = tree
 
     def call(self, y_true, y_pred):
         logits = ops.cast(y_pred, "float32")
@@ -116,7 +145,10 @@ class TreeSigmoidLoss(SigmoidLoss):
         return super().call(y_true, constrained)
 
     def get_config(self):
-        return {**super().get_config(), "labels": self.labels}
+        config = {**super().get_config(), "labels": self.labels}
+        config["parent_weight"] = self.parent_weight
+        config.pop("label_weights")
+        return config
 
 
 @keras.saving.register_keras_serializable(package="classifier")

@@ -186,6 +186,42 @@ def test_the_loss_scores_each_node_under_the_max_constraint():
     assert float(restored(y, z)) == pytest.approx(float(loss(y, z)))
 
 
+def test_the_parent_loss_weight_weighs_the_nodes_with_children():
+    """--parent_loss_weight w: the loss is the mean of the node terms weighted w for parents
+    and 1 for leaves (unset: the head's default); refused by name for flat tasks."""
+    from classifier.head_options import LossOptions
+    from classifier.heads.hierarchical import DEFAULT_PARENT_LOSS_WEIGHT
+
+    head = make_head("hierarchical", NODES)
+    y = head.encode_labels([example("体育##篮球"), example("财经"), example("娱乐")])
+    z = np.random.default_rng(0).normal(size=y.shape).astype(np.float32)
+    # each node's binary cross-entropy on its constrained logit, by hand: a present node
+    # takes the max over its present subtree, an absent one over its whole subtree
+    tree = head.tree
+    constrained = np.where(y > 0, tree.lifted(np.where(y > 0, z, -1e9)), tree.lifted(z)).astype(
+        np.float64
+    )
+    terms = np.where(y > 0, np.logaddexp(0, -constrained), np.logaddexp(0, constrained))
+    parents = ~tree.is_leaf
+    assert parents.tolist() == [True, False, False, True, True, False, False]
+
+    def by_hand(w: float) -> float:
+        weights = np.where(parents, w, 1.0)
+        return float(np.mean((terms * weights).sum(axis=1) / weights.sum()))
+
+    default = head.loss(LossOptions(), y)
+    assert float(default(y, z)) == pytest.approx(by_hand(DEFAULT_PARENT_LOSS_WEIGHT), rel=1e-5)
+    light = head.loss(LossOptions(parent_loss_weight=0.25), y)
+    assert float(light(y, z)) == pytest.approx(by_hand(0.25), rel=1e-5)
+    assert by_hand(0.25) != pytest.approx(by_hand(1.0))  # the weight changes the figure
+    restored = type(light).from_config(light.get_config())
+    assert float(restored(y, z)) == pytest.approx(float(light(y, z)))
+    with pytest.raises(ValueError, match="--parent_loss_weight applies to hierarchical"):
+        make_head("multilabel", NODES).check_options(LossOptions(parent_loss_weight=0.5))
+    with pytest.raises(ValueError, match="--parent_loss_weight must be a positive number"):
+        LossOptions(parent_loss_weight=0.0)
+
+
 def test_prediction_fields_name_the_paths():
     head = make_head("hierarchical", NODES)
     probs = np.array([0.9, 0.8, 0.3, 0.7, 0.6, 0.2, 0.55])

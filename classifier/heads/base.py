@@ -60,6 +60,7 @@ class Head(ABC):
     gold_column: ClassVar[str]
     # Whether decisions take --min_labels / --max_labels (classifier.label_bounds).
     takes_label_bounds: ClassVar[bool] = False
+    takes_parent_loss_weight: ClassVar[bool] = False  # --parent_loss_weight (label trees)
     # Whether a text gets a set of labels (any number, none included) rather than exactly one.
     multiple_labels: ClassVar[bool] = False
 
@@ -155,6 +156,8 @@ class Head(ABC):
     def check_options(self, options: LossOptions, metric: str | None = None) -> str:
         """Refuses options that mean nothing for this kind, naming the flag; returns the
         metric that selects the best epoch."""
+        if options.parent_loss_weight is not None and not self.takes_parent_loss_weight:
+            raise ValueError(f"--parent_loss_weight applies to hierarchical tasks, not {self.kind}")
         if options.loss not in self.losses:
             raise ValueError(
                 f"--loss={options.loss} is not available for {self.kind} tasks; "

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 HIERARCHICAL = "hierarchical"
+# The parents' weight in the loss against the leaves' 1 (benchmarks/RESULTS.md, "Hierarchical
+# labels"): the max constraint lifts a parent from its children, so a light parent term costs
+# the parent level little and leaves the shared encoder to the leaves.
+DEFAULT_PARENT_LOSS_WEIGHT = 1.0
 
 
 @register_head(HIERARCHICAL)
@@ -45,6 +49,7 @@ class HierarchicalHead(MultilabelHead):
     predicted_column = "predicted_paths"
     gold_column = "gold_paths"
     takes_label_bounds = False
+    takes_parent_loss_weight = True
 
     @cached_property
     def tree(self) -> LabelTree:
@@ -76,10 +81,21 @@ class HierarchicalHead(MultilabelHead):
     # === Training ===
     def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
         """The multilabel loss and options under the tree's max constraint (TreeSigmoidLoss):
-        trained as it predicts."""
+        trained as it predicts; the parents' terms weighed by --parent_loss_weight."""
         from classifier.losses import TreeSigmoidLoss
 
-        return TreeSigmoidLoss(self.labels, **self.sigmoid_loss_settings(options, targets))
+        return TreeSigmoidLoss(
+            self.labels,
+            parent_weight=self.parent_loss_weight(options),
+            **self.sigmoid_loss_settings(options, targets),
+        )
+
+    @staticmethod
+    def parent_loss_weight(options: LossOptions) -> float:
+        """--parent_loss_weight, or the default measured in benchmarks/bench_hierarchical.py."""
+        if options.parent_loss_weight is None:
+            return DEFAULT_PARENT_LOSS_WEIGHT
+        return float(options.parent_loss_weight)
 
     # === Probabilities ===
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:

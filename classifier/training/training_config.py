@@ -329,6 +329,14 @@ class TrainingConfig:
         commands=TRAIN,
         group=LOSS,
     )
+    parent_loss_weight: float | None = option(
+        None,
+        "hierarchical: weight of the nodes with children against the leaves (1) in the "
+        "loss; unset: the hierarchical head's default",
+        parse=positive_float,
+        commands=TRAIN,
+        group=LOSS,
+    )
 
     def __post_init__(self) -> None:
         validate(self)
