@@ -17,12 +17,14 @@ from classifier.backbones.packing import bucket_sizes
 from classifier.classifier_spec import ClassifierSpec
 from classifier.trained_model import (
     LABELS_FILE,
+    SPEC_FILE,
     VOCAB_FILE,
     WEIGHTS_FILE,
     build_classifier,
     inference_model,
     load_trained_model,
 )
+from export.dtype_choice import AUTO, export_dtype
 from export.model_card import CARD_FILE, model_card
 from export.serving_module import ABSTAINED, OUTPUT_KEYS, ServingModule, describe_signatures
 from export.versioned_dir import write_version
@@ -93,6 +95,18 @@ def export_metadata(
         metadata["abstain_label"] = abstain_label
         metadata["outputs"].append(ABSTAINED)
     return metadata
+
+
+def _adapter_kind(output_dir: str | Path) -> str | None:
+    """The run's adapter kind (None: none, or no readable spec: loading reports that)."""
+    spec_path = Path(output_dir) / SPEC_FILE
+    if not spec_path.is_file():
+        return None
+    try:
+        adapter = ClassifierSpec.load(spec_path).adapter
+    except (OSError, ValueError, KeyError, TypeError):  # reported by name when it is loaded
+        return None
+    return None if adapter is None else adapter.get("kind")
 
 
 def check_export_format(
@@ -243,7 +257,15 @@ def export_trained_model(
 
     ``export_format`` "onnx" writes model.onnx and the settings beside it instead
     (export.onnx.writer.export_onnx_model; float32, not frozen; ``quantize`` "int8":
-    onnxruntime's dynamic quantization of its dense layers)."""
+    onnxruntime's dynamic quantization of its dense layers).
+
+    ``dtype`` "auto": export.dtype_choice (an ONNX export in float32 whose serving picks the
+    runtime and precision; a SavedModel in bfloat16 where this CPU has AMX)."""
+    adapter = _adapter_kind(output_dir) if dtype == AUTO else None
+    chosen_dtype = export_dtype(dtype, export_format, adapter, quantize)
+    if dtype == AUTO:
+        logger.info("--dtype=auto: %s (%s)", chosen_dtype.dtype, chosen_dtype.reason)
+    dtype = chosen_dtype.dtype
     check_export_format(export_format, dtype, freeze_weights, quantize)
     if export_format == "onnx":
         try:
@@ -259,6 +281,8 @@ def export_trained_model(
         if long_text:
             spec = replace(spec, **long_text)
         metadata = export_metadata(spec, output_dir, "float32", quantize, abstain_threshold, abstain_label)  # fmt: skip
+        if chosen_dtype.serve_dtype is not None:  # what predict.sh / serve.sh default to
+            metadata["serve_dtype"] = chosen_dtype.serve_dtype
         chosen, path, metadata, lines = export_onnx_model(
             model, spec, metadata, output_dir, export_dir, version, quantize
         )

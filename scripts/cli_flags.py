@@ -173,3 +173,35 @@ def long_text_overrides(args: argparse.Namespace) -> dict:
         "window_pooling": args.window_pooling,
     }
     return {name: value for name, value in given.items() if value is not None}
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--runtime, --precision and --dtype: what runs an ONNX export (predict.sh, serve.sh)."""
+    from serving.runtime_choice import SERVE_DTYPES
+    from serving.runtimes import ONNX_RUNTIMES, OPENVINO_PRECISIONS
+
+    parser.add_argument(
+        "--dtype",
+        choices=SERVE_DTYPES,
+        default=None,
+        help="what an ONNX export computes in: float32 (ONNX Runtime), bfloat16 (OpenVINO; "
+        "fast where the CPU has AMX) or auto (the fastest this CPU and the installed runtimes "
+        "offer: OpenVINO bfloat16 on an AMX CPU, else ONNX Runtime float32); default: auto for "
+        "an export.sh --dtype=auto export, else float32; a SavedModel computes in the dtype it "
+        "was exported with",
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=ONNX_RUNTIMES,
+        default=None,
+        help="what runs an ONNX export: onnxruntime (the default) or openvino (OpenVINO compiles "
+        "the same model.onnx; pip install 'zh-textclf[openvino]'); a SavedModel runs on TensorFlow",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=OPENVINO_PRECISIONS,
+        default=None,
+        help="--runtime=openvino's own precision setting, instead of --dtype: f32 (the default: "
+        "ONNX Runtime's probabilities), bf16 (bfloat16 matmuls where the CPU has AVX512-BF16 or "
+        "AMX: faster, probabilities within ~1e-2) or auto (OpenVINO's choice: bf16 on AMX CPUs)",
+    )

@@ -54,9 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dtype",
-        choices=("float32", "bfloat16", "float16"),
+        choices=("float32", "bfloat16", "float16", "auto"),
         default="float32",
-        help="what the backbone computes (and stores weights) in",
+        help="what the backbone computes (and stores weights) in; auto: the fastest (with "
+        "--format=onnx a float32 graph whose predict.sh / serve.sh pick the runtime and "
+        "precision on the serving CPU: OpenVINO bfloat16 where it has AMX, else ONNX Runtime "
+        "float32; a SavedModel in bfloat16 where this CPU has AMX, else float32)",
     )
     p.add_argument(
         "--quantize",
@@ -147,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"exported {args.output_dir} -> {result.path} (version {result.version})")
     print(
         f"  {meta['model_family']} {meta['head_kind']}{' pair' if meta['is_pair'] else ''} "
-        f"({meta['dtype']}{', int8 dense layers' if meta.get('quantize') else ''}), "
+        f"({meta['dtype']}{', int8 dense layers' if meta.get('quantize') else ''}"
+        f"{', served at --dtype=auto' if meta.get('serve_dtype') == 'auto' else ''}), "
         f"max_seq_length {meta['max_seq_length']} ({meta['long_text']}), "
         f"labels: {' '.join(meta['labels'])}"
     )

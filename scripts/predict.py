@@ -25,10 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from classifier.flag_types import non_negative_int, number, positive_int
-from serving.runtimes import ONNX_RUNTIMES, OPENVINO_PRECISIONS
 from serving.text_io import INPUT_FORMATS, OUTPUT_FORMATS
 
-from .cli_flags import add_bool, add_verbosity, command_parser, setup_logging, verbosity
+from .cli_flags import (
+    add_bool,
+    add_runtime_arguments,
+    add_verbosity,
+    command_parser,
+    setup_logging,
+    verbosity,
+)
 
 logger = logging.getLogger("predict")
 
@@ -155,21 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         "export's or the run's)",
     )
     p.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch")
-    p.add_argument(
-        "--runtime",
-        choices=ONNX_RUNTIMES,
-        default=None,
-        help="what runs an ONNX export: onnxruntime (the default) or openvino (OpenVINO compiles "
-        "the same model.onnx; pip install 'zh-textclf[openvino]'); a SavedModel runs on TensorFlow",
-    )
-    p.add_argument(
-        "--precision",
-        choices=OPENVINO_PRECISIONS,
-        default=None,
-        help="--runtime=openvino's inference precision: f32 (the default: ONNX Runtime's "
-        "probabilities), bf16 (bfloat16 matmuls where the CPU has AVX512-BF16 or AMX: faster, "
-        "probabilities within ~1e-2) or auto (OpenVINO's choice: bf16 on AMX CPUs)",
-    )
+    add_runtime_arguments(p)
     add_bool(
         p,
         "interactive",
@@ -242,7 +234,11 @@ def model_source(args: argparse.Namespace) -> ModelSource:
 
 
 def load_predictor(
-    source: ModelSource, batch_size: int, runtime: str | None = None, precision: str | None = None
+    source: ModelSource,
+    batch_size: int,
+    runtime: str | None = None,
+    precision: str | None = None,
+    dtype: str | None = None,
 ):
     """A serving.Predictor over the export (an OnnxPredictor over an ONNX one), or the run
     folder in memory (classifier.FineTuner
@@ -251,10 +247,17 @@ def load_predictor(
         from serving.loader import load_version
 
         return load_version(
-            source.version, runtime=runtime, precision=precision, batch_size=batch_size
+            source.version,
+            runtime=runtime,
+            precision=precision,
+            dtype=dtype,
+            batch_size=batch_size,
         )
-    if runtime is not None or precision is not None:
-        raise ValueError("--runtime and --precision apply to an ONNX export (--export_dir)")
+    if runtime is not None or precision is not None or dtype == "bfloat16":
+        raise ValueError(
+            "--runtime, --precision and --dtype=bfloat16 apply to an export (--export_dir); a "
+            "run folder is computed in memory in float32"
+        )
     from classifier.estimator import FineTuner
     from export.exporter import export_metadata
     from serving.in_memory import InMemoryPredictor
@@ -341,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         input_format = input_format_for(args.input_file, args.input_format)
         output_format = output_format_for(args.output_file, args.output_format)
         predictor = with_decision_flags(
-            load_predictor(source, args.batch_size, args.runtime, args.precision), args
+            load_predictor(source, args.batch_size, args.runtime, args.precision, args.dtype), args
         )
     except (OSError, ValueError, RuntimeMissing) as err:  # NoModelError, TrainedModelError
         logger.error("%s", err)  # and a broken ONNX export (OnnxExportError) are OSErrors

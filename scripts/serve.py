@@ -14,9 +14,14 @@ import sys
 from pathlib import Path
 
 from classifier.flag_types import non_negative_float, number, positive_float, positive_int
-from serving.runtimes import ONNX_RUNTIMES, OPENVINO_PRECISIONS
 
-from .cli_flags import add_verbosity, command_parser, setup_logging, verbosity
+from .cli_flags import (
+    add_runtime_arguments,
+    add_verbosity,
+    command_parser,
+    setup_logging,
+    verbosity,
+)
 
 logger = logging.getLogger("serve")
 
@@ -79,21 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a request waits for others to join its batch",
     )
     g.add_argument("--threads", type=positive_int, default=8, help="waitress worker threads")
-    g.add_argument(
-        "--runtime",
-        choices=ONNX_RUNTIMES,
-        default=None,
-        help="what runs an ONNX export: onnxruntime (the default) or openvino (OpenVINO compiles "
-        "the same model.onnx; pip install 'zh-textclf[openvino]'); a SavedModel runs on TensorFlow",
-    )
-    g.add_argument(
-        "--precision",
-        choices=OPENVINO_PRECISIONS,
-        default=None,
-        help="--runtime=openvino's inference precision: f32 (the default: ONNX Runtime's "
-        "probabilities), bf16 (bfloat16 matmuls where the CPU has AVX512-BF16 or AMX: faster, "
-        "probabilities within ~1e-2) or auto (OpenVINO's choice: bf16 on AMX CPUs)",
-    )
+    add_runtime_arguments(g)
     g.add_argument(
         "--request_timeout", type=positive_float, default=60.0, help="seconds before a 503"
     )
@@ -165,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 version,
                 runtime=args.runtime,
                 precision=args.precision,
+                dtype=args.dtype,
                 batch_size=args.max_batch_size,
             ),
             poll_seconds=args.poll_seconds,

@@ -9,7 +9,9 @@ runtime is imported only when a version of its format is loaded.
 
 An ONNX export runs on ONNX Runtime unless ``runtime="openvino"`` (predict.sh / serve.sh
 --runtime=openvino, with --precision f32, bf16 or auto): OpenVINO compiles the same
-model.onnx. A SavedModel has one runtime, TensorFlow; asking it for another is an error.
+model.onnx; ``dtype`` (--dtype float32, bfloat16 or auto) picks both by what the CPU and the
+installed runtimes offer (serving.runtime_choice). A SavedModel has one runtime, TensorFlow,
+and the dtype it was exported with; asking it for another is an error.
 """
 
 from __future__ import annotations
@@ -32,20 +34,35 @@ if TYPE_CHECKING:
 
 
 def load_version(
-    found: ModelVersion, runtime: str | None = None, precision: str | None = None, **kwargs: Any
+    found: ModelVersion,
+    runtime: str | None = None,
+    precision: str | None = None,
+    dtype: str | None = None,
+    **kwargs: Any,
 ) -> Predictor | OnnxPredictor:
-    """The runtime of ``found``'s format, loaded (``kwargs``: batch_size). ``runtime`` for an
-    ONNX export: "onnxruntime" (None: the default) or "openvino" at ``precision``."""
+    """The runtime of ``found``'s format, loaded (``kwargs``: batch_size). For an ONNX export
+    ``runtime`` ("onnxruntime", "openvino"), ``precision`` (OpenVINO's) and ``dtype``
+    ("float32", "bfloat16", "auto": serving.runtime_choice); None: what the export asks."""
     if version_format(found.path) == ONNX:
         from serving.onnx_predictor import OnnxPredictor
 
-        options = {"runtime": runtime} if runtime is not None else {}
-        return OnnxPredictor.from_version(found, precision=precision, **options, **kwargs)
-    if runtime not in (None, "tensorflow") or precision is not None:
-        asked = f"--runtime={runtime}" if runtime not in (None, "tensorflow") else "--precision"
+        return OnnxPredictor.from_version(
+            found, runtime=runtime, precision=precision, dtype=dtype, **kwargs
+        )
+    asked = [
+        flag
+        for flag, given in (
+            (f"--runtime={runtime}", runtime not in (None, "tensorflow")),
+            ("--precision", precision is not None),
+            (f"--dtype={dtype}", dtype not in (None, "auto")),  # auto: the one it has
+        )
+        if given
+    ]
+    if asked:
         raise ValueError(
-            f"{found.path} is a SavedModel, served by TensorFlow; {asked} applies to an ONNX "
-            "export (export.sh --format=onnx)"
+            f"{found.path} is a SavedModel, served by TensorFlow; {asked[0]} applies to an "
+            "ONNX export (export.sh --format=onnx); a SavedModel computes in the dtype it was "
+            "exported with (export.sh --dtype)"
         )
     from serving.predictor import Predictor
 

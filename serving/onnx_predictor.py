@@ -41,6 +41,7 @@ from serving.abstention import Abstention
 from serving.inputs import InputError, Text, empty_outputs, texts_b_for, utf8
 from serving.model_info import ModelInfo
 from serving.prediction import AnswersTexts
+from serving.runtime_choice import choose_runtime
 from serving.runtimes import (
     ONNX_RUNTIMES,
     OPENVINO_PRECISIONS,
@@ -81,12 +82,13 @@ class OnnxPredictor(AnswersTexts):
         path: str | Path,
         version: int = 0,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        runtime: str = "onnxruntime",
+        runtime: str | None = None,
         precision: str | None = None,
+        dtype: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        check_runtime(runtime, precision)
+        choose_runtime(dtype, runtime, precision)  # the flags checked before any file is read
         started = time.monotonic()
         self.path = Path(path)
         self.version = version
@@ -107,6 +109,13 @@ class OnnxPredictor(AnswersTexts):
             max_chars_per_word=int(metadata.get("max_chars_per_word") or 200),
             long_text=LongTextPolicy.from_dict(metadata),
         )
+        choice = choose_runtime(
+            dtype or metadata.get("serve_dtype"),
+            runtime,
+            precision,
+            quantized=bool(metadata.get("quantize")),
+        )
+        runtime, precision = choice.runtime, choice.precision
         if runtime == "openvino" and metadata.get("quantize"):
             raise ValueError(
                 f"{self.path} is a --quantize={metadata['quantize']} ONNX export: its "
@@ -114,14 +123,16 @@ class OnnxPredictor(AnswersTexts):
                 "the float32 export with --runtime=openvino (--precision=bf16 is its fast path)"
             )
         self.runtime = runtime
+        self.runtime_reason = choice.reason
         self._session = open_session(self.path / ONNX_MODEL_FILE, runtime=runtime, precision=precision)  # fmt: skip
         self.precision = getattr(self._session, "inference_precision", "f32")
         self.run([""], [""] if self.info.is_pair else None)  # the first call plans the graph
         logger.info(
-            "loaded %s (ONNX on %s, %s, version %d) in %.1fs",
+            "loaded %s (ONNX on %s, %s [%s], version %d) in %.1fs",
             self.path,
             runtime,
             self.precision,
+            choice.reason,
             version,
             time.monotonic() - started,
         )

@@ -155,3 +155,74 @@ def test_serve_sh_serves_on_openvino(exported, tmp_path):
     finally:
         assert server.stop() == 0, log.read_text()[-3000:]
     assert "ONNX on openvino" in log.read_text()
+
+
+@pytest.fixture
+def cpu(tmp_path, monkeypatch):
+    """Sets the CPU flags classifier.cpu_features reads: cpu("amx_bf16") or cpu()."""
+    from classifier import cpu_features
+
+    info = tmp_path / "cpuinfo"
+    monkeypatch.setattr(cpu_features, "CPUINFO", info)
+
+    def set_flags(*flags: str) -> None:
+        info.write_text(f"flags\t: fpu avx2 {' '.join(flags)}\n", encoding="utf-8")
+        cpu_features.cpu_flags.cache_clear()
+
+    yield set_flags
+    cpu_features.cpu_flags.cache_clear()
+
+
+def test_an_auto_export_is_served_by_the_fastest_runtime_of_the_serving_cpu(
+    exported, tmp_path, cpu
+):
+    """export.sh --format=onnx --dtype=auto writes the float32 graph marked serve_dtype auto;
+    loading it picks OpenVINO bf16 on an AMX CPU and ONNX Runtime elsewhere, unless asked."""
+    from scripts.export import main as export_main
+
+    export_dir, onnxruntime = exported
+    auto_dir = tmp_path / "auto"
+    argv = [f"--output_dir={export_dir.parent / 'run'}", f"--export_dir={auto_dir}"]
+    assert export_main([*argv, "--format=onnx", "--dtype=auto", "--verbosity=warning"]) == 0
+    metadata = json.loads((auto_dir / "1" / "metadata.json").read_text(encoding="utf-8"))
+    assert (metadata["dtype"], metadata["serve_dtype"]) == ("float32", "auto")
+    expected = onnxruntime.run(TEXTS)["probabilities"]
+
+    cpu("amx_tile", "amx_bf16")
+    fast = load_predictor(auto_dir, batch_size=8)
+    assert (fast.runtime, fast.precision) == ("openvino", "bf16")
+    assert np.abs(fast.run(TEXTS)["probabilities"] - expected).max() < BF16_TOLERANCE
+    asked = load_predictor(auto_dir, dtype="float32")  # the flag wins over the metadata
+    assert (asked.runtime, asked.precision) == ("onnxruntime", "f32")
+
+    cpu("avx512_bf16")  # no AMX: bfloat16 does not pay at batch 1
+    plain = load_predictor(auto_dir, batch_size=8)
+    assert plain.runtime == "onnxruntime"
+    assert np.abs(plain.run(TEXTS)["probabilities"] - expected).max() < TOLERANCE
+    # an export without --dtype=auto stays on ONNX Runtime float32 unless asked
+    cpu("amx_bf16")
+    assert load_predictor(export_dir).runtime == "onnxruntime"
+    assert load_predictor(export_dir, dtype="auto").runtime == "openvino"
+
+
+def test_predict_sh_and_serve_sh_take_dtype(exported, tmp_path, caplog):
+    from scripts.predict import main
+    from serving.loader import load_version
+
+    export_dir, onnxruntime = exported
+    target = tmp_path / "bf16.jsonl"
+    argv = [f"--export_dir={export_dir}", f"--output_file={target}", "--verbosity=warning"]
+    assert main([*argv, "--dtype=bfloat16", *(f"--text={t}" for t in TEXTS[:4])]) == 0
+    rows = [json.loads(x) for x in target.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 4 and rows[0]["text"] == TEXTS[0]
+    assert main([f"--export_dir={export_dir}", "--dtype=auto", "--precision=f32",
+                 "--runtime=openvino", "--text=x"]) == 2  # fmt: skip
+    assert "give --dtype or --precision, not both" in caplog.text
+    saved_model = tmp_path / "1"
+    saved_model.mkdir()
+    (saved_model / "saved_model.pb").write_bytes(b"")  # told from its files; never loaded
+    with pytest.raises(ValueError, match="--dtype=bfloat16 applies to an ONNX export"):
+        load_version(ModelVersion(1, saved_model), dtype="bfloat16")
+    from scripts.serve import build_parser
+
+    assert build_parser().parse_args([f"--export_dir={export_dir}", "--dtype=auto"]).dtype == "auto"

@@ -20,6 +20,7 @@ import tensorflow as tf
 from classifier.adapters import AdapterConfig, apply_adapters
 from classifier.checkpoints import load_pretrained
 from classifier.classifier_spec import ClassifierSpec
+from classifier.cpu_features import has_native_bf16
 from classifier.distribution import make_strategy, replicas, worker_folder
 from classifier.files import file_sha256
 from classifier.heads import head_kind_of, make_head
@@ -363,21 +364,12 @@ def mixed_precision_policy(bf16: bool) -> str | None:
     """The backbone's dtype policy: None (float32) or "mixed_bfloat16"."""
     if not bf16:
         return None
-    if not cpu_has_native_bf16():
+    if not has_native_bf16():
         logger.warning(
             "--bf16 on a CPU without AMX or AVX512-BF16: bfloat16 is emulated there and "
             "usually slower than float32"
         )
     return "mixed_bfloat16"
-
-
-def cpu_has_native_bf16() -> bool:
-    """True when /proc/cpuinfo lists AMX-BF16 or AVX512-BF16 (Linux; False elsewhere)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace").split()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def _log_results(split: str, results: dict[str, Any]) -> None:
