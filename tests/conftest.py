@@ -176,3 +176,20 @@ def demo_bert_dir(tmp_path_factory):
     return write_google_bert_folder(
         tmp_path_factory.mktemp("demo_bert"), vocab, config, seed=11, randomize=True
     )
+
+
+@pytest.fixture
+def fake_cpu(tmp_path, monkeypatch):
+    """fake_cpu("amx_bf16", ...): the CPU flags classifier.cpu_features reads in this test
+    (the rules of --dtype=auto), the real ones again afterwards."""
+    from classifier import cpu_features
+
+    info = tmp_path / "fake_cpuinfo"
+    monkeypatch.setattr(cpu_features, "CPUINFO", info)
+
+    def set_flags(*flags: str) -> None:
+        info.write_text(f"flags\t: fpu avx2 {' '.join(flags)}\n", encoding="utf-8")
+        cpu_features.cpu_flags.cache_clear()
+
+    yield set_flags
+    cpu_features.cpu_flags.cache_clear()

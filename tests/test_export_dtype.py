@@ -24,6 +24,18 @@ def test_half_precision_export_stays_close_to_float32(serving_models, tmp_path, 
     np.testing.assert_allclose(got["probabilities"], want["probabilities"], atol=2e-2)
 
 
+def test_auto_is_bfloat16_on_an_amx_cpu_and_float32_elsewhere(serving_models, tmp_path, fake_cpu):
+    """export.sh --dtype=auto on a SavedModel: the exporting CPU decides (a bfloat16 graph is
+    only faster at batch 1 where AMX computes it)."""
+    run = serving_models["multiclass"].output_dir
+    fake_cpu("avx512_bf16")
+    plain = export_trained_model(run, tmp_path / "plain", dtype="auto")
+    assert plain.metadata["dtype"] == "float32" and "serve_dtype" not in plain.metadata
+    fake_cpu("amx_tile", "amx_bf16")
+    fast = export_trained_model(run, tmp_path / "amx", dtype="auto")
+    assert Predictor(fast.path).info.metadata["dtype"] == "bfloat16"
+
+
 def test_unknown_dtype_is_refused(serving_models, tmp_path):
     with pytest.raises(ValueError, match="dtype must be one of"):
         export_trained_model(serving_models["multiclass"].output_dir, tmp_path, dtype="int8")

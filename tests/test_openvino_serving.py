@@ -157,24 +157,8 @@ def test_serve_sh_serves_on_openvino(exported, tmp_path):
     assert "ONNX on openvino" in log.read_text()
 
 
-@pytest.fixture
-def cpu(tmp_path, monkeypatch):
-    """Sets the CPU flags classifier.cpu_features reads: cpu("amx_bf16") or cpu()."""
-    from classifier import cpu_features
-
-    info = tmp_path / "cpuinfo"
-    monkeypatch.setattr(cpu_features, "CPUINFO", info)
-
-    def set_flags(*flags: str) -> None:
-        info.write_text(f"flags\t: fpu avx2 {' '.join(flags)}\n", encoding="utf-8")
-        cpu_features.cpu_flags.cache_clear()
-
-    yield set_flags
-    cpu_features.cpu_flags.cache_clear()
-
-
 def test_an_auto_export_is_served_by_the_fastest_runtime_of_the_serving_cpu(
-    exported, tmp_path, cpu
+    exported, tmp_path, fake_cpu
 ):
     """export.sh --format=onnx --dtype=auto writes the float32 graph marked serve_dtype auto;
     loading it picks OpenVINO bf16 on an AMX CPU and ONNX Runtime elsewhere, unless asked."""
@@ -188,19 +172,19 @@ def test_an_auto_export_is_served_by_the_fastest_runtime_of_the_serving_cpu(
     assert (metadata["dtype"], metadata["serve_dtype"]) == ("float32", "auto")
     expected = onnxruntime.run(TEXTS)["probabilities"]
 
-    cpu("amx_tile", "amx_bf16")
+    fake_cpu("amx_tile", "amx_bf16")
     fast = load_predictor(auto_dir, batch_size=8)
     assert (fast.runtime, fast.precision) == ("openvino", "bf16")
     assert np.abs(fast.run(TEXTS)["probabilities"] - expected).max() < BF16_TOLERANCE
     asked = load_predictor(auto_dir, dtype="float32")  # the flag wins over the metadata
     assert (asked.runtime, asked.precision) == ("onnxruntime", "f32")
 
-    cpu("avx512_bf16")  # no AMX: bfloat16 does not pay at batch 1
+    fake_cpu("avx512_bf16")  # no AMX: bfloat16 does not pay at batch 1
     plain = load_predictor(auto_dir, batch_size=8)
     assert plain.runtime == "onnxruntime"
     assert np.abs(plain.run(TEXTS)["probabilities"] - expected).max() < TOLERANCE
     # an export without --dtype=auto stays on ONNX Runtime float32 unless asked
-    cpu("amx_bf16")
+    fake_cpu("amx_bf16")
     assert load_predictor(export_dir).runtime == "onnxruntime"
     assert load_predictor(export_dir, dtype="auto").runtime == "openvino"
 

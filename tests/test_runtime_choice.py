@@ -83,22 +83,11 @@ def test_export_dtype_auto():
     assert written(export_dtype("float16", "saved_model", amx=amx)) == ("float16", None)
 
 
-def test_cpu_flags_are_read_from_cpuinfo(tmp_path, monkeypatch):
-    info = tmp_path / "cpuinfo"
-    info.write_text(
-        "processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_tile amx_bf16\n\n"
-        "processor\t: 1\nflags\t\t: fpu avx2\n",
-        encoding="utf-8",
-    )
-    monkeypatch.setattr(cpu_features, "CPUINFO", info)
+def test_cpu_flags_are_read_from_cpuinfo(fake_cpu, monkeypatch, tmp_path):
+    fake_cpu("amx_tile", "amx_bf16")
+    assert cpu_features.has_amx_bf16() and cpu_features.has_native_bf16()
+    fake_cpu("avx512_bf16")
+    assert not cpu_features.has_amx_bf16() and cpu_features.has_native_bf16()
+    monkeypatch.setattr(cpu_features, "CPUINFO", tmp_path / "missing")  # not Linux
     cpu_features.cpu_flags.cache_clear()
-    try:
-        assert cpu_features.has_amx_bf16() and cpu_features.has_native_bf16()
-        info.write_text("flags\t: fpu avx2 avx512_bf16\n", encoding="utf-8")
-        cpu_features.cpu_flags.cache_clear()
-        assert not cpu_features.has_amx_bf16() and cpu_features.has_native_bf16()
-        monkeypatch.setattr(cpu_features, "CPUINFO", tmp_path / "missing")
-        cpu_features.cpu_flags.cache_clear()
-        assert cpu_features.cpu_flags() == frozenset()
-    finally:
-        cpu_features.cpu_flags.cache_clear()
+    assert cpu_features.cpu_flags() == frozenset() and not cpu_features.has_native_bf16()
