@@ -1,6 +1,6 @@
 """Hierarchical labels against a flat classifier over the leaves, on real text.
 
-    python benchmarks/bench_hierarchical.py [--tiny] [--seeds 1,2] [--output F]
+    python benchmarks/bench_hierarchical.py [--tiny] [--seeds 1,2] [--output F] [--parent_loss_weight W]
         [--models hierarchical --reuse EARLIER.json]   # re-run one side only
 
 Data: People's Daily sentences labelled with the kinds of word they contain, as label paths
