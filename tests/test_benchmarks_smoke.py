@@ -84,9 +84,15 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
         lora = figures["cases"][1]
         assert lora["trainable_params"] < figures["cases"][0]["trainable_params"]
     elif script == "bench_serving.py":
-        for key in ("in_process_sequential", "http_sequential", "onnx_in_process_sequential"):
+        for key in (
+            "in_process_sequential",
+            "http_sequential",
+            "onnx_in_process_sequential",
+            "http_onnx_sequential",
+        ):
             assert 0 < figures[key]["p50_ms"] <= figures[key]["p99_ms"]
         assert figures["http_2_clients"]["requests_per_s"] > 0
+        assert figures["http_onnx_2_clients"]["requests_per_s"] > 0
     elif script == "bench_long_text.py":
         assert set(figures["summary"]) == {"clean_reviews", "head_tail", "sliding_window_mean"}
         assert figures["runs"]["sliding_window_mean"][0]["train_rows"] > 300  # windows
