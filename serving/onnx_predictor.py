@@ -109,8 +109,10 @@ class OnnxPredictor(AnswersTexts):
             max_chars_per_word=int(metadata.get("max_chars_per_word") or 200),
             long_text=LongTextPolicy.from_dict(metadata),
         )
+        if dtype is None and precision is None:  # the export's ask (export.sh --dtype=auto)
+            dtype = metadata.get("serve_dtype")
         choice = choose_runtime(
-            dtype or metadata.get("serve_dtype"),
+            dtype,
             runtime,
             precision,
             quantized=bool(metadata.get("quantize")),

@@ -178,6 +178,8 @@ def test_an_auto_export_is_served_by_the_fastest_runtime_of_the_serving_cpu(
     assert np.abs(fast.run(TEXTS)["probabilities"] - expected).max() < BF16_TOLERANCE
     asked = load_predictor(auto_dir, dtype="float32")  # the flag wins over the metadata
     assert (asked.runtime, asked.precision) == ("onnxruntime", "f32")
+    precise = load_predictor(auto_dir, runtime="openvino", precision="f32")  # so does this
+    assert (precise.runtime, precise.precision) == ("openvino", "f32")
 
     fake_cpu("avx512_bf16")  # no AMX: bfloat16 does not pay at batch 1
     plain = load_predictor(auto_dir, batch_size=8)
