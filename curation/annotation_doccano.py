@@ -21,6 +21,7 @@ from curation.annotation_record import (
     AnnotationError,
     check_labels,
     check_text,
+    json_type,
 )
 
 LABEL_KEYS = ("label", "labels")  # the first one a record has
@@ -60,9 +61,7 @@ def _parse(raw: bytes, where: str) -> dict[str, Any]:
     except json.JSONDecodeError as err:
         raise AnnotationError(where, f"not valid JSON ({err.msg} at column {err.colno})") from None
     if not isinstance(value, dict):
-        raise AnnotationError(
-            where, f'a JSON {type(value).__name__}, not an object with "text" and "label"'
-        )
+        raise AnnotationError(where, f'{json_type(value)}, not an object with "text" and "label"')
     return value
 
 
@@ -84,7 +83,7 @@ def _label_names(value: Any, key: str | None) -> list[Any]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list):
-        raise ValueError(f'"{key}" is a JSON {type(value).__name__}, not a list of label names')
+        raise ValueError(f'"{key}" is {json_type(value)}, not a list of label names')
     for item in value:
         if isinstance(item, list):
             raise ValueError(

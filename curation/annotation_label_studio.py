@@ -22,7 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from curation.annotation_record import AnnotatedText, AnnotationError, check_labels, check_text
+from curation.annotation_record import (
+    AnnotatedText,
+    AnnotationError,
+    check_labels,
+    check_text,
+    json_type,
+)
 
 DEFAULT_FROM_NAME = "sentiment"  # the Choices control of Label Studio's template
 DEFAULT_TO_NAME = "text"  # the Text object it labels
@@ -75,7 +81,7 @@ def _load(path: str | os.PathLike[str]) -> list[Any]:
     if not isinstance(value, list):
         raise AnnotationError(
             name,
-            f"a JSON {type(value).__name__}, not a list of tasks (Label Studio's JSON export)",
+            f"{json_type(value)}, not a list of tasks (Label Studio's JSON export)",
         )
     return value
 
@@ -87,7 +93,7 @@ def _where(path: str | os.PathLike[str], index: int, item: Any) -> str:
 
 def _record(item: Any, task: str, names: ControlNames, where: str) -> AnnotatedText:
     if not isinstance(item, dict):
-        raise AnnotationError(where, f"a JSON {type(item).__name__}, not a task object")
+        raise AnnotationError(where, f"{json_type(item)}, not a task object")
     data = item.get("data")
     if not isinstance(data, dict):
         raise AnnotationError(where, 'no "data" object (a task is {"data": {"text": ...}})')
@@ -118,7 +124,7 @@ def _labels(item: dict[str, Any], task: str, names: ControlNames, where: str) ->
     if annotations is None:
         return ()
     if not isinstance(annotations, list):
-        raise AnnotationError(where, f'"{key}" is a JSON {type(annotations).__name__}, not a list')
+        raise AnnotationError(where, f'"{key}" is {json_type(annotations)}, not a list')
     latest = _latest(annotations, key, where)
     if latest is None:
         return ()
@@ -138,7 +144,7 @@ def _latest(annotations: Sequence[Any], key: str, where: str) -> tuple[int, dict
         if not isinstance(annotation, dict):
             raise AnnotationError(
                 f"{where}: {key}[{index}]",
-                f"a JSON {type(annotation).__name__}, not an annotation object",
+                f"{json_type(annotation)}, not an annotation object",
             )
         if not annotation.get("was_cancelled"):
             kept.append((index, annotation))
@@ -168,13 +174,13 @@ def _choices(annotation: Mapping[str, Any], names: ControlNames, place: str) -> 
     if result is None:
         return []
     if not isinstance(result, list):
-        raise AnnotationError(place, f'"result" is a JSON {type(result).__name__}, not a list')
+        raise AnnotationError(place, f'"result" is {json_type(result)}, not a list')
     labels: list[Any] = []
     controls: list[str] = []
     for position, entry in enumerate(result):
         where = f"{place}.result[{position}]"
         if not isinstance(entry, dict):
-            raise AnnotationError(where, f"a JSON {type(entry).__name__}, not a result object")
+            raise AnnotationError(where, f"{json_type(entry)}, not a result object")
         if entry.get("type") != "choices":
             continue
         control = entry.get("from_name")

@@ -58,7 +58,9 @@ def check_label(label: object) -> str:
     """``label`` if a TSV row can carry it and give it back unchanged; ValueError otherwise,
     naming the label."""
     if not isinstance(label, str):
-        raise ValueError(f"label {label!r} is not a string (a label is its name)")
+        raise ValueError(
+            f"label {label!r} is {json_type(label)}, not a string (a label is its name)"
+        )
     for char, name in FORBIDDEN_IN_LABELS.items():
         if char in label:
             raise ValueError(f"label {label!r} holds {name}, which a TSV row cannot carry")
@@ -96,7 +98,7 @@ def check_labels(labels: Iterable[object], task: str) -> tuple[str, ...]:
 def check_text(text: object) -> str:
     """``text`` when it is a string with something for a model to read; ValueError otherwise."""
     if not isinstance(text, str):
-        raise ValueError(f"the text is {type(text).__name__}, not a string")
+        raise ValueError(f"the text is {json_type(text)}, not a string")
     _check_encodable(text, "the text")
     if not has_content(text):
         raise ValueError(
@@ -114,6 +116,19 @@ def _check_encodable(value: str, name: str) -> None:
         raise ValueError(
             f"{name} holds an unpaired surrogate ({value[err.start]!r}), not a character"
         ) from None
+
+
+JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
+
+
+def json_type(value: object) -> str:
+    """What JSON calls ``value``'s type ("an object", "an array", ...), for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    name = JSON_TYPES.get(type(value), type(value).__name__)
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 def meta_value(value: str) -> int | float | str:
