@@ -1,1 +1,1 @@
-"""Tools that improve the data: label issues, what to label next, annotation tools, augmentation."""
+"""Tools that improve the data: label issues, what to label next, annotation, augmentation."""

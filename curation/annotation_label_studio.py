@@ -96,7 +96,11 @@ def _record(item: Any, task: str, names: ControlNames, where: str) -> AnnotatedT
         raise AnnotationError(where, f"{json_type(item)}, not a task object")
     data = item.get("data")
     if not isinstance(data, dict):
-        raise AnnotationError(where, 'no "data" object (a task is {"data": {"text": ...}})')
+        raise AnnotationError(
+            where,
+            'no "data" object (a task is {"data": {"text": ...}, "annotations": [...]}: '
+            "export the project as JSON, not JSON-MIN or CSV)",
+        )
     if TEXT_KEY not in data:
         keys = ", ".join(map(repr, data)) or "none"
         raise AnnotationError(where, f'data has no "{TEXT_KEY}" (keys: {keys})')
