@@ -43,9 +43,10 @@ INSTALLED_NAMES = {
     "processors": f"{NAMESPACE}.processors",
     "export": f"{NAMESPACE}.export",
     "serving": f"{NAMESPACE}.serving",
+    "curation": f"{NAMESPACE}.curation",
     "scripts": f"{NAMESPACE}.cli",
 }
-LIBRARY = ("classifier", "processors", "export", "serving")
+LIBRARY = ("classifier", "processors", "export", "serving", "curation")
 PACKAGE_DATA = {"serving": ["web/*"]}  # served by serving/app.py from Path(__file__).parent
 
 

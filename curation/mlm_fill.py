@@ -73,9 +73,14 @@ class MaskedWordFiller:
         return positions
 
     def fill(self, requests: Sequence[tuple[Sequence[str], Sequence[int]]]) -> list[list[str]]:
-        filled: list[list[str]] = []
-        for start in range(0, len(requests), self.batch_size):
-            filled.extend(self._fill_batch(requests[start : start + self.batch_size]))
+        """The texts go by length into batches (less padding), and come back in order."""
+        order = sorted(range(len(requests)), key=lambda i: sum(map(len, requests[i][0])))
+        filled: list[list[str]] = [[] for _ in requests]
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            words = self._fill_batch([requests[i] for i in batch])
+            for index, refilled in zip(batch, words, strict=True):
+                filled[index] = refilled
         return filled
 
     def _fill_batch(self, requests: Sequence[tuple[Sequence[str], Sequence[int]]]):
