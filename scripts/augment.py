@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(verbosity(args))
     import processors
     from classifier.files import refuse_writing_over_inputs
+    from classifier.pretraining.words import JiebaSegmenter
     from curation.augmenter import AugmentSettings, augment_table
     from curation.tsv_table import read_table, write_table
 
@@ -156,14 +157,11 @@ def main(argv: list[str] | None = None) -> int:
             augment_both=args.augment_both,
             keep_original=args.keep_original,
         )
+        segmenter = JiebaSegmenter(args.jieba_user_dict)
         filler = masked_word_filler(args) if "mlm" in args.methods else None
     except (processors.DataError, ValueError, OSError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-
-    from classifier.pretraining.words import JiebaSegmenter
-
-    segmenter = JiebaSegmenter(args.jieba_user_dict)
     rows, summary = augment_table(table, settings, segmenter.words, filler)
     try:
         write_table(args.output_file, table.header, rows)
