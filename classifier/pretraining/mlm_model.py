@@ -151,11 +151,19 @@ class TokenTaggingModel(TokenPredictionModel):
 def load_masked_lm(model_dir, allow_pickle: bool = False, dtype=None) -> tuple[MaskedLMModel, bool]:
     """The backbone in ``model_dir`` with its masked-LM head; the flag says whether the head
     came from the checkpoint (False: none there, a new one was initialised)."""
-    from classifier.checkpoints.loader import load_pretrained, open_checkpoint
+    from classifier.checkpoints.loader import load_pretrained
+
+    pretrained = load_pretrained(model_dir, allow_pickle=allow_pickle, dtype=dtype)
+    return masked_lm_of(pretrained, allow_pickle)
+
+
+def masked_lm_of(pretrained, allow_pickle: bool = False) -> tuple[MaskedLMModel, bool]:
+    """load_masked_lm for a backbone already loaded (``load_pretrained``'s result), whose
+    files (the vocab, the checkpoint) the caller keeps using."""
+    from classifier.checkpoints.loader import open_checkpoint
     from classifier.pretraining.head_weights import load_head
     from classifier.pretraining.mlm_head import head_for
 
-    pretrained = load_pretrained(model_dir, allow_pickle=allow_pickle, dtype=dtype)
     tensors, _ = open_checkpoint(pretrained.files, allow_pickle)
     head = head_for(pretrained.backbone, pretrained.config)
     head.build()
