@@ -23,6 +23,7 @@ COPY classifier/ classifier/
 COPY processors/ processors/
 COPY export/ export/
 COPY serving/ serving/
+COPY curation/ curation/
 COPY scripts/ scripts/
 RUN pip install --no-cache-dir --no-deps . \
     && pip check \

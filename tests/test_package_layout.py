@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LIBRARY = ("classifier", "processors", "export", "serving", "scripts")
+LIBRARY = ("classifier", "processors", "export", "serving", "curation", "scripts")
 
 
 def test_every_module_folder_has_an_init():

@@ -19,9 +19,11 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-REPO_NAMES = ("classifier", "processors", "export", "serving", "scripts", "zh_textclf_cli")
+REPO_NAMES = ("classifier", "processors", "export", "serving", "curation", "scripts")
+REPO_NAMES += ("zh_textclf_cli",)
+# zh_textclf.<name> -> repository folder
 FOLDERS = {"classifier": "classifier", "processors": "processors", "export": "export"}
-FOLDERS |= {"serving": "serving", "cli": "scripts"}  # zh_textclf.<name> -> repository folder
+FOLDERS |= {"serving": "serving", "curation": "curation", "cli": "scripts"}
 
 
 def _setup_py() -> ModuleType:
