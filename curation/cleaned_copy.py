@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from classifier.files import atomic_write
+from curation.label_issues import LabelIssue
 from processors.tsv_reader import UTF8_BOM
 
 CLEANINGS = ("remove", "relabel")
@@ -23,6 +24,17 @@ def label_column(columns: Sequence[str]) -> int:
         if name in columns:
             return list(columns).index(name)
     raise ValueError(f"the processor's columns {tuple(columns)} name no label column")
+
+
+def changes_for(
+    issues: Sequence[LabelIssue], lines: Sequence[int], cleaning: str, separator: str
+) -> dict[int, str | None]:
+    """{train.tsv line: the new label field (relabel) or None (remove)} of the issue rows;
+    ``lines`` are the examples' lines, ``separator`` joins a multilabel set."""
+    if cleaning not in CLEANINGS:
+        raise ValueError(f"--cleaning must be one of {CLEANINGS}, not {cleaning!r}")
+    relabel = cleaning == "relabel"
+    return {lines[i.row]: separator.join(i.suggested) if relabel else None for i in issues}
 
 
 def cleaned_train_bytes(raw: bytes, changes: Mapping[int, str | None], column: int) -> bytes:

@@ -217,7 +217,7 @@ def prepare(args: argparse.Namespace, processors):
 
 def run(args, task, examples, labels, head, lines, targets, plan, detector_name, work_dir):
     """Out-of-fold probabilities, cleanlab, the issues file, the cleaned copy, the summary."""
-    from curation.cleaned_copy import label_column, write_cleaned_copy
+    from curation.cleaned_copy import changes_for, label_column, write_cleaned_copy
     from curation.fold_store import FoldStore, fingerprint
     from curation.issues_file import LABEL_SEPARATOR, write_issues_file
     from curation.label_issues import find_label_issues
@@ -272,10 +272,7 @@ def run(args, task, examples, labels, head, lines, targets, plan, detector_name,
         print(f"  line {lines[issue.row]}: {given} -> {suggested} (score {issue.score:.3f}) {text}")
     if args.write_cleaned:
         separator = getattr(task, "label_separator", LABEL_SEPARATOR)
-        changes = {
-            lines[i.row]: (separator.join(i.suggested) if args.cleaning == "relabel" else None)
-            for i in issues
-        }
+        changes = changes_for(issues, lines, args.cleaning, separator)
         written = write_cleaned_copy(
             args.data_dir,
             args.write_cleaned,
