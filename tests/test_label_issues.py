@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import subprocess
 import sys
@@ -470,7 +471,7 @@ def test_the_model_detector_runs_end_to_end_and_resumes(tmp_path, tiny_bert):
     command = [str(ROOT / "scripts" / "find_label_issues.sh"), "--task_name=tsv"]
     command += [f"--data_dir={data}", f"--output_file={out}", f"--model_dir={tiny_bert}"]
     command += ["--num_folds=2", "--num_train_epochs=1", "--batch_size=8", f"--work_dir={work}"]
-    env = {"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "PYTHON": sys.executable}  # the session's example cache included
 
     def find() -> subprocess.CompletedProcess:
         done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
