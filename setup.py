@@ -2,11 +2,11 @@
 
 A wheel or sdist install (``pip install .``, ``pip wheel .``) puts ONE top-level package into
 site-packages, ``zh_textclf``: ``zh_textclf.classifier``, ``zh_textclf.processors``,
-``zh_textclf.export``, ``zh_textclf.serving`` and ``zh_textclf.cli`` (the command-line modules
-of scripts/), so that no generic name (``classifier``, ``export``, ...) can clash with another
-distribution's. The repository keeps its top-level folders and absolute imports
-(``from classifier.config import ModelConfig``); ``NamespacedBuildPy`` copies the sources into
-the build folder as usual, then rewrites the copies there (``rewrite_source``): import
+``zh_textclf.export``, ``zh_textclf.serving``, ``zh_textclf.curation`` and ``zh_textclf.cli``
+(the command-line modules of scripts/), so that no generic name (``classifier``, ``export``,
+...) can clash with another distribution's. The repository keeps its top-level folders and
+absolute imports (``from classifier.config import ModelConfig``); ``NamespacedBuildPy`` copies
+the sources into the build folder as usual, then rewrites the copies there (``rewrite_source``): import
 statements that name a package of the project, and string literals that are exactly a dotted
 module path of the project (the ``importlib.import_module`` tables of the packages'
 ``__init__.py``, ``checkpoint_scheme_modules``). Nothing else changes: words in strings, logger
@@ -15,9 +15,9 @@ of saved models) stay as they are, and so do line numbers, so tracebacks match t
 
 An editable install (``pip install -e .``, what scripts/setup_env.sh does) keeps the
 repository's names, since a developer runs the checkout itself: ``classifier``, ``processors``,
-``export`` and ``serving`` at top level, and only the command-line modules under their
-installed name, ``zh_textclf.cli`` (a namespace mapped to scripts/), so the console commands of
-[project.scripts] are the same in both layouts. setuptools' PEP 660 backend (and its
+``export``, ``serving`` and ``curation`` at top level, and only the command-line modules under
+their installed name, ``zh_textclf.cli`` (a namespace mapped to scripts/), so the console
+commands of [project.scripts] are the same in both layouts. setuptools' PEP 660 backend (and its
 ``develop``, which calls ``pip install -e``) builds it with the ``editable_wheel`` command,
 which is how the editable layout is recognised below.
 
