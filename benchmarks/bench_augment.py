@@ -141,7 +141,9 @@ def print_table(summary: dict, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tiny", action="store_true", help="40 and 80 rows, hidden 32: smoke run")
+    parser.add_argument(
+        "--tiny", action="store_true", help="40 and 80 rows (or --sizes), hidden 32: smoke run"
+    )
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated: rows, edits, training")
     parser.add_argument("--sizes", default="200,1000", help="labelled rows, comma-separated")
     parser.add_argument("--epochs", default="15,5", help="model learner epochs, one per size")
@@ -157,8 +159,9 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
     if args.tiny:
-        args.sizes, args.epochs, args.num_aug, args.max_dev = "40,80", "1,1", 2, 100
-        args.hidden_size = 32
+        if args.sizes == parser.get_default("sizes"):
+            args.sizes, args.epochs = "40,80", "1,1"
+        args.num_aug, args.max_dev, args.hidden_size = 2, 100, 32
         args.seeds = args.seeds if args.seeds != "1,2,3" else "1"
     args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]
     args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
