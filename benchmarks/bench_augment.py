@@ -83,7 +83,7 @@ def run_seed(seed: int, rows, source: Path, model: Path, args, work: Path) -> li
     for size, epochs in zip(args.size_list, args.epoch_list, strict=True):
         folder = work / f"size{size}"
         plain = write_data_folder(
-            folder / "plain", [rows[i] for i in order[:size]], source, args.max_dev
+            folder / "plain", [rows[i] for i in order[:size]], source, args.max_dev, args.max_test
         )
         counts = augment(plain, folder / "augmented", seed, args)
         fine_tuning = FineTuning(model, epochs, args.learning_rate, args.max_seq_length)
@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--methods", default="swap,delete,insert", help="augment.sh methods")
     parser.add_argument("--mlm_model_dir", type=Path, help="a checkpoint with a trained MLM head")
     parser.add_argument("--max_dev", type=int, default=500, help="dev rows (epoch, calibration)")
+    parser.add_argument("--max_test", type=int, default=0, help="test rows (0: all 1,736)")
     parser.add_argument("--learning_rate", type=float, default=5e-4)
     parser.add_argument("--max_seq_length", type=int, default=128)
     parser.add_argument("--hidden_size", type=int, default=128, help="the random small BERT")
@@ -161,7 +162,7 @@ def main() -> None:
     if args.tiny:
         if args.sizes == parser.get_default("sizes"):
             args.sizes, args.epochs = "40,80", "1,1"
-        args.num_aug, args.max_dev, args.hidden_size = 2, 100, 32
+        args.num_aug, args.max_dev, args.max_test, args.hidden_size = 2, 100, 100, 32
         args.seeds = args.seeds if args.seeds != "1,2,3" else "1"
     args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]
     args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]

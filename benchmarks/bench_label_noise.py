@@ -14,7 +14,8 @@ all by default; never noised):
 
 For each seed and rate, exactly rate x N training rows drawn at random get another label (one
 of the others, uniformly). Then, through the product's commands:
-  1. scripts/find_label_issues.sh --write_cleaned (the issue rows removed) on the noisy rows,
+  1. scripts/find_label_issues.sh --write_cleaned (the issue rows removed; --cleaning relabel:
+     relabelled to the suggested label) on the noisy rows,
      once per detector, folds seeded with the seed:
        tfidf  --detector=tfidf, --num_folds (5, the command's default)
        model  --model_dir: a BERT fine-tuned per fold. By default the benchmarks' small one
@@ -31,9 +32,11 @@ of the others, uniformly). Then, through the product's commands:
        model  scripts/train.sh, the same small BERT, --model_epochs at lr 1e-3 (opt-in: about
               1.5 min per run, 5 runs per seed and rate)
 
-Cost on 2 shared cores: the tfidf parts take about 20 s per noisy set at 1,000 rows and 1 min
-at 4,000; the model detector 3 folds x 6 epochs of 667 rows, about 3.5 min per noisy set, so
-the default run (2 data sets x 3 seeds x 2 rates) takes about 45 minutes, 40 of them its.
+Cost on 2 cores shared with another job (load 3-4): the tfidf detector and learner about
+30 s per noisy set at 1,000 rows and 2 min at 4,000; the model detector (3 folds x 6 epochs
+of 667 rows) about 3.5 min per noisy set. The default run (2 data sets x 3 seeds x 2 rates at
+1,000 rows) takes about 45 minutes, 40 of them the model detector's; --detectors tfidf about
+6 (25 at --max_train 4000); each model learner run adds about 1.5 min.
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ def detect(
         f"--data_dir={data}",
         f"--output_file={issues}",
         f"--write_cleaned={cleaned}",
+        f"--cleaning={args.cleaning}",
         f"--seed={seed}",
     ]
     if detector == "tfidf":
@@ -142,7 +146,7 @@ def run_dataset(name: str, args: argparse.Namespace, work: Path) -> list[dict]:
     texts, labels = read_split(source, "train", args.max_train)
     names = (source / "labels.txt").read_text(encoding="utf-8").split()
     clean = write_data_folder(
-        work / "clean", list(zip(labels, texts, strict=True)), source, args.max_eval
+        work / "clean", list(zip(labels, texts, strict=True)), source, args.max_eval, args.max_eval
     )
     model = args.model_dir
     if "model" in args.detectors or "model" in args.learners:
@@ -168,6 +172,7 @@ def run_dataset(name: str, args: argparse.Namespace, work: Path) -> list[dict]:
                 folder / "noisy",
                 list(zip(noisy_labels, texts, strict=True)),
                 source,
+                args.max_eval,
                 args.max_eval,
             )
             run = {"dataset": name, "seed": seed, "rate": rate, "rows": len(texts)}
@@ -274,6 +279,9 @@ def main() -> None:
     parser.add_argument("--learners", default="tfidf", help="tfidf,model (model: slow)")
     parser.add_argument("--max_train", type=int, default=1000, help="training rows per data set")
     parser.add_argument("--max_eval", type=int, default=0, help="dev/test rows (0: all)")
+    parser.add_argument(
+        "--cleaning", choices=("remove", "relabel"), default="remove", help="the cleaned copy"
+    )
     parser.add_argument("--num_folds", type=int, default=5, help="the tfidf detector's folds")
     parser.add_argument("--model_folds", type=int, default=3, help="the model detector's folds")
     parser.add_argument("--model_epochs", type=float, default=6.0, help="model: epochs per run")

@@ -105,7 +105,7 @@ def run_seed(seed: int, rows, source: Path, model: Path, args, work: Path) -> di
     pool_file = work / "pool.txt"
     pool_file.parent.mkdir(parents=True, exist_ok=True)
     pool_file.write_text("".join(f"{text}\n" for _, text in pool), encoding="utf-8")
-    start_data = write_data_folder(work / "start", start, source, args.max_dev)
+    start_data = write_data_folder(work / "start", start, source, args.max_dev, args.max_test)
     fine_tuning = FineTuning(model, args.epochs, args.learning_rate, args.max_seq_length)
 
     started = time.perf_counter()
@@ -136,7 +136,9 @@ def run_seed(seed: int, rows, source: Path, model: Path, args, work: Path) -> di
             "pos_share": round(sum(label == "pos" for label, _ in chosen) / len(chosen), 4),
             "seconds": seconds,
         }
-        data = write_data_folder(work / f"with_{strategy}", start + chosen, source, args.max_dev)
+        data = write_data_folder(
+            work / f"with_{strategy}", start + chosen, source, args.max_dev, args.max_test
+        )
         for learner in args.learners:
             result["accuracy"][learner][strategy] = learner_accuracy(
                 learner, data, work / f"{learner}_{strategy}", seed, fine_tuning
@@ -211,6 +213,7 @@ def main() -> None:
     parser.add_argument("--add", type=int, default=200, help="rows each strategy adds")
     parser.add_argument("--pool_size", type=int, default=4000, help="unlabelled rows to pick from")
     parser.add_argument("--max_dev", type=int, default=500, help="dev rows (epoch, calibration)")
+    parser.add_argument("--max_test", type=int, default=0, help="test rows (0: all 1,736)")
     parser.add_argument("--epochs", type=float, default=15.0, help="train.sh epochs (both runs)")
     parser.add_argument("--learning_rate", type=float, default=5e-4)
     parser.add_argument("--max_seq_length", type=int, default=128)
@@ -219,7 +222,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
     if args.tiny:
-        args.start, args.add, args.pool_size, args.max_dev = 40, 40, 200, 100
+        args.start, args.add, args.pool_size, args.max_dev, args.max_test = 40, 40, 200, 100, 100
         args.epochs, args.hidden_size = 1.0, 32
         args.seeds = args.seeds if args.seeds != "1,2,3" else "1"
     args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]

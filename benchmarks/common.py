@@ -259,14 +259,18 @@ def peoples_daily_word_kinds(cache: Path) -> Path:
 
 
 def write_data_folder(
-    folder: Path, train_rows: list[tuple[str, str]], source: Path, max_eval: int | None = None
+    folder: Path,
+    train_rows: list[tuple[str, str]],
+    source: Path,
+    max_dev: int | None = None,
+    max_test: int | None = None,
 ) -> Path:
-    """A data folder: ``train_rows`` as (label, text) rows, the first ``max_eval`` rows (all
-    when None) of ``source``'s dev.tsv and test.tsv, its labels.txt."""
+    """A data folder: ``train_rows`` as (label, text) rows, the first ``max_dev`` rows of
+    ``source``'s dev.tsv and ``max_test`` of its test.tsv (None: all), its labels.txt."""
     folder.mkdir(parents=True, exist_ok=True)
     write_rows(folder / "train.tsv", train_rows)
-    for split in ("dev", "test"):
-        texts, labels = read_split(source, split, max_eval)
+    for split, limit in (("dev", max_dev), ("test", max_test)):
+        texts, labels = read_split(source, split, limit)
         write_rows(folder / f"{split}.tsv", list(zip(labels, texts, strict=True)))
     (folder / "labels.txt").write_bytes((source / "labels.txt").read_bytes())
     return folder
