@@ -25,7 +25,7 @@ Learners (learners.py), each trained on the plain and on the augmented rows, tes
 
 Cost on 2 shared cores, per seed: the model learner about 1 min (200 rows), 4 (200 + copies),
 1.5 (1,000) and 7 (1,000 + copies); augment.sh seconds; tfidf seconds: the default run (3 seeds)
-about 40 minutes, with --learners tfidf about 3.
+about 40 minutes, with --learners tfidf 2 (measured).
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ of the others, uniformly). Then, through the product's commands:
      noisy). Goal: at least 0.5.
        tfidf  scripts/baseline.sh (the default: seconds per run)
        model  scripts/train.sh, the same small BERT, --model_epochs at lr 1e-3 (opt-in: about
-              1.5 min per run, 5 runs per seed and rate)
+              1.5 min per run at 1,000 rows; a run per seed and rate on the noisy rows and on
+              each detector's cleaned copy, and one per seed on the clean rows)
 
 Cost on 2 cores shared with another job (load 3-4): the tfidf detector and learner about
 30 s per noisy set at 1,000 rows and 2 min at 4,000; the model detector (3 folds x 6 epochs
