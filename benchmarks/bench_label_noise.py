@@ -109,9 +109,8 @@ def recovered(noisy: float, cleaned: float, clean: float) -> float | None:
 
 def detect(
     detector: str, data: Path, work: Path, seed: int, model: Path, args: argparse.Namespace
-) -> tuple[dict, Path]:
-    """find_label_issues.sh with one detector: (its figures but precision/recall, the cleaned
-    copy)."""
+) -> tuple[Path, Path, float]:
+    """find_label_issues.sh with one detector: (the issues file, the cleaned copy, seconds)."""
     issues = work / f"issues_{detector}.tsv"
     cleaned = work / f"cleaned_{detector}"
     flags = [
@@ -134,7 +133,7 @@ def detect(
         ]
     started = time.perf_counter()
     run_script("find_label_issues", *flags)
-    return {"issues_file": issues, "seconds": round(time.perf_counter() - started, 1)}, cleaned
+    return issues, cleaned, round(time.perf_counter() - started, 1)
 
 
 def load_dataset(name: str, cache: Path) -> Path:
@@ -180,11 +179,11 @@ def run_dataset(name: str, args: argparse.Namespace, work: Path) -> list[dict]:
             cleaned_folders = {}
             run["detectors"] = {}
             for detector in args.detectors:
-                found, cleaned_folders[detector] = detect(
+                issues, cleaned_folders[detector], seconds = detect(
                     detector, noisy, folder, seed, model, args
                 )
-                figures = detection_figures(flagged_rows(found.pop("issues_file")), set(flipped))
-                run["detectors"][detector] = {**figures, **found}
+                figures = detection_figures(flagged_rows(issues), set(flipped))
+                run["detectors"][detector] = {**figures, "seconds": seconds}
             run["accuracy"] = {}
             for learner in args.learners:
                 accuracy = {
