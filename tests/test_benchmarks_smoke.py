@@ -34,6 +34,9 @@ SMOKE_RUNS = {
     "bench_distill.py": [],
     "bench_reload_memory.py": ["--reloads=3"],
     "bench_onnx_accuracy.py": [],
+    "bench_label_noise.py": ["--datasets=word_kind"],
+    "bench_selection.py": ["--learners=tfidf", "--strategies=entropy,diverse"],
+    "bench_augment.py": ["--sizes=40", "--epochs=1"],
 }
 
 
@@ -121,3 +124,23 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
             "export_float32",
             "export_bfloat16",
         }
+    elif script == "bench_label_noise.py":
+        (run,) = figures["runs"]  # --tiny: one seed, one rate (0.2), 150 rows
+        assert run["dataset"] == "word_kind" and run["rate"] == 0.2
+        for detector in ("tfidf", "model"):
+            found = run["detectors"][detector]
+            assert found["flipped"] == 30 and found["found"] <= found["flagged"]
+            assert 0 <= found["precision"] <= 1 and 0 <= found["recall"] <= 1
+        assert set(run["accuracy"]["tfidf"]) == {"noisy", "cleaned_tfidf", "cleaned_model", "clean"}
+        assert "recovered_model" in figures["summary"]["word_kind"]["0.2"]["accuracy"]["tfidf"]
+    elif script == "bench_selection.py":
+        (run,) = figures["runs"]
+        assert set(run["picks"]) == {"random", "entropy", "diverse"}
+        assert all(pick["rows"] == 40 for pick in run["picks"].values())
+        accuracy = figures["summary"]["accuracy"]["tfidf"]
+        assert {"start", "random", "entropy", "diverse"} <= set(accuracy)
+        assert accuracy["best_strategy"] in ("entropy", "diverse")
+    elif script == "bench_augment.py":
+        assert [(r["size"], r["rows_in"]) for r in figures["runs"]] == [(40, 40)]
+        assert all(r["rows_in"] < r["rows_out"] <= 3 * r["rows_in"] for r in figures["runs"])
+        assert set(figures["summary"]["40"]["model"]) == {"plain", "augmented", "gain"}
