@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import machine, peoples_daily_multilabel, random_small_bert, run_script, save_json
+from common import peoples_daily_multilabel, random_small_bert, run_script, save_figures
 
 SEPARATOR = "##"
 
@@ -197,16 +197,7 @@ def main() -> None:
             h, f = mean("hierarchical", level, metric), mean("flat", level, metric)
             table[f"{level}.{metric}"] = {"hierarchical": h, "flat": f}
             print(f"| {level} | {metric} | {h:.4f} | {f:.4f} | {h - f:+.4f} |")
-    if args.output:
-        save_json(
-            args.output,
-            {
-                "machine": machine(),
-                "args": {k: str(v) for k, v in vars(args).items()},
-                "runs": runs,
-                "mean": table,
-            },
-        )
+    save_figures(args.output, args, runs, mean=table)
 
 
 if __name__ == "__main__":

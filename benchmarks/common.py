@@ -184,6 +184,22 @@ def save_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def save_figures(path: Path | None, args, runs, **summary) -> None:
+    """An accuracy benchmark's --output: the machine, its flags, every run and the summary
+    (nothing when ``path`` is None)."""
+    if path is None:
+        return
+    save_json(
+        path,
+        {
+            "machine": machine(),
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "runs": runs,
+            **summary,
+        },
+    )
+
+
 def run_script(module: str, *flags: str) -> subprocess.CompletedProcess:
     """``python -m scripts.<module> flags...`` from the repository root, as a user runs it;
     raises with the end of its stderr when it fails."""

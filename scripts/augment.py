@@ -12,7 +12,14 @@ from pathlib import Path
 
 from classifier.flag_types import number, positive_int
 
-from .cli_flags import add_bool, add_verbosity, command_parser, setup_logging, verbosity
+from .cli_flags import (
+    add_bool,
+    add_processor_arguments,
+    add_verbosity,
+    command_parser,
+    setup_logging,
+    verbosity,
+)
 
 logger = logging.getLogger("augment")
 
@@ -59,18 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="the rows written, in the input's format (header kept); written atomically",
     )
-    g.add_argument(
-        "--task_name",
-        default="tsv",
-        help="registered processor that reads the file: tsv, pair, multilabel, hierarchical "
-        "or yours",
-    )
-    g.add_argument("--processor_file", help="a .py file (or module) registering a processor")
-    g.add_argument(
-        "--header",
-        choices=("auto", "yes", "no"),
-        default="auto",
-        help="whether the file starts with a header line",
+    add_processor_arguments(
+        g,
+        "the one that reads the file: tsv, pair, multilabel, hierarchical or yours",
+        "the file starts with a header line",
     )
     g = p.add_argument_group("augmentation")
     g.add_argument(

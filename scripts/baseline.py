@@ -11,7 +11,7 @@ from pathlib import Path
 
 from classifier.flag_types import positive_float
 
-from .cli_flags import command_parser
+from .cli_flags import add_processor_arguments, command_parser
 
 # What marks a train.sh run folder (its run record, its model's spec): the baseline's reports
 # there would replace the fine-tuned model's own.
@@ -28,17 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
         ],
     )
     parser.add_argument("--data_dir", required=True, help="train.tsv and dev.tsv (as train.sh)")
-    parser.add_argument(
-        "--task_name",
-        default="tsv",
-        help="registered processor: tsv, pair, multilabel, hierarchical or yours",
-    )
-    parser.add_argument("--processor_file", help="a .py file (or module) registering a processor")
-    parser.add_argument(
-        "--header",
-        choices=("auto", "yes", "no"),
-        default="auto",
-        help="whether TSV files start with a header line",
+    add_processor_arguments(
+        parser,
+        "tsv, pair, multilabel, hierarchical or yours",
+        "TSV files start with a header line",
     )
     parser.add_argument("--split", choices=("dev", "test"), default="dev", help="where to report")
     parser.add_argument(

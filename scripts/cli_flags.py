@@ -205,3 +205,23 @@ def add_runtime_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGr
         "ONNX Runtime's probabilities), bf16 (bfloat16 matmuls where the CPU has AVX512-BF16 or "
         "AMX: faster, probabilities within ~1e-2) or auto (OpenVINO's choice: bf16 on AMX CPUs)",
     )
+
+
+def add_processor_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, tasks: str, header: str
+) -> None:
+    """--task_name, --processor_file and --header: which DataProcessor reads a TSV file
+    (``tasks`` and ``header`` finish their help lines)."""
+    parser.add_argument("--task_name", default="tsv", help=f"registered processor: {tasks}")
+    parser.add_argument("--processor_file", help="a .py file (or module) registering a processor")
+    parser.add_argument(
+        "--header", choices=("auto", "yes", "no"), default="auto", help=f"whether {header}"
+    )
+
+
+def quiet_serving_logs(args: argparse.Namespace) -> None:
+    """Below --verbosity=debug, the model loaders' INFO lines stay out of a command's output."""
+    if verbosity(args) != "debug":
+        import serving  # its loggers are "zh_textclf.serving.*" when installed from a wheel
+
+        logging.getLogger(serving.__name__).setLevel(logging.WARNING)

@@ -13,7 +13,14 @@ import sys
 
 from classifier.flag_types import positive_int
 
-from .cli_flags import add_bool, add_verbosity, command_parser, setup_logging, verbosity
+from .cli_flags import (
+    add_bool,
+    add_verbosity,
+    command_parser,
+    quiet_serving_logs,
+    setup_logging,
+    verbosity,
+)
 
 logger = logging.getLogger("convert_annotations")
 
@@ -189,10 +196,7 @@ def load_model(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbosity(args))
-    if verbosity(args) != "debug":
-        import serving  # its loggers are "zh_textclf.serving.*" when installed from a wheel
-
-        logging.getLogger(serving.__name__).setLevel(logging.WARNING)
+    quiet_serving_logs(args)
     from classifier.files import refuse_writing_over_inputs
     from curation.annotation_formats import (
         FormatOptions,

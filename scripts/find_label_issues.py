@@ -19,7 +19,13 @@ from classifier.flag_types import non_negative_int, number, positive_float, posi
 from curation.cleaned_copy import CLEANINGS
 from curation.label_issues import RANKINGS
 
-from .cli_flags import add_verbosity, command_parser, setup_logging, verbosity
+from .cli_flags import (
+    add_processor_arguments,
+    add_verbosity,
+    command_parser,
+    setup_logging,
+    verbosity,
+)
 
 logger = logging.getLogger("find_label_issues")
 
@@ -47,17 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the issues TSV to write: line, given_label, suggested_label, score, text "
         "(pair: + text_b; multilabel: + labels_to_add, labels_to_remove)",
     )
-    parser.add_argument(
-        "--task_name",
-        default="tsv",
-        help="registered processor: tsv, pair, multilabel or yours (multiclass or multilabel)",
-    )
-    parser.add_argument("--processor_file", help="a .py file (or module) registering a processor")
-    parser.add_argument(
-        "--header",
-        choices=("auto", "yes", "no"),
-        default="auto",
-        help="whether train.tsv starts with a header line (lines are counted with it)",
+    add_processor_arguments(
+        parser,
+        "tsv, pair, multilabel or yours (multiclass or multilabel)",
+        "train.tsv starts with a header line (lines are counted with it)",
     )
     g = parser.add_argument_group("out-of-fold predictions")
     g.add_argument(

@@ -32,6 +32,7 @@ from .cli_flags import (
     add_runtime_arguments,
     add_verbosity,
     command_parser,
+    quiet_serving_logs,
     setup_logging,
     verbosity,
 )
@@ -319,10 +320,7 @@ def text_rows(args: argparse.Namespace, is_pair: bool) -> Iterator[Any]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbosity(args))
-    if verbosity(args) != "debug":
-        import serving  # its loggers are "zh_textclf.serving.*" when installed from a wheel
-
-        logging.getLogger(serving.__name__).setLevel(logging.WARNING)
+    quiet_serving_logs(args)
     from classifier.files import refuse_writing_over_inputs
     from serving.loader import RuntimeMissing
     from serving.text_io import Columns, InputTextError, input_format_for, output_format_for

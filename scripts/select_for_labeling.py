@@ -19,7 +19,7 @@ from classifier.flag_types import positive_int
 from curation.selection import STRATEGIES
 from serving.text_io import INPUT_FORMATS
 
-from .cli_flags import add_verbosity, command_parser, setup_logging, verbosity
+from .cli_flags import add_verbosity, command_parser, quiet_serving_logs, setup_logging, verbosity
 
 logger = logging.getLogger("select_for_labeling")
 
@@ -98,10 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbosity(args))
-    if verbosity(args) != "debug":
-        import serving  # its loggers are "zh_textclf.serving.*" when installed from a wheel
-
-        logging.getLogger(serving.__name__).setLevel(logging.WARNING)
+    quiet_serving_logs(args)
     from classifier.files import refuse_writing_over_inputs
     from curation.pool import read_pool
     from serving.loader import RuntimeMissing
