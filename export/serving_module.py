@@ -20,6 +20,7 @@ import tensorflow as tf
 # The public API has no TF2 freezing; this function is what tf.lite and TF-TRT use for it.
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from classifier.explain.integrated_gradients import integrated_gradients
 from classifier.heads import Head
 from classifier.text import TextEncoder
 
@@ -50,6 +51,11 @@ class ServingModule(tf.Module):
         padding-free
       tokenize: the raw-text inputs -> input_ids, input_mask, segment_ids (what serving feeds;
         with sliding windows one row per window and document_index, the text of each)
+      explain_ids: input_ids, input_mask, segment_ids [B, L], target [B] (a label index per
+        row), baseline_ids [B, L], steps [] -> attributions [B, L] (integrated gradients of the
+        target's logit over the word embeddings; classifier.explain), logit and
+        baseline_logit [B]; not in an export with frozen weights (no variables to
+        differentiate)
       metadata: no inputs -> labels, thresholds, max_seq_length, head_kind, is_pair, ... and
         the whole metadata as JSON (``metadata_json``)
 
@@ -125,6 +131,19 @@ class ServingModule(tf.Module):
             autograph=False,
         )
         self.metadata = tf.function(self._metadata_outputs, input_signature=[], autograph=False)
+        if not freeze_weights:  # gradients need the weights as variables
+            self.explain_ids = tf.function(
+                self._explain_ids,
+                input_signature=[
+                    _ids("input_ids"),
+                    _ids("input_mask"),
+                    _ids("segment_ids"),
+                    tf.TensorSpec([None], tf.int32, name="target"),
+                    _ids("baseline_ids"),
+                    tf.TensorSpec([], tf.int32, name="steps"),
+                ],
+                autograph=False,
+            )
         self.decide = tf.function(
             self._decide,
             input_signature=[
@@ -147,12 +166,15 @@ class ServingModule(tf.Module):
 
     def signatures(self) -> dict[str, Any]:
         """name -> concrete function, for ``tf.saved_model.save(..., signatures=...)``."""
-        return {
+        signatures = {
             "serving_default": self.serve_text.get_concrete_function(),
             "predict_ids": self.predict_ids.get_concrete_function(),
             "tokenize": self.tokenize.get_concrete_function(),
             "metadata": self.metadata.get_concrete_function(),
         }
+        if hasattr(self, "explain_ids"):
+            signatures["explain_ids"] = self.explain_ids.get_concrete_function()
+        return signatures
 
     # === Signature bodies ===
     def _serve_single(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -195,6 +217,19 @@ class ServingModule(tf.Module):
                 tf.boolean_mask(segment_ids, keep),
                 tf.reduce_sum(tf.cast(keep, tf.int64), axis=1),
             )
+        )
+
+    def _explain_ids(
+        self,
+        input_ids: tf.Tensor,
+        input_mask: tf.Tensor,
+        segment_ids: tf.Tensor,
+        target: tf.Tensor,
+        baseline_ids: tf.Tensor,
+        steps: tf.Tensor,
+    ) -> dict[str, tf.Tensor]:
+        return integrated_gradients(
+            self.model, input_ids, segment_ids, input_mask, target, baseline_ids, steps
         )
 
     def _decide(

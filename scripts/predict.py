@@ -161,6 +161,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="multilabel: at most N labels per text, the least probable dropped (default: the "
         "export's or the run's)",
     )
+    g = p.add_argument_group("explanations")
+    g.add_argument(
+        "--explain",
+        action="store_true",
+        help="also say which words drove each prediction (integrated gradients): every output "
+        'line is a JSON object with "label", "words" [{"word", "score"}, ...] and "tokens" '
+        "in text order (output format jsonl); the REPL starts with :explain on",
+    )
+    g.add_argument(
+        "--ig_steps",
+        type=number(int, 1, 1000),
+        default=50,
+        metavar="N",
+        help="integrated-gradients steps per explanation (more: closer to exact, slower)",
+    )
+    g.add_argument(
+        "--ig_baseline",
+        choices=("pad", "mask"),
+        default="pad",
+        help="what the words are compared with: [PAD] or [MASK] in their place",
+    )
+    g.add_argument(
+        "--explain_label",
+        default=None,
+        metavar="LABEL",
+        help="explain this label for every text (default: the predicted labels; nothing "
+        "predicted: the most probable)",
+    )
     p.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch")
     add_runtime_arguments(p)
     add_bool(
@@ -206,6 +234,20 @@ def check_flags(args: argparse.Namespace) -> None:
                     raise UsageError(f"{flag} #{number}: not valid UTF-8") from None
     elif args.text_b is not None:
         raise UsageError("--text_b goes with --text (pair models: one --text_b per --text)")
+    explaining = args.explain_label is not None or args.ig_steps != 50 or args.ig_baseline != "pad"
+    if explaining and not args.explain:
+        raise UsageError("--explain_label, --ig_steps and --ig_baseline go with --explain")
+    if args.explain and args.output_format in ("tsv", "csv"):
+        raise UsageError("--explain writes JSON lines: --output_format=jsonl (or leave it auto)")
+
+
+def explain_settings(args: argparse.Namespace):
+    """--explain's settings (None without it)."""
+    if not args.explain:
+        return None
+    from serving.explaining import ExplainSettings
+
+    return ExplainSettings(args.ig_steps, args.ig_baseline, args.explain_label)
 
 
 def model_source(args: argparse.Namespace) -> ModelSource:
@@ -260,6 +302,8 @@ def load_predictor(
             "run folder is computed in memory in float32"
         )
     from classifier.estimator import FineTuner
+    from classifier.explain.integrated_gradients import model_attribution
+    from classifier.trained_model import VOCAB_FILE
     from export.exporter import export_metadata
     from serving.in_memory import InMemoryPredictor
 
@@ -272,7 +316,13 @@ def load_predictor(
             texts, texts_b, batch_size, abstention.threshold, abstention.label
         )
 
-    return InMemoryPredictor(run, export_metadata(tuner.spec_, source.run_dir), source.run_dir)
+    return InMemoryPredictor(
+        run,
+        export_metadata(tuner.spec_, source.run_dir),
+        source.run_dir,
+        attribute=lambda: model_attribution(tuner.model_),
+        vocab_file=source.run_dir / VOCAB_FILE,
+    )
 
 
 def with_decision_flags(predictor, args: argparse.Namespace):
@@ -322,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(verbosity(args))
     quiet_serving_logs(args)
     from classifier.files import refuse_writing_over_inputs
+    from serving.explaining import ExplainUnavailable
     from serving.loader import RuntimeMissing
     from serving.text_io import Columns, InputTextError, input_format_for, output_format_for
 
@@ -340,7 +391,15 @@ def main(argv: list[str] | None = None) -> int:
             os.remove(stale)
         source = model_source(args)  # before TensorFlow loads
         input_format = input_format_for(args.input_file, args.input_format)
-        output_format = output_format_for(args.output_file, args.output_format)
+        output_format = output_format_for(
+            args.output_file, args.output_format, "jsonl" if args.explain else "tsv"
+        )
+        if args.explain and output_format != "jsonl":
+            raise UsageError(
+                f"--explain writes JSON lines: --output_file {args.output_file} names a "
+                f"{output_format} file (use a .jsonl name or --output_format=jsonl)"
+            )
+        settings = explain_settings(args)
         predictor = with_decision_flags(
             load_predictor(source, args.batch_size, args.runtime, args.precision, args.dtype), args
         )
@@ -355,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         from serving.repl import run_repl
 
         try:
-            return run_repl(predictor, sys.stdin, sys.stdout, top_k=args.top_k)
+            return run_repl(predictor, sys.stdin, sys.stdout, top_k=args.top_k, explain=settings)
         except KeyboardInterrupt:
             print(file=sys.stdout)
             return 0
@@ -371,8 +430,8 @@ def main(argv: list[str] | None = None) -> int:
             rows = read_input_file(args.input_file, input_format, is_pair, columns)
         else:
             rows = read_rows(sys.stdin.buffer, name, input_format, is_pair, columns)
-        count = write_output(predictor, rows, args, output_format, tmp)
-    except (InputTextError, UsageError, OSError) as err:
+        count = write_output(predictor, rows, args, output_format, tmp, settings)
+    except (InputTextError, UsageError, OSError, ExplainUnavailable) as err:
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)  # nothing half-written is left; an earlier output file is kept
         logger.error("%s", err)
@@ -407,9 +466,11 @@ def read_input_file(path: str, input_format: str, is_pair: bool, columns) -> Ite
     return rows()
 
 
-def write_output(predictor, rows, args: argparse.Namespace, output_format: str, tmp) -> int:
-    """Predictions of ``rows`` to stdout, or into ``tmp`` renamed to --output_file when
-    complete."""
+def write_output(
+    predictor, rows, args: argparse.Namespace, output_format: str, tmp, explain=None
+) -> int:
+    """Predictions of ``rows`` (explained with ``explain``, an ExplainSettings) to stdout, or
+    into ``tmp`` renamed to --output_file when complete."""
     from serving.repl import write_predictions
     from serving.text_io import PredictionWriter
 
@@ -418,10 +479,10 @@ def write_output(predictor, rows, args: argparse.Namespace, output_format: str, 
         writer = PredictionWriter(
             sys.stdout, output_format, predictor.info, args.id_column, args.top_k
         )
-        return write_predictions(predictor, rows, writer, chunk)
+        return write_predictions(predictor, rows, writer, chunk, explain)
     with open(tmp, "w", encoding="utf-8", newline="") as target:
         writer = PredictionWriter(target, output_format, predictor.info, args.id_column, args.top_k)
-        count = write_predictions(predictor, rows, writer, chunk)
+        count = write_predictions(predictor, rows, writer, chunk, explain)
     os.replace(tmp, args.output_file)
     return count
 

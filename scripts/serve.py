@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=10_000,
         help="texts in one file uploaded to /predict_file (the web page's file upload)",
     )
+    g.add_argument(
+        "--max_explain_texts",
+        type=positive_int,
+        default=8,
+        help='texts per explanation request (/predict with "explain": true, :explain); each '
+        "costs ig_steps (default 50) forward and backward passes",
+    )
     g = p.add_argument_group("batching and threads")
     g.add_argument(
         "--max_batch_size",
@@ -140,7 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     export_dir = Path(args.export_dir)
     base = export_dir.resolve()
     model_name = args.model_name or (base.parent.name if is_version_folder(base) else base.name)
-    limits = Limits(args.max_texts, args.max_text_chars, args.max_body_bytes, args.max_file_rows)
+    limits = Limits(
+        args.max_texts,
+        args.max_text_chars,
+        args.max_body_bytes,
+        args.max_file_rows,
+        args.max_explain_texts,
+    )
     try:
         found = select_version(export_dir, args.version)  # fails fast, before TensorFlow loads
         pinned = found if args.version is not None else None

@@ -1,6 +1,7 @@
-"""The Flask application: /predict, /predict_file (a file of texts in, a file of predictions
-out), TF Serving's /v1/models/<name>:predict, /health, /metadata, Prometheus /metrics and the
-web page at /. Thin over the ModelHolder (which version) and the
+"""The Flask application: /predict (with "explain": true, each prediction's word
+attributions), /predict_file (a file of texts in, a file of predictions out), TF Serving's
+/v1/models/<name>:predict and this server's :explain in its style, /health, /metadata,
+Prometheus /metrics and the web page at /. Thin over the ModelHolder (which version) and the
 MicroBatcher (when).
 
 Every error is JSON, ``{"error": "<field>: <message>", "field": "<field>"}``: malformed requests
@@ -26,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 from serving import label_bounds, tf_serving
 from serving.abstention import resolve
 from serving.batcher import MicroBatcher, ShuttingDown
+from serving.explaining import ExplainUnavailable, explanation_fields
 from serving.inputs import InputError
 from serving.metrics import ServerMetrics
 from serving.model_holder import LoadedModel, ModelHolder
@@ -38,8 +40,10 @@ from serving.validation import (
     Limits,
     RequestError,
     TextBatch,
+    check_explain_size,
     parse_abstain,
     parse_bounds,
+    parse_explain,
     parse_predict,
     parse_top_k,
     read_json_body,
@@ -117,6 +121,14 @@ def create_app(
             raise RequestError(err.field, str(err)) from None
         return info.bound(outputs, bounds)
 
+    def explained(model: LoadedModel, batch: TextBatch, predictions: list, settings) -> list:
+        """Each prediction's attributions (serving.explaining), computed on this request's
+        thread: an explanation is ig_steps passes, not a micro-batch's one."""
+        try:
+            return model.predictor.explain(batch.texts, batch.texts_b, predictions, settings)
+        except ExplainUnavailable as err:
+            raise RequestError("explain", str(err)) from None
+
     # === Metrics ===
     @app.before_request
     def started() -> None:
@@ -160,17 +172,27 @@ def create_app(
     @app.post("/predict")
     def predict():
         body = read_json_body(request, limits)
-        batch = parse_predict(body, holder.current.predictor.info.is_pair, limits)
+        info = holder.current.predictor.info
+        batch = parse_predict(body, info.is_pair, limits)
         top_k = parse_top_k(body)
         asked = parse_abstain(body)
         bounds = parse_bounds(body)
+        explain = parse_explain(body, info.labels)
+        if explain is not None:
+            check_explain_size(len(batch), limits, "pairs" if info.is_pair else "texts")
         model, outputs = run_texts(batch)
         outputs = bounded(model, abstained(model, outputs, asked), bounds)
         predictions = predictions_from_outputs(outputs, model.predictor.info)
+        answers = [p.to_dict(top_k) for p in predictions]
+        if explain is not None:
+            for answer, attributions in zip(
+                answers, explained(model, batch, predictions, explain), strict=True
+            ):
+                answer.update(explanation_fields(attributions))
         return {
             "model_name": model_name,
             "model_version": model.version,
-            "predictions": [p.to_dict(top_k) for p in predictions],
+            "predictions": answers,
         }
 
     @app.post("/predict_file")
@@ -234,8 +256,12 @@ def create_app(
                     "metadata": model_metadata(model),
                 }
             raise RequestError("method", f"use POST for {rest}", 405, allow="POST, OPTIONS")
+        if rest == ":explain":
+            return tf_serving_explain(model)
         if rest != ":predict":
-            raise RequestError("path", f"{rest or 'no verb'}: only :predict is served", 404)
+            raise RequestError(
+                "path", f"{rest or 'no verb'}: only :predict and :explain are served", 404
+            )
         return tf_serving_predict(model)
 
     def tf_serving_status(model: LoadedModel) -> dict[str, Any]:
@@ -261,6 +287,29 @@ def create_app(
         outputs = bounded(model, abstained(model, outputs, parsed.abstain), parsed.bounds)
         labels = model.predictor.info.labels
         return tf_serving.format_response(outputs, parsed.columnar, parsed.top_k, labels)
+
+    def tf_serving_explain(model: LoadedModel) -> dict[str, Any]:
+        """:predict's request (raw texts, row or columnar format) with the explanation
+        options; {"explanations": [...]}: per text, :predict's outputs for it (label, score,
+        labels, probabilities) and its attributions (explained_label, words, tokens)."""
+        body = read_json_body(request, limits, lenient_content_type=True)
+        info = model.predictor.info
+        parsed = tf_serving.parse_request(body, info, limits, explain=True)
+        if parsed.texts is None:
+            raise RequestError("signature_name", "explanations take raw texts (serving_default)")
+        check_explain_size(len(parsed.texts), limits, "inputs" if parsed.columnar else "instances")
+        model, outputs = run_texts(parsed.texts)
+        outputs = bounded(model, abstained(model, outputs, parsed.abstain), parsed.bounds)
+        predictions = predictions_from_outputs(outputs, model.predictor.info)
+        attributions = explained(model, parsed.texts, predictions, parsed.explain)
+        return {
+            "model_name": model_name,
+            "model_version": model.version,
+            "explanations": [
+                {**p.to_dict(parsed.top_k), **explanation_fields(a)}
+                for p, a in zip(predictions, attributions, strict=True)
+            ],
+        }
 
     # === Errors: always JSON ===
     @app.errorhandler(RequestError)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from serving.abstention import Abstention
+from serving.explaining import ExplainsTexts, ExplainUnavailable
 from serving.label_bounds import Bounds
 from serving.model_info import ModelInfo
 from serving.prediction import Prediction, predictions_from_outputs
@@ -26,18 +27,37 @@ from serving.prediction import Prediction, predictions_from_outputs
 Outputs = Callable[..., Mapping[str, np.ndarray]]
 
 
-class InMemoryPredictor:
+class InMemoryPredictor(ExplainsTexts):
     """``run(texts, texts_b)`` -> serving_default's outputs (at least ``probabilities`` and
     ``predicted``), read as Predictions; ``version`` is None (not a versioned export).
     A run folder has no abstention of its own: ``abstention`` (predict.sh's flags) or the
-    metadata's decides, passed to ``run``."""
+    metadata's decides, passed to ``run``.
+    ``attribute`` (a function giving classifier.explain's AttributeRows over the model) and
+    ``vocab_file`` make ``explain`` work (ExplainsTexts)."""
 
     version = None
 
-    def __init__(self, run: Outputs, metadata: Mapping[str, Any], path: str | Path) -> None:
+    def __init__(
+        self,
+        run: Outputs,
+        metadata: Mapping[str, Any],
+        path: str | Path,
+        attribute: Callable[[], Any] | None = None,
+        vocab_file: str | Path | None = None,
+    ) -> None:
         self._run = run
         self.info = ModelInfo.from_metadata(dict(metadata))
         self.path = Path(path)
+        self._attribute = attribute
+        self._vocab_file = vocab_file
+
+    def _explain_attribute(self):
+        if self._attribute is None:
+            raise ExplainUnavailable(f"this predictor of {self.path} was made without gradients")
+        return self._attribute()
+
+    def _explain_vocab(self) -> Path:
+        return Path(self._vocab_file or self.path / "vocab.txt")
 
     @property
     def labels(self) -> tuple[str, ...]:

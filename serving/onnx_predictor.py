@@ -38,6 +38,7 @@ from classifier.label_bounds import LabelBounds
 from classifier.text.long_text import LongTextPolicy
 from classifier.text.row_encoder import RowEncoder
 from serving.abstention import Abstention
+from serving.explaining import ExplainUnavailable
 from serving.inputs import InputError, Text, empty_outputs, texts_b_for, utf8
 from serving.model_info import ModelInfo
 from serving.prediction import AnswersTexts
@@ -76,6 +77,13 @@ class OnnxPredictor(AnswersTexts):
     """
 
     format = "onnx"
+
+    def explain(self, *args: Any, **kwargs: Any) -> list:
+        """ONNX Runtime computes no gradients: explanations need the SavedModel export."""
+        raise ExplainUnavailable(
+            f"{self.path} is an ONNX export, which carries no gradients: explain with a "
+            "SavedModel export of the run (export.sh --format=saved_model) or its run folder"
+        )
 
     def __init__(
         self,

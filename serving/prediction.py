@@ -181,6 +181,14 @@ class TextPredictor(Protocol):
 
     def predict_one(self, text: str, text_b: str | None = None) -> Prediction: ...
 
+    def explain(
+        self,
+        texts: Sequence[str],
+        texts_b: Sequence[str] | None = None,
+        predictions: Sequence[Prediction] | None = None,
+        settings: Any = None,
+    ) -> list: ...
+
 
 class AbstainingPredictor:
     """A TextPredictor answered at ``abstention`` (and ``label_bounds``) instead of its
@@ -214,3 +222,15 @@ class AbstainingPredictor:
 
     def predict_one(self, text: str, text_b: str | None = None) -> Prediction:
         return self.predict([text], None if text_b is None else [text_b])[0]
+
+    def explain(
+        self,
+        texts: Sequence[str],
+        texts_b: Sequence[str] | None = None,
+        predictions: Sequence[Prediction] | None = None,
+        settings: Any = None,
+    ) -> list:
+        """The wrapped model's explanations of these predictions (serving.explaining)."""
+        if predictions is None:
+            predictions = self.predict(texts, texts_b)
+        return self._predictor.explain(texts, texts_b, predictions, settings)  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402, F401  (registers FastWordpieceTokenize for the loaded graph)
 
 from serving.abstention import Abstention, apply_rule  # noqa: E402
+from serving.explaining import ExplainsTexts, ExplainUnavailable  # noqa: E402
 from serving.inputs import InputError, Text, empty_outputs, texts_b_for, utf8  # noqa: E402
 from serving.model_info import ModelInfo  # noqa: E402
 from serving.prediction import AnswersTexts
@@ -40,7 +41,7 @@ DEFAULT_BATCH_SIZE = 64
 FIRST_SHAPE_ROWS = 64  # see Predictor._build_kernels
 
 
-class Predictor(AnswersTexts):
+class Predictor(ExplainsTexts, AnswersTexts):
     """Raw texts -> predictions with one loaded SavedModel version.
 
     ``run`` returns serving_default's outputs as numpy arrays (rows in input order), ``predict``
@@ -166,6 +167,31 @@ class Predictor(AnswersTexts):
         if encoded_b is not None:
             inputs["text_b"] = tf.constant(encoded_b)
         return {k: v.numpy() for k, v in self._tokenize(**inputs).items()}
+
+    def _explain_attribute(self):
+        """The export's explain_ids signature as an attribute function (ExplainsTexts)."""
+        signature = self._model.signatures.get("explain_ids")
+        if signature is None:
+            raise ExplainUnavailable(
+                f"{self.path} has no explain_ids signature (exported with --freeze_weights, or "
+                "before explanations existed): export the run again without --freeze_weights"
+            )
+
+        def attribute(input_ids, input_mask, segment_ids, target, baseline_ids, steps):
+            out = signature(
+                input_ids=tf.constant(input_ids, tf.int32),
+                input_mask=tf.constant(input_mask, tf.int32),
+                segment_ids=tf.constant(segment_ids, tf.int32),
+                target=tf.constant(target, tf.int32),
+                baseline_ids=tf.constant(baseline_ids, tf.int32),
+                steps=tf.constant(steps, tf.int32),
+            )
+            return {key: value.numpy() for key, value in out.items()}
+
+        return attribute
+
+    def _explain_vocab(self) -> Path:
+        return Path(self._model.assets["vocab"].asset_path.numpy().decode("utf-8"))
 
     def _texts_b(self, texts_b: Sequence[Text] | None, count: int) -> list[bytes] | None:
         return texts_b_for(self.info, texts_b, count)

@@ -8,9 +8,11 @@ the columns train.sh --do_predict writes: text(s), predicted label(s), probabili
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
+from serving.explaining import ExplainSettings, ExplainUnavailable
 from serving.prediction import Prediction, TextPredictor
 from serving.text_io import (
     InputTextError,
@@ -38,6 +40,12 @@ __all__ = [
 
 QUIT_WORDS = frozenset({"q", "quit", "exit", "quit()", "exit()"})
 NO_LABEL = "(none)"
+EXPLAIN_COMMAND = ":explain"
+TOP_WORDS = 5  # the REPL's explanation names this many words after the coloured text
+# ANSI 256-colour backgrounds, from faint to strong: green for words that speak for the
+# label, red for words against it.
+_FOR = (194, 157, 120, 83, 46)
+_AGAINST = (224, 217, 210, 203, 196)
 
 
 def banner(predictor: TextPredictor) -> str:
@@ -57,19 +65,32 @@ def run_repl(
     stdout: TextIO,
     prompt: str = "> ",
     top_k: int | None = None,
+    explain: ExplainSettings | None = None,
 ) -> int:
     """Reads texts at a prompt until q / EOF; prints "label<TAB>score" for each (an abstained
     text: the abstain label, its top probability and "(abstained)"), and with
     ``top_k`` the k most probable labels under it, one "  rank. label<TAB>probability" line
-    each (indented, so the answer line stays the first and the same as without)."""
+    each (indented, so the answer line stays the first and the same as without).
+
+    ``:explain`` toggles explanations (on from the start with ``explain``, predict.sh
+    --explain, whose settings it keeps): under each answer, the text with each word's
+    weight for the label as a background colour (NO_COLOR set: plain), then its strongest
+    words with their scores."""
     info = predictor.info
     print(banner(predictor), file=stdout, flush=True)
+    settings = explain or ExplainSettings()
+    explaining = explain is not None
     while True:
         text = _ask(stdin, stdout, "text_a> " if info.is_pair else prompt)
         if text is None or text.strip() in QUIT_WORDS:
             break
         if not text.strip():
             continue  # an empty line just prompts again
+        if text.strip() == EXPLAIN_COMMAND:
+            explaining = not explaining
+            state = "on" if explaining else "off"
+            print(f"explanations {state} ({EXPLAIN_COMMAND} toggles)", file=stdout, flush=True)
+            continue
         text_b = None
         if info.is_pair:
             text_b = _ask(stdin, stdout, "text_b> ")
@@ -81,7 +102,49 @@ def run_repl(
         print(f"{label or NO_LABEL}\t{score}{mark}", file=stdout, flush=True)
         if top_k is not None:
             print(top_k_lines(prediction, top_k), file=stdout, flush=True)
+        if explaining:
+            print(
+                _explained(predictor, text, text_b, prediction, settings), file=stdout, flush=True
+            )
     return 0
+
+
+def _explained(
+    predictor: TextPredictor,
+    text: str,
+    text_b: str | None,
+    prediction: Prediction,
+    settings: ExplainSettings,
+) -> str:
+    try:
+        attributions = predictor.explain(
+            [text], None if text_b is None else [text_b], [prediction], settings
+        )[0]
+    except (ExplainUnavailable, ValueError) as err:
+        return f"  (no explanation: {err})"
+    colour = not os.environ.get("NO_COLOR")
+    return "\n".join(explanation_lines(a, colour) for a in attributions)
+
+
+def explanation_lines(attribution, colour: bool = True) -> str:
+    """Two indented lines for one explained label: "  why <label>: " and the text's words,
+    each on a background as strong as its weight (green for, red against; ``colour`` False:
+    the words plain), then "  words: 难吃 +0.52, 差 +0.31, ..." (the strongest by size)."""
+    texts = [attribution.words] + ([attribution.words_b] if attribution.words_b is not None else [])
+    words = [w for part in texts for w in part]
+    largest = max((abs(w.score) for w in words), default=0.0) or 1.0
+
+    def paint(word) -> str:
+        if not colour:
+            return word.word
+        shade = min(len(_FOR) - 1, int(abs(word.score) / largest * len(_FOR)))
+        code = (_FOR if word.score >= 0 else _AGAINST)[shade]
+        return f"\x1b[48;5;{code}m\x1b[30m{word.word}\x1b[0m"
+
+    painted = " | ".join("".join(paint(w) for w in part) for part in texts)
+    strongest = sorted(words, key=lambda w: -abs(w.score))[:TOP_WORDS]
+    named = ", ".join(f"{w.word} {w.score:+.3f}" for w in strongest)
+    return f"  why {attribution.label}: {painted}\n  words: {named}"
 
 
 def top_k_lines(prediction: Prediction, k: int) -> str:
@@ -134,13 +197,23 @@ def write_predictions_tsv(
 
 
 def write_predictions(
-    predictor: TextPredictor, rows: Iterable[TextRow], writer: PredictionWriter, chunk_size: int
+    predictor: TextPredictor,
+    rows: Iterable[TextRow],
+    writer: PredictionWriter,
+    chunk_size: int,
+    explain: ExplainSettings | None = None,
 ) -> int:
-    """Predicts ``rows`` in chunks of ``chunk_size`` into ``writer``; returns the rows written."""
+    """Predicts ``rows`` in chunks of ``chunk_size`` into ``writer`` (explained at ``explain``
+    when given); returns the rows written."""
     pair = predictor.info.is_pair
     for chunk in chunks(rows, chunk_size):
+        texts = [row.text for row in chunk]
         texts_b = [row.text_b or "" for row in chunk] if pair else None
-        writer.write(chunk, predictor.predict([row.text for row in chunk], texts_b))
+        predictions = predictor.predict(texts, texts_b)
+        explanations = None
+        if explain is not None:
+            explanations = predictor.explain(texts, texts_b, predictions, explain)
+        writer.write(chunk, predictions, explanations)
     return writer.rows
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, TextIO
 
+from serving.explaining import explanation_fields
 from serving.model_info import ModelInfo
 from serving.prediction import Prediction
 
@@ -412,8 +413,17 @@ class PredictionWriter:
             self._table = csv.writer(out, delimiter=delimiter, lineterminator="\n")
             self._table.writerow(table_header(info, id_column, top_k))
 
-    def write(self, rows: Sequence[TextRow], predictions: Sequence[Prediction]) -> None:
-        for row, prediction in zip(rows, predictions, strict=True):
+    def write(
+        self,
+        rows: Sequence[TextRow],
+        predictions: Sequence[Prediction],
+        explanations: Sequence[Sequence[Any]] | None = None,
+    ) -> None:
+        """``explanations`` (jsonl only): each row's Attributions (serving.explaining), whose
+        fields join the row's object with the text's most probable label as ``label``."""
+        if explanations is not None and self._table is not None:
+            raise ValueError("explanations are written as JSON lines (output format jsonl)")
+        for i, (row, prediction) in enumerate(zip(rows, predictions, strict=True)):
             if self._table is not None:
                 ids = [_cell(row.id)] if self.id_column else []
                 self._table.writerow(
@@ -421,6 +431,9 @@ class PredictionWriter:
                 )
             else:
                 obj = json_object(self.info, row, prediction, self.id_column, self.top_k)
+                if explanations is not None:
+                    obj["label"] = prediction.label
+                    obj.update(explanation_fields(explanations[i]))
                 self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         self.rows += len(rows)
         self.out.flush()

@@ -14,6 +14,9 @@ One extension of this server's, not TF Serving's: an optional "top_k" (integer >
 hold "abstained" (as those of an export made with an abstain threshold always do). And
 "min_labels" / "max_labels" (non-negative integers; multilabel models) answer at the request's
 own label bounds (serving.label_bounds). Without them the response is exactly TF Serving's.
+And a verb TF Serving does not have, :explain: the same request (raw texts) plus
+"ig_steps", "ig_baseline" and "explain_label", answered with each text's word attributions
+(serving.explaining).
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from serving.explaining import ExplainSettings
 from serving.model_info import ModelInfo
 from serving.prediction import top_k_labels
 from serving.validation import (
     ABSTAIN_FIELDS,
     BOUNDS_FIELDS,
+    EXPLAIN_OPTIONS,
     TOP_K,
     AbstainRequest,
     BoundsRequest,
@@ -39,6 +44,7 @@ from serving.validation import (
     json_type,
     parse_abstain,
     parse_bounds,
+    parse_explain,
     parse_top_k,
     reject_unknown,
     require_object,
@@ -68,12 +74,20 @@ class TFServingRequest:
     top_k: int | None = None
     abstain: AbstainRequest | None = None
     bounds: BoundsRequest | None = None
+    explain: ExplainSettings | None = None
 
 
-def parse_request(body: Any, info: ModelInfo, limits: Limits) -> TFServingRequest:
+def parse_request(
+    body: Any, info: ModelInfo, limits: Limits, explain: bool = False
+) -> TFServingRequest:
+    """A :predict request (``explain``: an :explain request, which also takes the
+    explanation options of serving.validation.parse_explain)."""
     obj = require_object(body, "body")
     known = ("signature_name", "instances", "inputs", TOP_K, *ABSTAIN_FIELDS, *BOUNDS_FIELDS)
+    if explain:
+        known += EXPLAIN_OPTIONS
     reject_unknown(obj, known)
+    settings = parse_explain(obj, info.labels, always=True) if explain else None
     top_k = parse_top_k(obj)
     abstain = parse_abstain(obj)
     bounds = parse_bounds(obj)
@@ -105,6 +119,7 @@ def parse_request(body: Any, info: ModelInfo, limits: Limits) -> TFServingReques
             top_k=top_k,
             abstain=abstain,
             bounds=bounds,
+            explain=settings,
         )
     ids = _id_batch(columns, info)
     return TFServingRequest(

@@ -12,6 +12,14 @@ from typing import Any
 
 from flask import Request
 
+from serving.explaining import (
+    BASELINES,
+    DEFAULT_BASELINE,
+    DEFAULT_IG_STEPS,
+    MAX_IG_STEPS,
+    ExplainSettings,
+)
+
 JSON_TYPES = {
     dict: "object",
     list: "array",
@@ -26,12 +34,13 @@ JSON_TYPES = {
 @dataclass(frozen=True)
 class Limits:
     """Request limits (serve.sh flags --max_texts, --max_text_chars, --max_body_bytes,
-    --max_file_rows)."""
+    --max_file_rows, --max_explain_texts)."""
 
     max_texts: int = 64
     max_text_chars: int = 10_000
     max_body_bytes: int = 1 << 20
     max_file_rows: int = 10_000
+    max_explain_texts: int = 8  # an explanation costs ig_steps forward and backward passes
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -39,6 +48,7 @@ class Limits:
             "max_text_chars": self.max_text_chars,
             "max_body_bytes": self.max_body_bytes,
             "max_file_rows": self.max_file_rows,
+            "max_explain_texts": self.max_explain_texts,
         }
 
 
@@ -244,6 +254,54 @@ def parse_bounds(obj: dict[str, Any]) -> BoundsRequest | None:
     return BoundsRequest(values.get(MIN_LABELS), values.get(MAX_LABELS))
 
 
+EXPLAIN = "explain"
+IG_STEPS = "ig_steps"
+IG_BASELINE = "ig_baseline"
+EXPLAIN_LABEL = "explain_label"
+EXPLAIN_OPTIONS = (IG_STEPS, IG_BASELINE, EXPLAIN_LABEL)
+EXPLAIN_FIELDS = (EXPLAIN, *EXPLAIN_OPTIONS)
+
+
+def parse_explain(
+    obj: dict[str, Any], labels: tuple[str, ...], always: bool = False
+) -> ExplainSettings | None:
+    """A request's explanation settings: "explain" (a boolean; ``always``: the route
+    explains anyway), "ig_steps" (an integer from 1 to 1000), "ig_baseline" ("pad" or
+    "mask") and "explain_label" (one of the model's ``labels``); None when not explaining
+    (the options without "explain": true are refused, naming the option)."""
+    asked = obj.get(EXPLAIN, False)
+    if EXPLAIN in obj and type(asked) is not bool:
+        raise RequestError(EXPLAIN, f"expected true or false, got {json_type(asked)}")
+    if not (asked or always):
+        for option in EXPLAIN_OPTIONS:
+            if option in obj:
+                raise RequestError(option, 'goes with "explain": true')
+        return None
+    steps = obj.get(IG_STEPS, DEFAULT_IG_STEPS)
+    if type(steps) is not int or not 1 <= steps <= MAX_IG_STEPS:
+        got = steps if type(steps) is int else json_type(steps)
+        raise RequestError(IG_STEPS, f"expected an integer from 1 to {MAX_IG_STEPS}, got {got}")
+    baseline = obj.get(IG_BASELINE, DEFAULT_BASELINE)
+    if baseline not in BASELINES:
+        got = repr(baseline) if isinstance(baseline, str) else json_type(baseline)
+        raise RequestError(IG_BASELINE, f"expected one of {list(BASELINES)}, got {got}")
+    label = obj.get(EXPLAIN_LABEL)
+    if EXPLAIN_LABEL in obj and (not isinstance(label, str) or label not in labels):
+        got = repr(label) if isinstance(label, str) else json_type(label)
+        raise RequestError(EXPLAIN_LABEL, f"expected one of the model's labels, got {got}")
+    return ExplainSettings(steps, baseline, label)
+
+
+def check_explain_size(count: int, limits: Limits, field: str) -> None:
+    if count > limits.max_explain_texts:
+        raise RequestError(
+            field,
+            f"{count} texts to explain is over the limit of {limits.max_explain_texts} per "
+            "request (serve.sh --max_explain_texts)",
+            413,
+        )
+
+
 # === POST /predict ===
 def check_not_empty(value: str, field: str) -> str:
     """/predict's texts must hold something to classify: an empty or whitespace-only text is
@@ -260,7 +318,7 @@ def parse_predict(body: Any, is_pair: bool, limits: Limits) -> TextBatch:
     parse_top_k's, "abstain_threshold" and "abstain_label" parse_abstain's, "min_labels" and
     "max_labels" parse_bounds'."""
     obj = require_object(body, "body")
-    reject_unknown(obj, ("texts", "pairs", TOP_K, *ABSTAIN_FIELDS, *BOUNDS_FIELDS))
+    reject_unknown(obj, ("texts", "pairs", TOP_K, *ABSTAIN_FIELDS, *BOUNDS_FIELDS, *EXPLAIN_FIELDS))
     if not is_pair:
         if "pairs" in obj:
             raise RequestError("pairs", 'this model takes single texts: send "texts": [...]')

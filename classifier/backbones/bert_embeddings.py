@@ -8,6 +8,24 @@ from keras import ops
 from classifier.backbones.transformer_block import truncated_normal
 
 
+class WordVectorOverride:
+    """What the word-vector lookup returns instead of the table's rows, while set.
+
+    Integrated gradients differentiates the logits with respect to the word vectors, which a
+    lookup does not expose: during an explanation ``replacement`` holds the interpolated
+    vectors, [batch, length, E] like the lookup's, and every family's embeddings (BERT's,
+    both ALBERT layouts) read them through ``BertEmbeddings.word_vectors``.
+    """
+
+    def __init__(self) -> None:
+        self.replacement = None
+
+    def apply(self, looked_up):
+        if self.replacement is None:
+            return looked_up
+        return ops.cast(self.replacement, looked_up.dtype)
+
+
 @keras.saving.register_keras_serializable(package="classifier")
 class BertEmbeddings(keras.layers.Layer):
     """Sums the three embeddings of google-research/bert's embedding_postprocessor.
@@ -58,6 +76,9 @@ class BertEmbeddings(keras.layers.Layer):
             epsilon=layer_norm_eps, name="layer_norm", dtype=self.dtype_policy
         )
         self.dropout = keras.layers.Dropout(hidden_dropout_prob, dtype=self.dtype_policy)
+        # Explanations replace the looked-up word vectors (classifier.explain); a plain
+        # object, so Keras tracks nothing of it.
+        self.word_vector_override = WordVectorOverride()
 
     def build(self, input_shape=None):
         self.word_embeddings.build((None, None))
@@ -70,7 +91,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.layer_norm.build((None, None, self.position_size))
 
     def word_vectors(self, token_ids):
-        return self.word_embeddings(token_ids)
+        return self.word_vector_override.apply(self.word_embeddings(token_ids))
 
     def add_position_and_type(self, x, segment_ids, training=None, positions=None):
         """Adds position and token-type embeddings to ``x``, then LayerNorm and dropout.

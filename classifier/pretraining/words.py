@@ -24,7 +24,11 @@ class JiebaSegmenter:
     """jieba's default (accurate) mode, with an optional user dictionary."""
 
     def __init__(self, user_dict: str | None = None) -> None:
-        import jieba
+        import warnings
+
+        with warnings.catch_warnings():  # jieba's own import of the deprecated pkg_resources
+            warnings.filterwarnings("ignore", message=".*pkg_resources", category=UserWarning)
+            import jieba
 
         jieba.setLogLevel(60)
         self._jieba = jieba.Tokenizer()
@@ -33,6 +37,10 @@ class JiebaSegmenter:
 
     def words(self, text: str) -> list[str]:
         return self._jieba.lcut(text, HMM=True)
+
+    def spans(self, text: str) -> list[tuple[str, int, int]]:
+        """(word, start, end) of every word, the characters [start, end) of ``text``."""
+        return [(word, start, end) for word, start, end in self._jieba.tokenize(text, HMM=True)]
 
 
 class WordPieceWords:

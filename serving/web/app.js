@@ -1,4 +1,6 @@
-// The page at /: reads /metadata once, posts the text to /predict, draws one bar per label;
+// The page at /: reads /metadata once, posts the text to /predict, draws one bar per label
+// (with "explain" ticked, also the text with each word on a background as strong as its
+// weight for the label: green for, red against);
 // posts a file to /predict_file and offers the predictions back as a download.
 // body[data-state] says where the text is (loading, ready, predicting, done, error) and
 // body[data-file-state] where the file is (uploading, done, error), for tests.
@@ -56,10 +58,44 @@ async function loadMetadata() {
 
 function requestBody() {
   const text = $("text").value;
-  if (state.metadata && state.metadata.is_pair) {
-    return { pairs: [[text, $("text_b").value]] };
+  const body =
+    state.metadata && state.metadata.is_pair
+      ? { pairs: [[text, $("text_b").value]] }
+      : { texts: [text] };
+  if ($("explain").checked) body.explain = true;
+  return body;
+}
+
+// One span per word, its background alpha its score over the largest; the text is set as
+// textContent, never parsed.
+function drawWords(target, words) {
+  target.replaceChildren();
+  const largest = Math.max(1e-12, ...words.map((w) => Math.abs(w.score)));
+  for (const word of words) {
+    const span = document.createElement("span");
+    span.className = "word";
+    span.textContent = word.word;
+    const alpha = (0.75 * Math.abs(word.score)) / largest;
+    const rgb = word.score >= 0 ? "22, 163, 74" : "220, 38, 38";
+    span.style.backgroundColor = `rgba(${rgb}, ${alpha.toFixed(3)})`;
+    span.title = `${word.score >= 0 ? "+" : ""}${word.score.toFixed(4)}`;
+    span.dataset.score = String(word.score);
+    target.appendChild(span);
   }
-  return { texts: [text] };
+}
+
+function renderExplanation(prediction) {
+  const box = $("explanation");
+  if (!prediction.words) {
+    box.hidden = true;
+    return;
+  }
+  $("explained-label").textContent = prediction.explained_label;
+  drawWords($("explained-words"), prediction.words);
+  const second = $("explained-words-b");
+  second.hidden = !prediction.words_b;
+  if (prediction.words_b) drawWords(second, prediction.words_b);
+  box.hidden = false;
 }
 
 function render(prediction, response) {
@@ -94,6 +130,7 @@ function render(prediction, response) {
   $("top-score").textContent = decided.length
     ? decided.map((item) => item.score.toFixed(4)).join(" / ")
     : `top ${prediction.label} ${prediction.score.toFixed(4)}`;
+  renderExplanation(prediction);
   $("result-meta").textContent = `model version ${response.model_version}`;
   $("result").hidden = false;
 }
