@@ -403,6 +403,12 @@ def main(argv: list[str] | None = None) -> int:
         predictor = with_decision_flags(
             load_predictor(source, args.batch_size, args.runtime, args.precision, args.dtype), args
         )
+        labels = predictor.info.labels
+        if settings is not None and settings.label is not None and settings.label not in labels:
+            raise UsageError(
+                f"--explain_label {settings.label!r}: not a label of this model (its labels: "
+                f"{', '.join(labels)})"
+            )
     except (OSError, ValueError, RuntimeMissing) as err:  # NoModelError, TrainedModelError
         logger.error("%s", err)  # and a broken ONNX export (OnnxExportError) are OSErrors
         return 2

@@ -84,6 +84,7 @@ CASES = {
     "multilabel": {"head_kind": "multilabel", "thresholds": (0.3, 0.5, 0.4)},
     "lora": {"adapter": ("lora",)},
     "houlsby": {"adapter": ("houlsby",)},
+    "k_adapter": {"adapter": ("k_adapter",)},
     "sliding_window": {"long_text": "sliding_window", "max_seq_length": 16},
     "sliding_window_max": {
         "long_text": "sliding_window",

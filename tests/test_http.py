@@ -54,6 +54,7 @@ def test_metadata(http_server):
         "max_text_chars": 10000,
         "max_body_bytes": 1 << 20,
         "max_file_rows": 10000,
+        "max_explain_texts": 8,
     }
     assert meta["batching"]["max_batch_size"] == 32
 
