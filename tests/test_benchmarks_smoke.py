@@ -37,6 +37,7 @@ SMOKE_RUNS = {
     "bench_label_noise.py": ["--datasets=word_kind"],
     "bench_selection.py": ["--learners=tfidf", "--strategies=entropy,diverse"],
     "bench_augment.py": ["--sizes=40", "--epochs=1"],
+    "bench_faithfulness.py": [],
 }
 
 
@@ -144,3 +145,17 @@ def test_benchmark_runs_at_tiny_size(script, tmp_path):
         assert [(r["size"], r["rows_in"]) for r in figures["runs"]] == [(40, 40)]
         assert all(r["rows_in"] < r["rows_out"] <= 3 * r["rows_in"] for r in figures["runs"])
         assert set(figures["summary"]["40"]["model"]) == {"plain", "augmented", "gain"}
+    elif script == "bench_faithfulness.py":
+        (run,) = figures["runs"]  # --tiny: one seed, 10 correctly classified dev texts
+        assert run["seed"] == 1 and run["texts"] == 10 and 0 < run["dev_accuracy"] <= 1
+        assert run["ig_completeness_gap_median"] < 0.05  # 50 steps: the scores add up
+        assert set(run["fractions"]) == {"0.1", "0.2"}
+        for entry in run["fractions"].values():
+            for method in ("ig", "gxi", "random"):
+                assert -1 <= entry[method]["drop"] <= 1 and 0 <= entry[method]["flipped"] <= 1
+            low, high = entry["ig_minus_random"]["ci95"]
+            assert low <= entry["ig_minus_random"]["mean"] <= high
+        assert set(figures["summary"]["0.2"]) >= {"ig", "gxi", "random", "ig_minus_random"}
+        for side in ("in_memory", "export"):
+            cost = figures["cost"][side]
+            assert cost["predict_ms"] > 0 and cost["explain_ig_ms"] > 0
