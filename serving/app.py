@@ -89,6 +89,7 @@ def create_app(
             "model_name": model_name,
             "model_version": model.version,
             **model.predictor.info.to_dict(),
+            "explain": bool(getattr(model.predictor, "can_explain", False)),
             "limits": limits.to_dict(),
             "batching": batcher.stats(),
         }

@@ -94,6 +94,11 @@ class ExplainsTexts:
     info: Any
     _explainer: TextExplainer | None = None
 
+    @property
+    def can_explain(self) -> bool:
+        """Whether ``explain`` can work here (an export without gradients cannot)."""
+        return True
+
     def _explain_attribute(self) -> AttributeRows:
         raise NotImplementedError
 

@@ -78,6 +78,8 @@ class OnnxPredictor(AnswersTexts):
 
     format = "onnx"
 
+    can_explain = False
+
     def explain(self, *args: Any, **kwargs: Any) -> list:
         """ONNX Runtime computes no gradients: explanations need the SavedModel export."""
         raise ExplainUnavailable(

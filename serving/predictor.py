@@ -168,6 +168,10 @@ class Predictor(ExplainsTexts, AnswersTexts):
             inputs["text_b"] = tf.constant(encoded_b)
         return {k: v.numpy() for k, v in self._tokenize(**inputs).items()}
 
+    @property
+    def can_explain(self) -> bool:
+        return "explain_ids" in self._model.signatures
+
     def _explain_attribute(self):
         """The export's explain_ids signature as an attribute function (ExplainsTexts)."""
         signature = self._model.signatures.get("explain_ids")

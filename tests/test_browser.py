@@ -187,3 +187,31 @@ def test_a_file_is_predicted_and_offered_as_a_download(browser, http_server, pre
     assert [row[:3] for row in rows[1:]] == [
         [f"r{i}", t, label] for i, (t, label) in enumerate(zip(texts, expected, strict=True))
     ]
+
+
+def test_explain_draws_each_word_on_its_weight(browser, http_server, predictor):
+    """Ticking Explain shows the text word by word, each span's background as strong as its
+    score (green for, red against), the text set as text: markup in it stays literal."""
+    from serving.explaining import ExplainSettings
+
+    browser.get(http_server.url + "/")
+    wait_for_state(browser, "ready")
+    text = "这家餐厅的菜太难吃了<b>服务</b>也很差"
+    browser.find_element(By.ID, "text").send_keys(text)
+    browser.find_element(By.ID, "explain").click()
+    browser.find_element(By.ID, "predict-button").click()
+    wait_for_state(browser, "done")
+    attribution = predictor.explain([text], settings=ExplainSettings())[0][0]
+    assert browser.find_element(By.ID, "explained-label").text == attribution.label
+    spans = browser.find_elements(By.CSS_SELECTOR, "#explained-words .word")
+    assert [s.text for s in spans] == [w.word for w in attribution.words]
+    assert browser.find_elements(By.CSS_SELECTOR, "#explained-words b") == []
+    strongest = max(range(len(spans)), key=lambda i: abs(attribution.words[i].score))
+    colour = spans[strongest].value_of_css_property("background-color")
+    sign = attribution.words[strongest].score >= 0
+    assert colour.startswith("rgba(22, 163, 74" if sign else "rgba(220, 38, 38"), colour
+    # unticked: no explanation asked, none shown
+    browser.find_element(By.ID, "explain").click()
+    browser.find_element(By.ID, "predict-button").click()
+    wait_for_state(browser, "done")
+    assert not browser.find_element(By.ID, "explanation").is_displayed()

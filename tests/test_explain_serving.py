@@ -101,6 +101,10 @@ def test_predict_route_explains_on_request(http_server, predictor):
     assert "words" not in plain[0]
 
 
+def test_metadata_says_the_export_explains(http_server):
+    assert http_call(http_server, "GET", "/metadata").json()["explain"] is True
+
+
 def test_tf_serving_explain_route(http_server, predictor):
     body = {"instances": TEXTS, "ig_steps": 20, "ig_baseline": "mask", "explain_label": "财经"}
     reply = http_call(http_server, "POST", f"/v1/models/{MODEL}:explain", body)

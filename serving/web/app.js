@@ -51,6 +51,8 @@ async function loadMetadata() {
     $("text-label").textContent = "第一段文本 Text A";
     $("text_column").placeholder = "text_a";
   }
+  // An export without gradients (ONNX, frozen weights) cannot explain: no box to tick.
+  $("explain").closest("label").hidden = !metadata.explain;
   const rows = metadata.limits && metadata.limits.max_file_rows;
   if (rows) $("file-help").textContent += ` At most ${rows} texts per file.`;
   document.body.dataset.state = "ready";
