@@ -25,9 +25,10 @@ import tensorflow as tf
 
 from classifier.backbones.bert_embeddings import BertEmbeddings
 
-# Interpolation points differentiated in one forward/backward pass (per row explained):
-# enough to keep the matrices wide, few enough that BERT-base at 512 tokens fits in memory.
-STEPS_PER_PASS = 8
+# Tokens differentiated in one forward/backward pass: the interpolation points of a pass are
+# as many as fit (a short review's 50 steps in one pass, a 512-token text's 8 at a time), so
+# the matrices stay wide and BERT-base's activations stay within a few hundred MB.
+TOKENS_PER_PASS = 4096
 
 
 def word_embeddings_of(model: keras.Model) -> BertEmbeddings:
@@ -94,9 +95,11 @@ def integrated_gradients(
             tf.concat([[times * rows], tf.shape(x)[1:]], 0),
         )
 
+    per_pass = tf.maximum(1, TOKENS_PER_PASS // tf.maximum(1, tf.size(token_ids)))
+
     def gradient_sum(start: tf.Tensor) -> tf.Tensor:
-        """The gradients at midpoints start .. start + STEPS_PER_PASS - 1, summed: [B, L, E]."""
-        count = tf.minimum(STEPS_PER_PASS, steps - start)
+        """The gradients at midpoints start .. start + per_pass - 1, summed: [B, L, E]."""
+        count = tf.minimum(per_pass, steps - start)
         alphas = (tf.cast(tf.range(start, start + count), tf.float32) + 0.5) / tf.cast(
             steps, tf.float32
         )
@@ -116,7 +119,7 @@ def integrated_gradients(
         return tf.reduce_sum(tf.reshape(gradients, tf.concat([[count], tf.shape(inputs)], 0)), 0)
 
     def body(start, total):
-        return start + STEPS_PER_PASS, total + gradient_sum(start)
+        return start + per_pass, total + gradient_sum(start)
 
     _, total = tf.while_loop(
         lambda start, _: start < steps, body, (tf.constant(0), tf.zeros_like(inputs))
