@@ -132,6 +132,28 @@ def holds_trained_classifier(path: str | Path) -> bool:
     return (Path(path) / SPEC_FILE).is_file()
 
 
+def record_training_data(path: str | Path, source: dict[str, Any]) -> None:
+    """Keeps where the training rows were read (``source``: data_dir, train_file, reading
+    settings) in run.json beside the configuration, not in it (the same data under another
+    path resumes alike), so that scripts/explain.sh --index reads them again."""
+    if not source:
+        return
+    record = Path(path) / RUN_FILE
+    data = json.loads(record.read_text(encoding="utf-8"))
+    data["training_data"] = source
+    write_json(record, data)
+
+
+def recorded_training_data(path: str | Path) -> dict[str, Any]:
+    """What record_training_data kept ({} for a run that kept nothing)."""
+    try:
+        data = json.loads((Path(path) / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = data.get("training_data") if isinstance(data, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
 def mark_finished(path: str | Path) -> None:
     record = Path(path) / RUN_FILE
     data = json.loads(record.read_text(encoding="utf-8"))

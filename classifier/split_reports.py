@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from classifier.error_analysis import write_error_analysis
 from classifier.files import atomic_write_text, write_json
 from classifier.heads.base import Example, Head
 from classifier.thresholds import ThresholdPolicy
+
+if TYPE_CHECKING:
+    from classifier.explain.mistakes import ExplainRows
 
 
 def report_file_names(prefix: str) -> dict[str, str]:
@@ -50,6 +53,7 @@ def write_split_reports(
     prefix: str = "eval",
     policy: ThresholdPolicy | None = None,
     extra: dict[str, Any] | None = None,
+    explain: ExplainRows | None = None,
 ) -> dict[str, Any]:
     """Writes the results JSON (the head's figures, calibration, the coverage curve of
     abstention, ``extra``), scikit-learn's classification report, the head's figures
@@ -58,7 +62,9 @@ def write_split_reports(
 
     ``logits`` [N, L] and ``targets`` (as head.encode_labels gives them) have one row per
     example. ``policy``: these are the rows the decision thresholds were fitted on, so the
-    figures are cross-fitted the way it says (head.dev_report); None for any other rows."""
+    figures are cross-fitted the way it says (head.dev_report); None for any other rows.
+    ``explain``: says why the error analysis's confident mistakes were made
+    (classifier.explain.mistakes; train.sh's); None: the tables alone."""
     out = Path(output_dir)
     files = report_file_names(prefix)
     results = head.dev_report(logits, targets, policy)
@@ -70,7 +76,9 @@ def write_split_reports(
         write_coverage_png(out / files["coverage_png"], curve, head.default_metric)
     results.update(extra or {})
     atomic_write_text(out / files["report"], head.dev_text_report(logits, targets, policy))
-    write_error_analysis(out / files["error_analysis"], head, examples, logits, targets, prefix)
+    write_error_analysis(
+        out / files["error_analysis"], head, examples, logits, targets, prefix, explain=explain
+    )
     write_json(out / files["results"], results)
     return results
 

@@ -208,14 +208,19 @@ def add_runtime_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGr
 
 
 def add_processor_arguments(
-    parser: argparse.ArgumentParser | argparse._ArgumentGroup, tasks: str, header: str
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    tasks: str,
+    header: str,
+    task_default: str | None = "tsv",
+    header_default: str | None = "auto",
 ) -> None:
     """--task_name, --processor_file and --header: which DataProcessor reads a TSV file
-    (``tasks`` and ``header`` finish their help lines)."""
-    parser.add_argument("--task_name", default="tsv", help=f"registered processor: {tasks}")
+    (``tasks`` and ``header`` finish their help lines; a None default is the caller's to
+    fill in, and its help says which)."""
+    parser.add_argument("--task_name", default=task_default, help=f"registered processor: {tasks}")
     parser.add_argument("--processor_file", help="a .py file (or module) registering a processor")
     parser.add_argument(
-        "--header", choices=("auto", "yes", "no"), default="auto", help=f"whether {header}"
+        "--header", choices=("auto", "yes", "no"), default=header_default, help=f"whether {header}"
     )
 
 

@@ -302,12 +302,17 @@ def load_predictor(
             "run folder is computed in memory in float32"
         )
     from classifier.estimator import FineTuner
+
+    return run_folder_predictor(FineTuner.load(source.run_dir), source.run_dir, batch_size)
+
+
+def run_folder_predictor(tuner, run_dir: Path, batch_size: int):
+    """An InMemoryPredictor over a loaded run folder (a classifier.FineTuner): the decisions
+    its export would make, and explanations by integrated gradients."""
     from classifier.explain.integrated_gradients import model_attribution
     from classifier.trained_model import VOCAB_FILE
     from export.exporter import export_metadata
     from serving.in_memory import InMemoryPredictor
-
-    tuner = FineTuner.load(source.run_dir)
 
     def run(texts: list[str], texts_b: list[str] | None, abstention=None):
         if abstention is None:
@@ -318,10 +323,10 @@ def load_predictor(
 
     return InMemoryPredictor(
         run,
-        export_metadata(tuner.spec_, source.run_dir),
-        source.run_dir,
+        export_metadata(tuner.spec_, run_dir),
+        run_dir,
         attribute=lambda: model_attribution(tuner.model_),
-        vocab_file=source.run_dir / VOCAB_FILE,
+        vocab_file=run_dir / VOCAB_FILE,
     )
 
 

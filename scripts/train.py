@@ -116,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--output_dir", required=True, help="the run folder: checkpoints, model, reports"
     )
     add_bool(g, "overwrite", False, "replace an earlier run's files in --output_dir")
+    add_bool(
+        g,
+        "explain_errors",
+        True,
+        "error_analysis.md says why its most confident mistakes were made (top words by "
+        "integrated gradients, the 3 nearest training rows), and training ends by building "
+        "the support index of the training rows (up to 50,000; one forward pass) that "
+        "scripts/explain.sh reads; false: neither",
+    )
 
     # Every training setting, from its one declaration (classifier.training.training_config).
     groups = add_flags(p, TrainingConfig, "train")
@@ -201,6 +210,7 @@ def options_from_args(args: argparse.Namespace):
         adapter=adapter,
         distribution_strategy=args.distribution_strategy,
         cache_dir=args.cache_dir,
+        explain_errors=args.explain_errors,
     )
 
 

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from classifier.heads.base import Example
 
+if TYPE_CHECKING:  # no import at run time: the explain package sits above the heads
+    from classifier.explain.mistakes import ExplainRows, RowExplanation
+
 TOP_EXAMPLES = 10  # rows in the "most confident wrong" / "least confident right" tables
 TOP_GROUPS = 10  # confused label pairs (multiclass) or labels (multilabel) listed
 EXAMPLES_PER_GROUP = 3  # example texts per confused pair / per label and error kind
 TEXT_CHARS = 120  # texts longer than this are cut, ending in "…"
+TOP_WORDS = 5  # words shown per explained mistake
 
 NONE = "(none)"  # an empty multilabel label set
 
@@ -60,19 +64,93 @@ def _prob(value: float) -> str:
 
 
 class Texts:
-    """The text column(s) of an example: one for single texts, text_a and text_b for pairs."""
+    """The text column(s) of an example: one for single texts, text_a and text_b for pairs.
 
-    def __init__(self, examples: Sequence[Example], is_pair: bool | None) -> None:
+    ``explain`` (classifier.explain.mistakes.ExplainRows, optional): says why rows were
+    predicted as they were; the heads ask it about the mistakes their tables show."""
+
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        is_pair: bool | None,
+        explain: ExplainRows | None = None,
+    ) -> None:
         self.examples = examples
         self.is_pair = (
             any(getattr(e, "text_b", None) for e in examples) if is_pair is None else is_pair
         )
         self.header = ["guid", "text_a", "text_b"] if self.is_pair else ["guid", "text"]
+        self.explain = explain
 
     def __call__(self, row: int) -> list[str]:
         example = self.examples[row]
         texts = [example.text_a, example.text_b] if self.is_pair else [example.text_a]
         return [str(example.guid), *(shorten(t) for t in texts)]
+
+    def guid(self, row: int) -> str:
+        return str(self.examples[row].guid)
+
+    def explained(self, rows: Sequence[int], labels: Sequence[str]) -> list[RowExplanation] | None:
+        """Each row's explanation of its label; None without an ``explain`` (or when it gave
+        no answer)."""
+        if self.explain is None or not len(rows):
+            return None
+        found = self.explain([self.examples[i] for i in rows], list(labels))
+        return found if len(found) == len(rows) else None
+
+
+def why_section(
+    texts: Texts,
+    rows: Sequence[int],
+    labels: Sequence[str],
+    titles: Sequence[str],
+    against: Sequence[bool] | None = None,
+) -> list[str]:
+    """Under a table of mistakes: per row (``titles[i]`` names it), the top words for
+    ``labels[i]`` (``against[i]``: the words that held a missed label down) and the training
+    rows nearest to it; nothing without an explain function."""
+    explained = texts.explained(rows, labels)
+    if explained is None:
+        return []
+    against = list(against) if against is not None else [False] * len(rows)
+    lines = [
+        "### Why: top words and supporting training rows",
+        "",
+        f"Top words: integrated gradients of the label's logit summed over jieba words, the "
+        f"{TOP_WORDS} that pushed it up most (for a missed label: the {TOP_WORDS} that held it "
+        "down most). Supporting rows: the training rows whose pooled representations are "
+        "nearest to the text (cosine similarity), as scripts/explain.sh lists them.",
+        "",
+    ]
+    if all(e.supporting is None for e in explained):
+        lines += [
+            "No supporting rows: the run has no up-to-date support index "
+            "(`scripts/explain.sh --output_dir=RUN --index` builds it).",
+            "",
+        ]
+    for title, explanation, down in zip(titles, explained, against, strict=True):
+        words = explanation.top_words(TOP_WORDS, down)
+        shown = ", ".join(f"{word} ({score:+.3g})" for word, score in words) or "-"
+        kind = "against" if down else "for"
+        lines += [f"**{title}**: words {kind} {explanation.label}: {shown}", ""]
+        if explanation.supporting:
+            header = ["line", "label", "similarity", "text_a", "text_b"]
+            if not texts.is_pair:
+                header = [*header[:3], "text"]
+            lines += _table(
+                header,
+                [
+                    (
+                        r.line if r.line is not None else r.guid,
+                        r.label_text,
+                        _prob(r.similarity),
+                        shorten(r.text),
+                        *([shorten(r.text_b)] if texts.is_pair else []),
+                    )
+                    for r in explanation.supporting
+                ],
+            )
+    return lines
 
 
 # === Multiclass ===
@@ -127,6 +205,15 @@ def multiclass_tables(
     order = np.flatnonzero(wrong)
     order = order[np.argsort(-p_pred[order], kind="stable")][:TOP_EXAMPLES]
     lines += _examples_table(order, labels, gold, predicted, p_pred, p_gold, texts)
+    lines += why_section(
+        texts,
+        order,
+        [labels[predicted[i]] for i in order],
+        [
+            f"{texts.guid(i)}, predicted {labels[predicted[i]]}, gold {labels[gold[i]]}"
+            for i in order
+        ],
+    )
 
     lines += [f"## Least confident right predictions (top {TOP_EXAMPLES})", ""]
     order = np.flatnonzero(~wrong)
@@ -275,5 +362,17 @@ def multilabel_tables(
     lines += _table(
         [*texts.header, "gold", "predicted", "most confident wrong decision", "confidence"],
         table_rows,
+    )
+    missed = [bool(false_neg[i, worst_label[i]]) for i in rows]
+    lines += why_section(
+        texts,
+        rows,
+        [labels[worst_label[i]] for i in rows],
+        [
+            f"{texts.guid(i)}, {'missed' if miss else 'wrongly predicted'} "
+            f"{labels[worst_label[i]]} (gold: {_names(labels, gold[i])})"
+            for i, miss in zip(rows, missed, strict=True)
+        ],
+        missed,
     )
     return lines

@@ -26,6 +26,7 @@ RUN_ARTIFACTS = (
     "test_coverage_curve.png",
     "test_error_analysis.md",
     "test_predictions.tsv",
+    "support_index",
     "adapter",
     "logs",
     "checkpoints",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,9 +23,18 @@ from classifier.checkpoints import load_pretrained
 from classifier.classifier_spec import ClassifierSpec
 from classifier.cpu_features import has_native_bf16
 from classifier.distribution import make_strategy, replicas, worker_folder
+from classifier.explain.mistakes import ExplainRows, never_failing
+from classifier.explain.run_support import build_run_index, mistake_explainer, task_source
+from classifier.explain.support_index import (
+    AUTO_INDEX_MAX_ROWS,
+    SupportIndex,
+    SupportIndexError,
+    index_command,
+    load_support_index,
+)
 from classifier.files import file_sha256
 from classifier.heads import head_kind_of, make_head
-from classifier.run_folder import RESUME, mark_finished, open_run_folder
+from classifier.run_folder import RESUME, mark_finished, open_run_folder, record_training_data
 from classifier.text import TextEncoder
 from classifier.text.long_text import LongTextPolicy
 from classifier.trained_model import VOCAB_FILE, build_classifier, load_trained_model
@@ -77,6 +87,9 @@ class RunOptions:
     adapter: AdapterConfig | None = None  # train adapters on the frozen backbone (None: full)
     distribution_strategy: str = "default"  # classifier.distribution.STRATEGIES
     cache_dir: str | None = None  # encoded training examples (default: example_cache's)
+    # Error analysis says why its confident mistakes were made, and training ends by building
+    # the support index (classifier.explain; up to support_index.AUTO_INDEX_MAX_ROWS rows).
+    explain_errors: bool = True
 
 
 @dataclass
@@ -131,7 +144,11 @@ def run(options: RunOptions, task: Task) -> RunResult:
         with worker_folder(strategy, "classifier") as scratch:
             with strategy.scope():
                 trained = _train(options, task, head_kind, dev, test, scratch)
-            _evaluate_and_predict(options, trained, dev, test)
+            explain = None
+            if scratch is None and options.explain_errors:  # another worker's is thrown away
+                index = _index_after_training(trained, task)
+                explain = _mistake_explainer(options, trained, lambda: index)
+            _evaluate_and_predict(options, trained, dev, test, explain)
             if scratch is None:
                 mark_finished(trained.out)  # last: a run killed before here resumes
                 # Checkpoints only serve a resume (for BERT-base several GB): drop them.
@@ -150,7 +167,8 @@ def run(options: RunOptions, task: Task) -> RunResult:
         spec = replace(spec, **options.long_text)
         logger.info("long texts: %s", spec.long_text_policy.to_dict())
     trained = Trained(model, spec, out, spec.text_encoder(out / VOCAB_FILE), RunResult(spec))
-    _evaluate_and_predict(options, trained, dev, test)
+    explain = _mistake_explainer(options, trained, lambda: _existing_index(out))
+    _evaluate_and_predict(options, trained, dev, test, explain)
     return trained.outcome
 
 
@@ -166,10 +184,15 @@ class Trained:
 
 
 def _evaluate_and_predict(
-    options: RunOptions, trained: Trained, dev: list | None, test: list | None
+    options: RunOptions,
+    trained: Trained,
+    dev: list | None,
+    test: list | None,
+    explain: ExplainRows | None = None,
 ) -> None:
     """--do_eval's dev reports and --do_predict's predictions (and test reports when
-    test.tsv carries labels), into the run's folder and ``trained.outcome``."""
+    test.tsv carries labels), into the run's folder and ``trained.outcome``; ``explain``
+    makes the error analyses say why their confident mistakes were made."""
     model, spec, encoder, out = trained.model, trained.spec, trained.encoder, trained.out
     outcome = trained.outcome
     if options.do_eval:
@@ -182,6 +205,7 @@ def _evaluate_and_predict(
             options.training.eval_batch_size,
             prefix="eval",
             fitted_here=True,
+            explain=explain,
         )
         _log_results("dev", outcome.eval_results)
     if options.do_predict:
@@ -191,9 +215,60 @@ def _evaluate_and_predict(
         logger.info("wrote %s", out / "test_predictions.tsv")
         if spec.head.has_labels(test):
             outcome.test_results = workflow.evaluate(
-                model, spec, encoder, test, out, options.predict_batch_size, prefix="test"
+                model,
+                spec,
+                encoder,
+                test,
+                out,
+                options.predict_batch_size,
+                prefix="test",
+                explain=explain,
             )
             _log_results("test", outcome.test_results)
+
+
+def _index_after_training(trained: Trained, task: Task) -> SupportIndex | None:
+    """The support index of the training rows, built once at the end of training (one forward
+    pass over them) unless there are more than AUTO_INDEX_MAX_ROWS; a failure costs only the
+    index, never the trained model."""
+    rows = int((trained.outcome.train_summary or {}).get("train_examples") or 0)
+    if rows > AUTO_INDEX_MAX_ROWS:
+        logger.info(
+            "no support index built: %d training rows (over %d); build it with %s",
+            rows,
+            AUTO_INDEX_MAX_ROWS,
+            index_command(trained.out),
+        )
+        return None
+    try:
+        return build_run_index(trained.out, trained.model, trained.spec, trained.encoder, task)
+    except Exception as err:  # noqa: BLE001 (the model is saved: report and go on)
+        logger.warning(
+            "support index not built (%s); build it with %s", err, index_command(trained.out)
+        )
+        return None
+
+
+def _existing_index(out: Path) -> SupportIndex | None:
+    """The run folder's support index when it is there and up to date (evaluation alone)."""
+    try:
+        return load_support_index(out)
+    except SupportIndexError as err:
+        logger.info("error analysis without supporting rows: %s", err)
+        return None
+
+
+def _mistake_explainer(
+    options: RunOptions, trained: Trained, index: Callable[[], SupportIndex | None]
+) -> ExplainRows | None:
+    """Error analysis's explain function (--explain_errors) over the support index ``index()``
+    gives, when there is an analysis to write."""
+    if not options.explain_errors or not (options.do_eval or options.do_predict):
+        return None
+    explain = mistake_explainer(
+        trained.model, trained.spec, trained.encoder, index(), options.predict_batch_size
+    )
+    return never_failing(explain, logger)
 
 
 def _train(
@@ -218,6 +293,7 @@ def _train(
         config = run_config(spec, options, pretrained.files.vocab_file, train.fingerprint, dev)
         folder = open_run_folder(options.output_dir, config, options.overwrite, RUN_ARTIFACTS)
         out, resume = folder.path, folder.mode == RESUME
+        record_training_data(out, task_source(task))  # explain.sh --index reads it again
     else:  # the chief decides; a worker follows the chief's latest checkpoint
         out = scratch
         resume = not options.overwrite and tf.train.latest_checkpoint(str(shared)) is not None

@@ -19,6 +19,7 @@ import numpy as np
 
 from classifier.classifier_spec import ClassifierSpec
 from classifier.distribution import replicas
+from classifier.explain.mistakes import ExplainRows
 from classifier.files import file_sha256, write_json
 from classifier.heads.base import Example
 from classifier.inference import predict_logits
@@ -177,18 +178,28 @@ def evaluate(
     batch_size: int = 64,
     prefix: str = "eval",
     fitted_here: bool = False,
+    explain: ExplainRows | None = None,
 ) -> dict[str, Any]:
     """Writes the split's reports into output_dir (classifier.split_reports: the results
     JSON, scikit-learn's classification report, the head's figures, the error analysis);
     returns the results.
 
     ``fitted_here``: these are the rows the decision thresholds were fitted on (dev), so the
-    figures are cross-fitted the way the spec's threshold policy says (head.dev_report)."""
+    figures are cross-fitted the way the spec's threshold policy says (head.dev_report).
+    ``explain``: the error analysis says why its confident mistakes were made
+    (classifier.explain.mistakes)."""
     data = encode_examples(encoder, examples, spec)
     logits = predict_logits(model, data, batch_size)
     policy = spec.threshold_policy if fitted_here else None
     return write_split_reports(
-        output_dir, spec.head, examples, logits, data.document_labels, prefix, policy
+        output_dir,
+        spec.head,
+        examples,
+        logits,
+        data.document_labels,
+        prefix,
+        policy,
+        explain=explain,
     )
 
 
