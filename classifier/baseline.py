@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from classifier.heads import MULTICLASS, MULTILABEL, Head, make_head
+from classifier.jieba_import import quiet_jieba
 
 
 def jieba_words(text: str) -> list[str]:
     """Words of a Chinese (or mixed) text as jieba cuts them, whitespace dropped."""
-    import jieba
-
+    jieba = quiet_jieba()
     return [w for w in jieba.lcut(text.lower()) if w.strip()]
 
 
@@ -71,13 +71,11 @@ def fit_and_predict(
     """Fits word uni+bigram TF-IDF with logistic regression (one per label where a text may
     have several: multilabel, hierarchical) on train and predicts the ``evaluate`` rows, which
     must carry labels; ``kind`` (a head kind) over ``multilabel``."""
-    import jieba
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
-    jieba.setLogLevel(60)
-    jieba.initialize()
+    quiet_jieba().initialize()
     head = make_head(kind or (MULTILABEL if multilabel else MULTICLASS), labels)
     multilabel = head.multiple_labels
     started = time.perf_counter()

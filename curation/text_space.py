@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from scipy.sparse import csr_matrix
 
+from classifier.jieba_import import quiet_jieba
+
 WORD = "w:"  # the two kinds of feature are kept apart: the word 股市 is not the bigram 股市
 BIGRAM = "b:"
 
@@ -22,9 +24,7 @@ def text_features(text: str) -> list[str]:
     """jieba's words and the character bigrams of ``text``, after NFKC (full-width letters,
     digits and punctuation to their usual forms) and lower-casing; whitespace, punctuation and
     symbols are left out, so that "，" against "," or an added "！" barely moves a text."""
-    import jieba
-
-    jieba.setLogLevel(60)  # no "Building prefix dict" lines on stderr
+    jieba = quiet_jieba()
     normal = unicodedata.normalize("NFKC", text).lower()
     words = [WORD + w for w in jieba.lcut(normal) if any(c.isalnum() for c in w)]
     chars = [c for c in normal if c.isalnum()]

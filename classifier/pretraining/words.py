@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from classifier.jieba_import import quiet_jieba
 from classifier.text.chars import is_chinese_char
 from classifier.text.tokenizer import FullTokenizer
 
@@ -24,14 +25,7 @@ class JiebaSegmenter:
     """jieba's default (accurate) mode, with an optional user dictionary."""
 
     def __init__(self, user_dict: str | None = None) -> None:
-        import warnings
-
-        with warnings.catch_warnings():  # jieba's own import of the deprecated pkg_resources
-            warnings.filterwarnings("ignore", message=".*pkg_resources", category=UserWarning)
-            import jieba
-
-        jieba.setLogLevel(60)
-        self._jieba = jieba.Tokenizer()
+        self._jieba = quiet_jieba().Tokenizer()
         if user_dict:
             self._jieba.load_userdict(user_dict)
 
