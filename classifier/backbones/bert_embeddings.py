@@ -14,7 +14,10 @@ class WordVectorOverride:
     Integrated gradients differentiates the logits with respect to the word vectors, which a
     lookup does not expose: during an explanation ``replacement`` holds the interpolated
     vectors, [batch, length, E] like the lookup's, and every family's embeddings (BERT's,
-    both ALBERT layouts) read them through ``BertEmbeddings.word_vectors``.
+    both ALBERT layouts) read them through ``BertEmbeddings.word_vectors``. It is set only
+    while an explanation runs or is traced (classifier.explain.integrated_gradients), so a
+    model must not be called from another thread meanwhile; a SavedModel's traced graph holds
+    no such state.
     """
 
     def __init__(self) -> None:
