@@ -432,6 +432,7 @@ class PredictionWriter:
             else:
                 obj = json_object(self.info, row, prediction, self.id_column, self.top_k)
                 if explanations is not None:
+                    obj.setdefault("text", row.text)  # pairs: text_a's, as "text" too
                     obj["label"] = prediction.label
                     obj.update(explanation_fields(explanations[i]))
                 self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")

@@ -149,3 +149,20 @@ def test_bad_explain_requests_name_the_field(http_server, path, body, field):
     reply = http_call(http_server, "POST", path, body)
     assert 400 <= reply.status < 500, reply.body
     assert reply.json()["field"] == field, reply.json()
+
+
+def test_pairs_explain_both_texts(serving_models, capsys):
+    export = str(serving_models["multilabel_pair"].export_dir)
+    flags = ["--export_dir", export, "--explain", "--text", "物流很快", "--text_b", "质量不错"]
+    assert predict.main(flags) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["text"], answer["text_a"], answer["text_b"]) == (
+        "物流很快",
+        "物流很快",
+        "质量不错",
+    )
+    assert "".join(w["word"] for w in answer["words"]) == "物流很快"
+    assert "".join(w["word"] for w in answer["words_b"]) == "质量不错"
+    assert {t["segment"] for t in answer["tokens"]} == {0, 1}
+    total = sum(t["score"] for t in answer["tokens"])
+    assert total == pytest.approx(answer["logit"] - answer["baseline_logit"], rel=0.05, abs=1e-3)
