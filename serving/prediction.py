@@ -223,6 +223,10 @@ class AbstainingPredictor:
     def predict_one(self, text: str, text_b: str | None = None) -> Prediction:
         return self.predict([text], None if text_b is None else [text_b])[0]
 
+    @property
+    def can_explain(self) -> bool:
+        return bool(getattr(self._predictor, "can_explain", False))
+
     def explain(
         self,
         texts: Sequence[str],

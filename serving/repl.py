@@ -56,7 +56,13 @@ def banner(predictor: TextPredictor) -> str:
         f"model {predictor.path} ({where}, {kind}, "
         f"max_seq_length {info.max_seq_length}); labels: {' '.join(info.labels)}\n"
         "type a text and press Enter; q to quit"
+        + (f"; {EXPLAIN_COMMAND} to toggle explanations" if _can_explain(predictor) else "")
     )
+
+
+def _can_explain(predictor: TextPredictor) -> bool:
+    """Whether the REPL should offer :explain (an ONNX export, say, cannot explain)."""
+    return bool(getattr(predictor, "can_explain", False))
 
 
 def run_repl(
