@@ -30,6 +30,11 @@ BASELINES = ("pad", "mask")
 DEFAULT_IG_STEPS = 50
 DEFAULT_BASELINE = "pad"
 ROUNDING = 6  # decimals of the scores in JSON, as prediction files round probabilities
+# Tokens differentiated in one forward/backward pass (classifier.explain.integrated_gradients
+# packs that many interpolation points per pass): a short review's 50 steps go in one pass, and
+# BERT-base's activations stay within a few hundred MB. The rows of one call are capped to it
+# too, so a long document's windows are explained a few at a time.
+TOKENS_PER_PASS = 4096
 
 # (input_ids, input_mask, segment_ids, targets, baseline_ids, steps) -> {"attributions" [B, L],
 # "logit" [B], "baseline_logit" [B]} as numpy arrays.
@@ -227,8 +232,9 @@ class TextExplainer:
         attributions = np.zeros((len(pairs), length), np.float32)
         logit = np.zeros(len(pairs), np.float32)
         baseline_logit = np.zeros(len(pairs), np.float32)
-        for start in range(0, len(pairs), self.batch_rows):
-            chunk = pairs[start : start + self.batch_rows]
+        per_call = max(1, min(self.batch_rows, TOKENS_PER_PASS // length))
+        for start in range(0, len(pairs), per_call):
+            chunk = pairs[start : start + per_call]
             w_index = [w for _, w in chunk]
             out = self.attribute(
                 ids[w_index],

@@ -24,11 +24,7 @@ import keras
 import tensorflow as tf
 
 from classifier.backbones.bert_embeddings import BertEmbeddings
-
-# Tokens differentiated in one forward/backward pass: the interpolation points of a pass are
-# as many as fit (a short review's 50 steps in one pass, a 512-token text's 8 at a time), so
-# the matrices stay wide and BERT-base's activations stay within a few hundred MB.
-TOKENS_PER_PASS = 4096
+from classifier.explain.explanation import TOKENS_PER_PASS
 
 
 def word_embeddings_of(model: keras.Model) -> BertEmbeddings:
