@@ -286,8 +286,8 @@ def explain(args: argparse.Namespace, plan: Plan) -> None:
 def explained_objects(args: argparse.Namespace, plan: Plan, tuner, encoder, index):
     """One JSON object per text, batch by batch (see --output_file)."""
     from classifier.explain.representations import representer
+    from classifier.iteration import chunks
     from serving.explaining import ExplainSettings, explanation_fields
-    from serving.text_io import chunks
 
     from .predict import run_folder_predictor
 

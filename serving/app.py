@@ -24,6 +24,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request, send_file, send_from_directory
 from werkzeug.exceptions import HTTPException
 
+from classifier.iteration import chunks
 from serving import label_bounds, tf_serving
 from serving.abstention import resolve
 from serving.batcher import MicroBatcher, ShuttingDown
@@ -32,7 +33,7 @@ from serving.inputs import InputError
 from serving.metrics import ServerMetrics
 from serving.model_holder import LoadedModel, ModelHolder
 from serving.prediction import predictions_from_outputs
-from serving.text_io import MEDIA_TYPES, PredictionWriter, chunks
+from serving.text_io import MEDIA_TYPES, PredictionWriter
 from serving.uploads import parse_upload, read_upload_rows
 from serving.validation import (
     AbstainRequest,

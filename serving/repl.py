@@ -12,13 +12,13 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
+from classifier.iteration import chunks
 from serving.explaining import ExplainSettings, ExplainUnavailable
 from serving.prediction import Prediction, TextPredictor
 from serving.text_io import (
     InputTextError,
     PredictionWriter,
     TextRow,
-    chunks,
     label_and_score,
     table_fields,
     table_header,

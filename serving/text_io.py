@@ -15,7 +15,6 @@ HTTP server parses uploads with it.
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -282,13 +281,6 @@ def _json_type(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return "a number"
     return names.get(type(value), type(value).__name__)
-
-
-def chunks(rows: Iterable[TextRow], size: int) -> Iterator[list[TextRow]]:
-    """Rows in lists of ``size`` (the last one shorter), read lazily."""
-    rows = iter(rows)
-    while chunk := list(itertools.islice(rows, size)):
-        yield chunk
 
 
 # === Writing ===

@@ -105,11 +105,6 @@ class Attribution:
         result["baseline_logit"] = round(self.baseline_logit, ROUNDING)
         return result
 
-    def top_words(self, count: int) -> list[WordScore]:
-        """The ``count`` words with the largest scores (the words for the label), best first."""
-        every = list(self.words) + list(self.words_b or ())
-        return sorted(every, key=lambda w: -w.score)[:count]
-
 
 @dataclass
 class _Rows:

@@ -25,7 +25,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from classifier.files import write_json
+from classifier.iteration import chunks
 from classifier.run_folder import SPEC_FILE
 
 if TYPE_CHECKING:
@@ -131,17 +132,6 @@ def _row_record(example: Example, from_file: bool, is_pair: bool) -> dict[str, A
     return record
 
 
-def _chunks(examples: Iterable[Example], size: int) -> Iterator[list[Example]]:
-    chunk: list[Example] = []
-    for example in examples:
-        chunk.append(example)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def build_support_index(
     run_dir: str | Path,
     examples: Iterable[Example],
@@ -166,7 +156,7 @@ def build_support_index(
         fingerprint = weights_fingerprint(run)
         blocks = []
         with open(tmp / ROWS_FILE, "w", encoding="utf-8", newline="\n") as rows:
-            for chunk in _chunks(examples, chunk_rows):
+            for chunk in chunks(examples, chunk_rows):
                 vectors = np.asarray(
                     represent(
                         [e.text_a for e in chunk],

@@ -30,7 +30,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,7 @@ import tensorflow as tf
 from classifier.batching import EncodedExamples
 from classifier.classifier_spec import ClassifierSpec
 from classifier.heads.base import Example
+from classifier.iteration import chunks
 from classifier.text import TextEncoder
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ def _build(
     labels: list[np.ndarray] = []
     weights: list[np.ndarray] = []
     with ShardWriter(folder) as writer:
-        for chunk in _chunks(examples, CHUNK):
+        for chunk in chunks(examples, CHUNK):
             head.check_labels(chunk, "train")
             encoded = EncodedExamples.from_texts(
                 encoder,
@@ -260,17 +261,6 @@ def load(folder: Path) -> CachedSplit:
         skipped=list(manifest.get("skipped", [])),
         row_weights=np.load(weights) if ROW_WEIGHTS_FILE in manifest.get("arrays", []) else None,
     )
-
-
-def _chunks(items: Iterable[Example], size: int) -> Iterator[list[Example]]:
-    chunk: list[Example] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _record(ids: np.ndarray, segments: np.ndarray, row: int) -> bytes:
