@@ -1,7 +1,7 @@
 """Hierarchical labels against a flat classifier over the leaves, on real text.
 
     python benchmarks/bench_hierarchical.py [--tiny] [--seeds 1,2] [--output F] [--parent_loss_weight W]
-        [--models hierarchical --reuse EARLIER.json]   # re-run one side only
+        [--model_dir DIR] [--models hierarchical --reuse EARLIER.json]   # re-run one side only
 
 Data: People's Daily sentences labelled with the kinds of word they contain, as label paths
 under four parents, the families of the PKU tag set (data/prepare_peoples_daily_multilabel.py
@@ -14,8 +14,13 @@ any number of paths (none included), so both models are multilabel:
   flat          --task_name=multilabel over the 12 leaves; its parents are those of the
                 leaves it decides (what a user of a flat classifier gets)
 
-The same small BERT from random weights (2 layers, hidden 128, vocab of the data's characters),
-the same train.sh flags and seeds, thresholds fitted on dev by train.sh's default. Scored on
+--stop_at_parent S cuts a share S of the paths to their parent (annotators who named only the
+family): the parents then hold labels no leaf does, and the flat model is given the paths as
+written (12 leaves and 4 bare parents as 16 unrelated labels).
+
+The same small BERT from random weights (2 layers, hidden 128, vocab of the data's characters)
+or --model_dir's checkpoint (a pretrained one: what users fine-tune), the same train.sh flags
+and seeds, thresholds fitted on dev by train.sh's default. Scored on
 test (never fitted on), from each run's test_predictions.tsv by one function: per level,
 micro-F1, macro-F1 and accuracy (the row's set of nodes at that level exactly right).
 """
@@ -34,17 +39,47 @@ from common import peoples_daily_multilabel, random_small_bert, run_script, save
 SEPARATOR = "##"
 
 
-def prepare(cache: Path, max_train: int) -> tuple[Path, Path]:
-    """(the tree data set, the same rows with the leaves as flat labels)."""
+def prepare(cache: Path, max_train: int, stop_at_parent: float = 0.0) -> tuple[Path, Path]:
+    """(the tree data set, the same rows with flat labels). With ``stop_at_parent`` s, a share
+    s of the paths (the same ones in every run: chosen by a hash of row and path) are cut to
+    their parent in every split, as when annotators name only the family; the flat labels are
+    then the paths as written (the 12 leaves and the 4 bare parents, 16 unrelated labels),
+    since a flat model over the leaves could not answer those rows at all."""
     tree = peoples_daily_multilabel(cache, max_train, tree=True)
-    flat = cache / f"pd_tree_flat_{max_train}"
+    if stop_at_parent:
+        tree = cut_paths(tree, cache / f"{tree.name}_stop{stop_at_parent:g}", stop_at_parent)
+    flat = cache / f"{tree.name}_flat"
     flat.mkdir(exist_ok=True)
     for split in ("train", "dev", "test"):
         (flat / f"{split}.tsv").write_bytes((tree / f"{split}.tsv").read_bytes())
     nodes = (tree / "labels.txt").read_text(encoding="utf-8").split()
-    leaves = [n for n in nodes if SEPARATOR in n]
-    (flat / "labels.txt").write_text("".join(f"{n}\n" for n in leaves), encoding="utf-8")
+    flat_labels = nodes if stop_at_parent else [n for n in nodes if SEPARATOR in n]
+    (flat / "labels.txt").write_text("".join(f"{n}\n" for n in flat_labels), encoding="utf-8")
     return tree, flat
+
+
+def cut_paths(source: Path, target: Path, share: float) -> Path:
+    """``source``'s rows with a ``share`` of their paths cut to the parent (a bare parent
+    dropped where another path of the row goes through it)."""
+    import zlib
+
+    target.mkdir(exist_ok=True)
+    (target / "labels.txt").write_bytes((source / "labels.txt").read_bytes())
+    for split in ("train", "dev", "test"):
+        rows = []
+        for number, row in enumerate((source / f"{split}.tsv").read_text("utf-8").splitlines()):
+            field, text = row.split("\t", 1)
+            paths = []
+            for path in split_field(field):
+                draw = zlib.crc32(f"{split}:{number}:{path}".encode()) / 2**32
+                kept = path.split(SEPARATOR)[0] if draw < share else path
+                if kept not in paths:
+                    paths.append(kept)
+            # a bare parent that another path of the row goes through says nothing more
+            paths = [a for a in paths if not any(b.startswith(a + SEPARATOR) for b in paths)]
+            rows.append("|".join(paths) + "\t" + text + "\n")
+        (target / f"{split}.tsv").write_text("".join(rows), encoding="utf-8")
+    return target
 
 
 def nodes_of(paths: list[str]) -> set[str]:
@@ -89,7 +124,7 @@ def score(data: Path, run: Path) -> dict:
     )
     predicted = [nodes_of(split_field(line.split("\t")[column])) for line in lines[1:]]
     assert len(predicted) == len(gold), (len(predicted), len(gold))
-    nodes = (data.parent / data.name.replace("_flat", "") / "labels.txt").read_text("utf-8")
+    nodes = (data.parent / data.name.removesuffix("_flat") / "labels.txt").read_text("utf-8")
     names = nodes.split()
     parents = [n for n in names if SEPARATOR not in n]
     leaves = [n for n in names if SEPARATOR in n]
@@ -142,6 +177,15 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "zh_bench")
     parser.add_argument("--output", type=Path, help="write the figures as JSON")
     parser.add_argument(
+        "--stop_at_parent",
+        type=float,
+        default=0.0,
+        help="share of the paths cut to their parent in every split (default 0: none)",
+    )
+    parser.add_argument(
+        "--model_dir", type=Path, help="a checkpoint to fine-tune (default: a random small BERT)"
+    )
+    parser.add_argument(
         "--parent_loss_weight",
         type=float,
         help="train.sh's flag for the hierarchical side (unset: its default)",
@@ -160,9 +204,9 @@ def main() -> None:
         args.max_train, args.epochs, args.hidden_size = 1000, 1.0, 32
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     args.cache.mkdir(parents=True, exist_ok=True)
-    tree, flat = prepare(args.cache, args.max_train)
+    tree, flat = prepare(args.cache, args.max_train, args.stop_at_parent)
     texts = [tree / f"{split}.tsv" for split in ("train", "dev", "test")]
-    model = random_small_bert(
+    model = args.model_dir or random_small_bert(
         args.cache / f"bert_h{args.hidden_size}_tree", texts, args.hidden_size
     )
 
@@ -186,7 +230,8 @@ def main() -> None:
                 print(f"{name} seed {seed}: {json.dumps(result, ensure_ascii=False)}", flush=True)
 
     def mean(name: str, level: str, metric: str) -> float:
-        return round(statistics.mean(r[level][metric] for r in runs[name]), 4)
+        values = [r[level][metric] for r in runs[name]]
+        return round(statistics.mean(values), 4) if values else float("nan")
 
     print(f"\ntest figures, mean of {len(seeds)} seed(s) ({args.max_train} training rows):")
     print("| level | metric | hierarchical | flat over leaves | difference |")

@@ -106,6 +106,18 @@ class LabelTree:
         has_child[self.parents[self.parents >= 0]] = True
         return ~has_child
 
+    def stop_share(self, targets: np.ndarray) -> np.ndarray:
+        """float [K]: of the rows in ``targets`` (0/1 [N, K], every path's ancestors set) that
+        hold a node, the share whose path stops there (none of its children held): 1 for a
+        leaf, 0 for a parent only ever labelled through a child, 0 for a node never held."""
+        held = np.asarray(targets) > 0
+        child_held = np.zeros_like(held)
+        for node in np.flatnonzero(self.parents >= 0):
+            child_held[:, self.parents[node]] |= held[:, node]
+        counts = held.sum(axis=0)
+        stops = (held & ~child_held).sum(axis=0)
+        return np.where(counts > 0, stops / np.maximum(counts, 1), 0.0)
+
     def closure(self, paths: Iterable[str]) -> tuple[str, ...]:
         """The nodes ``paths`` stand for: each path and its ancestors, in label order."""
         wanted = {node for path in paths for node in ancestors_and_self(path)}

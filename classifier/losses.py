@@ -113,27 +113,36 @@ class TreeSigmoidLoss(SigmoidLoss):
     down. A leaf's term is plain SigmoidLoss, with the same options (weights, focal, ...).
 
     ``parent_weight`` weighs the terms of the nodes with children against the leaves' (1) in
-    the mean over nodes: below 1, the shared encoder spends less of itself on the parents,
-    which the max constraint lifts from their children anyway.
+    the mean over nodes, one figure for every parent or one per node (the leaves' entries
+    unused): below 1, the shared encoder spends less of itself on the parents, which the max
+    constraint lifts from their children anyway.
     """
 
     def __init__(
         self,
         labels: Sequence[str],
-        parent_weight: float = 1.0,
+        parent_weight: float | Sequence[float] = 1.0,
         name: str = "tree_sigmoid_loss",
         **kwargs,
     ):
         from classifier.label_tree import LabelTree
 
-        if not parent_weight > 0:
-            raise ValueError("parent_weight must be positive")
         tree = LabelTree(tuple(labels))
+        if isinstance(parent_weight, int | float):
+            parent_weight = float(parent_weight)
+            given = np.full(len(tree.labels), parent_weight)
+        else:
+            parent_weight = [float(w) for w in parent_weight]
+            given = np.asarray(parent_weight)
+            if given.shape != (len(tree.labels),):
+                raise ValueError(f"parent_weight: {len(given)} weights for {len(labels)} labels")
+        if not np.all(given[~tree.is_leaf] > 0):
+            raise ValueError("parent_weight must be positive")
         kwargs.pop("label_weights", None)  # derived from the tree and parent_weight
-        weights = np.where(tree.is_leaf, 1.0, float(parent_weight))
+        weights = np.where(tree.is_leaf, 1.0, given)
         super().__init__(name=name, label_weights=weights.tolist(), **kwargs)
         self.labels = list(labels)
-        self.parent_weight = float(parent_weight)
+        self.parent_weight = parent_weight
         self._tree = tree
 
     def call(self, y_true, y_pred):

@@ -57,6 +57,19 @@ def test_the_tree_is_read_from_the_names():
     }
 
 
+def test_stop_share_counts_the_rows_whose_path_stops_at_each_node():
+    """Of a node's rows, the share where none of its children is held (a path ends there)."""
+    tree = LabelTree(NODES)
+    rows = [["体育", "体育##篮球"], ["体育"], ["财经", "财经##股市", "财经##股市##创业板"],
+            ["财经", "财经##股市"], ["财经"], ["财经"]]  # fmt: skip
+    targets = np.array([[name in row for name in NODES] for row in rows], np.float32)
+    shares = tree.stop_share(targets)
+    # 体育: 1 of 2 rows stops; 篮球 held once (a leaf: 1); 足球 never held (0); 财经: 2 of 4;
+    # 股市: 1 of 2; 创业板: 1; 娱乐 never held
+    assert shares.tolist() == pytest.approx([0.5, 1, 0, 0.5, 0.5, 1, 0])
+    assert tree.stop_share(np.zeros((0, len(NODES)))).tolist() == [0.0] * len(NODES)
+
+
 def test_close_paths_puts_missing_parents_before_their_first_child():
     assert close_paths(["b##x", "a", "b##y", "a##z##w"]) == ["b", "b##x", "a", "b##y", "a##z", "a##z##w"]  # fmt: skip
 
@@ -171,7 +184,7 @@ def test_the_loss_scores_each_node_under_the_max_constraint():
         ],
         np.float32,
     )
-    loss = head.loss(LossOptions(), y)
+    loss = head.loss(LossOptions(parent_loss_weight=1.0), y)  # every node weighs the same
     assert type(loss).__name__ == "TreeSigmoidLoss"
     assert float(loss(y, z)) == pytest.approx(float(SigmoidLoss()(y, expected)), rel=1e-6)
     variable = tf.Variable(z)
@@ -188,12 +201,14 @@ def test_the_loss_scores_each_node_under_the_max_constraint():
 
 def test_the_parent_loss_weight_weighs_the_nodes_with_children():
     """--parent_loss_weight w: the loss is the mean of the node terms weighted w for parents
-    and 1 for leaves (unset: the head's default); refused by name for flat tasks."""
+    and 1 for leaves; unset, a parent weighs the share of its rows whose path stops at it,
+    at least the floor; refused by name for flat tasks."""
     from classifier.head_options import LossOptions
-    from classifier.heads.hierarchical import DEFAULT_PARENT_LOSS_WEIGHT
+    from classifier.heads.hierarchical import PARENT_LOSS_WEIGHT_FLOOR
 
     head = make_head("hierarchical", NODES)
-    y = head.encode_labels([example("体育##篮球"), example("财经"), example("娱乐")])
+    rows = [example("体育##篮球"), example("财经"), example("财经##股市"), example("财经##股市")]
+    y = head.encode_labels([*rows, example("娱乐")])
     z = np.random.default_rng(0).normal(size=y.shape).astype(np.float32)
     # each node's binary cross-entropy on its constrained logit, by hand: a present node
     # takes the max over its present subtree, an absent one over its whole subtree
@@ -205,12 +220,18 @@ def test_the_parent_loss_weight_weighs_the_nodes_with_children():
     parents = ~tree.is_leaf
     assert parents.tolist() == [True, False, False, True, True, False, False]
 
-    def by_hand(w: float) -> float:
+    def by_hand(w) -> float:
         weights = np.where(parents, w, 1.0)
         return float(np.mean((terms * weights).sum(axis=1) / weights.sum()))
 
+    # 体育 only ever under a child: the floor; 财经 stops at itself in 1 of its 3 rows, 财经##股市
+    # in both of its rows (娱乐 is a leaf: 1)
+    stop_shares = [PARENT_LOSS_WEIGHT_FLOOR, 1, 1, 1 / 3, 1.0, 1, 1]
+    assert head.parent_loss_weights(LossOptions(), y) == pytest.approx(stop_shares)
     default = head.loss(LossOptions(), y)
-    assert float(default(y, z)) == pytest.approx(by_hand(DEFAULT_PARENT_LOSS_WEIGHT), rel=1e-5)
+    assert float(default(y, z)) == pytest.approx(by_hand(np.array(stop_shares)), rel=1e-5)
+    restored = type(default).from_config(default.get_config())
+    assert float(restored(y, z)) == pytest.approx(float(default(y, z)))
     light = head.loss(LossOptions(parent_loss_weight=0.25), y)
     assert float(light(y, z)) == pytest.approx(by_hand(0.25), rel=1e-5)
     assert by_hand(0.25) != pytest.approx(by_hand(1.0))  # the weight changes the figure
@@ -309,7 +330,8 @@ def test_an_empty_level_in_labels_txt_is_refused_naming_the_file(tmp_path):
 # === Training, export and serving ===
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """train.sh on data/demo_hierarchical (a tiny random BERT, 2 epochs), then export.sh."""
+    """train.sh on data/demo_hierarchical (a tiny random BERT, 10 epochs: fewer leave it
+    answering every text alike, which makes the decisions below ties), then export.sh."""
     from scripts import make_tiny_checkpoint, train
 
     root = tmp_path_factory.mktemp("hierarchical")
@@ -329,7 +351,7 @@ def trained(tmp_path_factory):
             "--max_seq_length=40",
             "--train_batch_size=32",
             "--learning_rate=5e-3",
-            "--num_train_epochs=2",
+            "--num_train_epochs=10",
         ]
     )
     assert code == 0
@@ -369,8 +391,13 @@ def test_the_export_ships_the_tree_and_decides_consistently(trained):
     from classifier.classifier_spec import ClassifierSpec
 
     head = ClassifierSpec.load(trained.out / "classifier_config.json").head
-    expected = head.decisions(head.probabilities(outputs["logits"]))
-    assert outputs["predicted"].tolist() == expected.tolist()
+    probabilities = head.probabilities(outputs["logits"])
+    expected = head.decisions(probabilities)
+    # a probability within float32 rounding of its threshold may fall either way in the graph
+    # (this small data set repeats texts, so dev's cut-offs can lie that close to a test text)
+    clear = ~np.any(np.abs(probabilities - head.decision_thresholds) < 1e-5, axis=1)
+    assert clear.mean() > 0.9
+    assert outputs["predicted"][clear].tolist() == expected[clear].tolist()
     parents = head.tree.parents
     child = np.flatnonzero(parents >= 0)
     assert not np.any(outputs["predicted"][:, child] > outputs["predicted"][:, parents[child]])

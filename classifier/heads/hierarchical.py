@@ -3,7 +3,8 @@ decisions and per-level reports.
 
 Every node of the tree (``体育`` and ``体育##足球`` alike) is one output of the model, trained as
 a multilabel target: a text labelled ``体育##足球`` is positive for both nodes, so the parent
-level learns from every child's rows (what a flat classifier over the leaves cannot do). A
+level learns from every child's rows (what a flat classifier over the leaves cannot do); a
+parent's loss terms weigh as much as its rows teach beyond its children (parent_loss_weights). A
 node's probability is its calibrated sigmoid raised to the largest in its subtree (a child's
 confidence is evidence for its parent: C-HMCNN's max constraint), so a parent is never less
 probable than its child. The decisions are the multilabel head's (those probabilities against
@@ -19,6 +20,7 @@ its own at 0.5, so its predictions can hold a child without its parent.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -36,11 +38,14 @@ if TYPE_CHECKING:
     import keras
     import tensorflow as tf
 
+logger = logging.getLogger(__name__)
+
 HIERARCHICAL = "hierarchical"
-# The parents' weight in the loss against the leaves' 1 (benchmarks/RESULTS.md, "Hierarchical
-# labels"): the max constraint lifts a parent from its children, so a light parent term costs
-# the parent level little and leaves the shared encoder to the leaves.
-DEFAULT_PARENT_LOSS_WEIGHT = 1.0
+# The least weight of a parent's loss term against the leaves' 1 (benchmarks/RESULTS.md,
+# "Hierarchical labels"): a parent never labelled without a child holds nothing its children
+# do not, and at full weight it takes the shared encoder from the leaves (a point of leaf
+# micro-F1); at 0.1 the leaves equal a flat model's and the parents still gain.
+PARENT_LOSS_WEIGHT_FLOOR = 0.1
 
 
 @register_head(HIERARCHICAL)
@@ -81,21 +86,34 @@ class HierarchicalHead(MultilabelHead):
     # === Training ===
     def loss(self, options: LossOptions, targets: np.ndarray) -> keras.losses.Loss:
         """The multilabel loss and options under the tree's max constraint (TreeSigmoidLoss):
-        trained as it predicts; the parents' terms weighed by --parent_loss_weight."""
+        trained as it predicts; the parents' terms weighed by parent_loss_weights."""
         from classifier.losses import TreeSigmoidLoss
 
         return TreeSigmoidLoss(
             self.labels,
-            parent_weight=self.parent_loss_weight(options),
+            parent_weight=self.parent_loss_weights(options, targets),
             **self.sigmoid_loss_settings(options, targets),
         )
 
-    @staticmethod
-    def parent_loss_weight(options: LossOptions) -> float:
-        """--parent_loss_weight, or the default measured in benchmarks/bench_hierarchical.py."""
-        if options.parent_loss_weight is None:
-            return DEFAULT_PARENT_LOSS_WEIGHT
-        return float(options.parent_loss_weight)
+    def parent_loss_weights(self, options: LossOptions, targets: np.ndarray) -> list[float]:
+        """Each node's weight in the loss (leaves 1): --parent_loss_weight for every parent,
+        or by default the share of a parent's training rows whose path stops at it, at least
+        PARENT_LOSS_WEIGHT_FLOOR. Why: only those rows teach the parent something its children
+        do not; where every path goes on to a child, the parent's term would only pull the
+        shared encoder away from the leaves, and the max constraint lifts it from them anyway."""
+        if options.parent_loss_weight is not None:
+            chosen = np.full(self.num_labels, float(options.parent_loss_weight))
+        else:
+            chosen = np.maximum(PARENT_LOSS_WEIGHT_FLOOR, self.tree.stop_share(targets))
+            logger.info(
+                "hierarchical: each parent's loss weight (the share of its rows whose path "
+                "stops at it, at least %g; --parent_loss_weight sets one for all): %s",
+                PARENT_LOSS_WEIGHT_FLOOR,
+                ", ".join(
+                    f"{self.labels[i]} {chosen[i]:.2f}" for i in np.flatnonzero(~self.tree.is_leaf)
+                ),
+            )
+        return np.where(self.tree.is_leaf, 1.0, chosen).tolist()
 
     # === Probabilities ===
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:

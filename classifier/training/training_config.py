@@ -332,7 +332,7 @@ class TrainingConfig:
     parent_loss_weight: float | None = option(
         None,
         "hierarchical: weight of the nodes with children against the leaves (1) in the "
-        "loss; unset: the hierarchical head's default",
+        "loss; unset: each parent's share of rows whose path stops at it, at least 0.1",
         parse=positive_float,
         commands=TRAIN,
         group=LOSS,
