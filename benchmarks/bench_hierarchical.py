@@ -1,7 +1,8 @@
 """Hierarchical labels against a flat classifier over the leaves, on real text.
 
     python benchmarks/bench_hierarchical.py [--tiny] [--seeds 1,2] [--output F] [--parent_loss_weight W]
-        [--model_dir DIR] [--models hierarchical --reuse EARLIER.json]   # re-run one side only
+        [--model_dir DIR] [--max_train N] [--stop_at_parent S]
+        [--models hierarchical --reuse EARLIER.json]   # re-run one side only
 
 Data: People's Daily sentences labelled with the kinds of word they contain, as label paths
 under four parents, the families of the PKU tag set (data/prepare_peoples_daily_multilabel.py

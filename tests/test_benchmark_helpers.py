@@ -99,3 +99,43 @@ def test_data_tool_benchmark_helpers():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+HIERARCHY_CHECKS = """
+import tempfile
+from pathlib import Path
+
+from bench_hierarchical import cut_paths, nodes_of, prepare
+
+rows = ["A##x|A##y|B##z\\t一", "\\t二", "A##x\\t三"]
+with tempfile.TemporaryDirectory() as scratch:
+    source = Path(scratch) / "tree"
+    source.mkdir()
+    (source / "labels.txt").write_text("A\\nA##x\\nA##y\\nB\\nB##z\\n", encoding="utf-8")
+    for split in ("train", "dev", "test"):
+        (source / f"{split}.tsv").write_text("\\n".join(rows) + "\\n", encoding="utf-8")
+    kept = cut_paths(source, Path(scratch) / "none", 0.0)
+    assert (kept / "train.tsv").read_text(encoding="utf-8").splitlines() == rows
+    cut = cut_paths(source, Path(scratch) / "all", 1.0)
+    # every path cut to its parent, duplicates merged; texts and unlabelled rows kept
+    assert (cut / "dev.tsv").read_text(encoding="utf-8").splitlines() == ["A|B\\t一", "\\t二", "A\\t三"]
+    half = cut_paths(source, Path(scratch) / "half", 0.5)
+    for before, after in zip(rows, (half / "test.tsv").read_text(encoding="utf-8").splitlines()):
+        paths = [p for p in after.split("\\t")[0].split("|") if p]
+        # the same parents as before; no bare parent beside a path through it
+        assert nodes_of(paths) & {"A", "B"} == nodes_of([p for p in before.split("\\t")[0].split("|") if p]) & {"A", "B"}
+        assert not any(b.startswith(a + "##") for a in paths for b in paths)
+    assert cut_paths(source, Path(scratch) / "again", 0.5).joinpath("test.tsv").read_bytes() == (half / "test.tsv").read_bytes()
+"""
+
+
+def test_hierarchical_benchmark_cuts_paths_to_their_parent():
+    # --stop_at_parent's data: the share of paths cut, reproducible, nothing else changed.
+    result = subprocess.run(
+        [sys.executable, "-c", HIERARCHY_CHECKS],
+        cwd=ROOT / "benchmarks",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
