@@ -228,6 +228,9 @@ def test_the_parent_loss_weight_weighs_the_nodes_with_children():
     # in both of its rows (娱乐 is a leaf: 1)
     stop_shares = [PARENT_LOSS_WEIGHT_FLOOR, 1, 1, 1 / 3, 1.0, 1, 1]
     assert head.parent_loss_weights(LossOptions(), y) == pytest.approx(stop_shares)
+    weights = np.array(stop_shares)
+    assert head._weights_line(weights) == "体育 0.10, 财经 0.33, 财经##股市 1.00"
+    assert head._weights_line(weights, shown=1) == "体育 0.10 and 2 more (0.33 to 1.00)"
     default = head.loss(LossOptions(), y)
     assert float(default(y, z)) == pytest.approx(by_hand(np.array(stop_shares)), rel=1e-5)
     restored = type(default).from_config(default.get_config())

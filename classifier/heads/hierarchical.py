@@ -107,14 +107,21 @@ class HierarchicalHead(MultilabelHead):
         else:
             chosen = np.maximum(PARENT_LOSS_WEIGHT_FLOOR, self.tree.stop_share(targets))
             logger.info(
-                "hierarchical: each parent's loss weight (the share of its rows whose path "
-                "stops at it, at least %g; --parent_loss_weight sets one for all): %s",
+                "parents' loss weights (the share of each one's rows whose path stops at it, "
+                "at least %g; --parent_loss_weight sets one for all): %s",
                 PARENT_LOSS_WEIGHT_FLOOR,
-                ", ".join(
-                    f"{self.labels[i]} {chosen[i]:.2f}" for i in np.flatnonzero(~self.tree.is_leaf)
-                ),
+                self._weights_line(chosen),
             )
         return np.where(self.tree.is_leaf, 1.0, chosen).tolist()
+
+    def _weights_line(self, weights: np.ndarray, shown: int = 8) -> str:
+        """The parents' weights, the first ``shown`` by name (a big tree's line stays short)."""
+        parents = np.flatnonzero(~self.tree.is_leaf)
+        named = ", ".join(f"{self.labels[i]} {weights[i]:.2f}" for i in parents[:shown])
+        if len(parents) <= shown:
+            return named
+        rest = weights[parents[shown:]]
+        return f"{named} and {len(rest)} more ({rest.min():.2f} to {rest.max():.2f})"
 
     # === Probabilities ===
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:
